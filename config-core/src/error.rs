@@ -1,0 +1,228 @@
+//! One report per load: every problem, each naming the field, its env var, its Vault location
+//! and what each source answered. Nothing here ever holds a secret value.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// Everything that went wrong in one load, reported together.
+///
+/// `Display` prints a readable report; [`Error::problems`] gives the structured entries.
+#[derive(Clone, Debug, Serialize)]
+pub struct Error {
+    type_name: &'static str,
+    profile: String,
+    problems: Vec<Problem>,
+}
+
+impl Error {
+    pub(crate) fn new(type_name: &'static str, profile: String, problems: Vec<Problem>) -> Self {
+        Error {
+            type_name,
+            profile,
+            problems,
+        }
+    }
+
+    /// Every problem of the load, in field order.
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
+
+    /// Every problem of the load (the name used across this project's docs).
+    pub fn errors(&self) -> impl Iterator<Item = &Problem> {
+        self.problems.iter()
+    }
+
+    /// The problems of one field, by dotted path.
+    pub fn for_field<'a>(&'a self, path: &'a str) -> impl Iterator<Item = &'a Problem> {
+        self.problems
+            .iter()
+            .filter(move |p| p.field.as_deref() == Some(path))
+    }
+
+    /// The report as JSON, for CI and init containers.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.problems.len();
+        writeln!(
+            f,
+            "loading `{}` (profile `{}`) failed with {n} problem{}:",
+            self.type_name,
+            self.profile,
+            if n == 1 { "" } else { "s" }
+        )?;
+        for (i, problem) in self.problems.iter().enumerate() {
+            write!(f, "{:>3}. {problem}", i + 1)?;
+            if i + 1 < n {
+                writeln!(f)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// What kind of problem a [`Problem`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ProblemKind {
+    /// No layer had a value for a required field.
+    Missing,
+    /// A value was found but does not parse into the field's type.
+    Invalid,
+    /// A value parsed, but a `validate` function refused it.
+    Rejected,
+    /// An env var carries the struct's prefix but matches no field.
+    UnknownEnv,
+    /// Vault denied a path the field needs.
+    Denied,
+    /// Vault could not be reached, was not ready, or answered something unreadable.
+    Unavailable,
+}
+
+impl ProblemKind {
+    fn label(self) -> &'static str {
+        match self {
+            ProblemKind::Missing => "missing",
+            ProblemKind::Invalid => "invalid",
+            ProblemKind::Rejected => "rejected",
+            ProblemKind::UnknownEnv => "unknown env var",
+            ProblemKind::Denied => "vault denied",
+            ProblemKind::Unavailable => "vault unavailable",
+        }
+    }
+}
+
+/// One problem of a load.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Problem {
+    /// What went wrong.
+    pub kind: ProblemKind,
+    /// The field's dotted path, when the problem is about one field.
+    pub field: Option<String>,
+    /// The env var that sets the field (or the unknown env var).
+    pub env: Option<String>,
+    /// The field's Vault location, `mount/path#key`, when it has one.
+    pub vault: Option<String>,
+    /// What happened, without any value of a secret.
+    pub message: String,
+    /// What each source answered, highest layer first.
+    pub sources: Vec<Attempt>,
+}
+
+impl Problem {
+    pub(crate) fn new(kind: ProblemKind, message: impl Into<String>) -> Self {
+        Problem {
+            kind,
+            field: None,
+            env: None,
+            vault: None,
+            message: message.into(),
+            sources: Vec::new(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.kind.label())?;
+        if let Some(field) = &self.field {
+            write!(f, " `{field}`")?;
+        }
+        write!(f, ": {}", self.message)?;
+        let mut names = Vec::new();
+        if let Some(env) = &self.env {
+            names.push(format!("env {env}"));
+        }
+        if let Some(vault) = &self.vault {
+            names.push(format!("vault {vault}"));
+        }
+        if self.field.is_some() && !names.is_empty() {
+            write!(f, " [{}]", names.join(", "))?;
+        }
+        for attempt in &self.sources {
+            write!(f, "\n       {attempt}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What one source answered for a field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Attempt {
+    /// The source and its name: `env APP_PORT`, `vault secret/app#port`, `default`.
+    pub source: String,
+    /// Its answer.
+    pub answer: Answer,
+}
+
+impl fmt::Display for Attempt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.source, self.answer)
+    }
+}
+
+/// A source's answer for one field. Never carries a value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "answer", content = "detail", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Answer {
+    /// The source had a value (and it won, unless a higher source also had one).
+    Found,
+    /// A higher layer had a value, so this one was not consulted.
+    NotAsked,
+    /// The env var is not set.
+    NotSet,
+    /// The env var is set but empty, which counts as unset for this field.
+    Empty,
+    /// The env var is set but not UTF-8.
+    NotUnicode,
+    /// The Vault path exists but has none of the keys tried.
+    KeyAbsent {
+        /// The keys tried, in order.
+        tried: Vec<String>,
+    },
+    /// The Vault path does not exist.
+    PathNotFound,
+    /// Vault denied the path.
+    Denied(String),
+    /// Vault could not be read.
+    Unavailable(String),
+    /// Vault failed and fallback mode let the field go on without it.
+    Skipped(String),
+    /// No Vault source is configured for this load.
+    NoSource,
+    /// The field has no default.
+    NoDefault,
+}
+
+impl fmt::Display for Answer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Answer::Found => f.write_str("found"),
+            Answer::NotAsked => f.write_str("not asked (a higher layer had a value)"),
+            Answer::NotSet => f.write_str("not set"),
+            Answer::Empty => f.write_str("set but empty (counts as unset)"),
+            Answer::NotUnicode => f.write_str("set but not valid UTF-8"),
+            Answer::KeyAbsent { tried } => {
+                write!(f, "path exists but has no key {}", tried.join(" or "))
+            }
+            Answer::PathNotFound => f.write_str("path not found"),
+            Answer::Denied(why) => write!(f, "permission denied ({why})"),
+            Answer::Unavailable(why) => write!(f, "unavailable ({why})"),
+            Answer::Skipped(why) => write!(f, "skipped in fallback mode ({why})"),
+            Answer::NoSource => f.write_str("no vault source configured"),
+            Answer::NoDefault => f.write_str("none"),
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Explain: per field, the value (secrets redacted), the layer it came from and the lower
+//! layers it overrode.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::error::Error;
+
+/// Where every field's value comes from, for one load.
+#[derive(Clone, Debug, Serialize)]
+pub struct Explanation {
+    /// The root struct.
+    pub type_name: &'static str,
+    /// The active profile.
+    pub profile: String,
+    /// One row per leaf field.
+    pub rows: Vec<Row>,
+    /// The load's problems, when it would fail.
+    pub error: Option<Error>,
+}
+
+/// One field of an [`Explanation`].
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct Row {
+    /// The field's dotted path.
+    pub field: String,
+    /// The value as given by its layer, or `[REDACTED]` for a secret, or `(none)`.
+    pub value: String,
+    /// The winning layer: `env APP_PORT`, `vault secret/app#url`, `default`, or `-`.
+    pub source: String,
+    /// Lower layers that also had a value.
+    pub overridden: Vec<String>,
+    /// Whether the field is a secret.
+    pub secret: bool,
+}
+
+impl Explanation {
+    /// The row of a field, by dotted path.
+    pub fn row(&self, field: &str) -> Option<&Row> {
+        self.rows.iter().find(|r| r.field == field)
+    }
+
+    /// Whether loading would succeed.
+    pub fn is_ok(&self) -> bool {
+        self.error.is_none()
+    }
+
+    /// The explanation as JSON.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl fmt::Display for Explanation {
+    /// An aligned table, then the problems if the load would fail.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const MAX_VALUE: usize = 48;
+        let header = ["FIELD", "VALUE", "SOURCE", "OVERRIDES"];
+        let cells: Vec<[String; 4]> = self
+            .rows
+            .iter()
+            .map(|r| {
+                let value: String = if r.value.chars().count() > MAX_VALUE {
+                    r.value.chars().take(MAX_VALUE - 3).chain("...".chars()).collect()
+                } else {
+                    r.value.clone()
+                };
+                [
+                    r.field.clone(),
+                    value.escape_debug().to_string(),
+                    r.source.clone(),
+                    r.overridden.join(", "),
+                ]
+            })
+            .collect();
+        let mut widths = header.map(str::len);
+        for row in &cells {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        writeln!(f, "{} (profile `{}`)", self.type_name, self.profile)?;
+        let line = |f: &mut fmt::Formatter<'_>, row: [&str; 4]| {
+            let text = row
+                .iter()
+                .zip(widths)
+                .map(|(cell, w)| format!("{cell:<w$}"))
+                .collect::<Vec<_>>()
+                .join("  ");
+            writeln!(f, "{}", text.trim_end())
+        };
+        line(f, header)?;
+        for row in &cells {
+            line(f, [&row[0], &row[1], &row[2], &row[3]])?;
+        }
+        if let Some(error) = &self.error {
+            write!(f, "\n{error}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,98 @@
+//! The engine of [`vault-config`](https://docs.rs/vault-config): schema, layered loader
+//! (env > Vault > defaults), one-report errors, explain, and the test kit. It has no HTTP and no
+//! async runtime; the Vault layer is reached through the [`SecretSource`] trait.
+//!
+//! Applications use the `vault-config` facade and `#[derive(VaultConfig)]`; this crate is what
+//! the derive's code calls. A quick look at the pieces that stand alone:
+//!
+//! ```
+//! use vault_config_core::{de, EnvSnapshot};
+//! let env = EnvSnapshot::from_iter([("APP_PORT", "8080")]);
+//! let port: u16 = de::from_str(env.get("APP_PORT").unwrap().unwrap()).unwrap();
+//! assert_eq!(port, 8080);
+//! ```
+
+pub mod de;
+mod env;
+mod error;
+mod explain;
+mod loader;
+mod resolve;
+pub mod schema;
+mod source;
+pub mod testing;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+use std::future::Future;
+use std::sync::Arc;
+
+pub use env::{EnvSnapshot, NotUnicode};
+pub use error::{Answer, Attempt, Error, Problem, ProblemKind};
+pub use explain::{Explanation, Row};
+pub use loader::Loader;
+pub use resolve::Fallback;
+pub use schema::{FieldSchema, Schema, VaultLocation};
+pub use source::{
+    BoxFuture, FetchResult, SecretData, SecretSource, SourceError, SourceErrorKind, VaultPath,
+};
+
+/// A settings struct: derive it with `#[derive(VaultConfig)]`, then call `load()` in `main`.
+///
+/// The derive writes the hidden methods; everything public has a default.
+pub trait VaultConfig: Sized + 'static {
+    /// Every field with its env var, Vault location, default and doc text.
+    fn schema() -> &'static Schema;
+
+    /// A loader to choose env, Vault source and profile before loading.
+    fn loader() -> Loader<Self> {
+        Loader::new()
+    }
+
+    /// Loads from the process env, the Vault layer and defaults, and validates; from
+    /// synchronous code, inside or outside an async runtime.
+    fn load() -> Result<Self, Error> {
+        Self::loader().load()
+    }
+
+    /// [`load`](Self::load) from async code.
+    fn load_async() -> impl Future<Output = Result<Self, Error>> + Send {
+        Self::loader().load_async()
+    }
+
+    /// Every env var the struct reads, including the profile selector.
+    fn env_vars() -> Vec<&'static str> {
+        Self::schema().env_vars()
+    }
+
+    #[doc(hidden)]
+    fn __meta() -> schema::StructMeta;
+
+    #[doc(hidden)]
+    fn __describe(builder: &mut schema::SchemaBuilder);
+
+    #[doc(hidden)]
+    fn __build(ctx: &mut __private::BuildCtx<'_>) -> Option<Self>;
+}
+
+impl<S: SecretSource + ?Sized> SecretSource for Arc<S> {
+    fn fetch<'a>(&'a self, paths: &'a [VaultPath]) -> BoxFuture<'a, Vec<FetchResult>> {
+        (**self).fetch(paths)
+    }
+
+    fn fetch_blocking(&self, paths: &[VaultPath]) -> Vec<FetchResult> {
+        (**self).fetch_blocking(paths)
+    }
+}
+
+impl<S: SecretSource + ?Sized> SecretSource for Box<S> {
+    fn fetch<'a>(&'a self, paths: &'a [VaultPath]) -> BoxFuture<'a, Vec<FetchResult>> {
+        (**self).fetch(paths)
+    }
+
+    fn fetch_blocking(&self, paths: &[VaultPath]) -> Vec<FetchResult> {
+        (**self).fetch_blocking(paths)
+    }
+}

@@ -1,0 +1,521 @@
+//! Resolution: for every field, which layer wins (env > Vault > default) and what each layer
+//! answered; then the typed build that the derive drives field by field.
+
+use std::collections::BTreeSet;
+use std::fmt::Display;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::de::{self, Absent, DeError};
+use crate::env::EnvSnapshot;
+use crate::error::{Answer, Attempt, Problem, ProblemKind};
+use crate::schema::{DEFAULT_PROFILE, FieldSchema, Schema};
+use crate::source::{FetchResult, SecretData, SourceErrorKind, VaultPath};
+
+/// What to do when Vault fails for a path a field needs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fallback {
+    /// Fail the load (the default): a service never starts on values Vault did not confirm.
+    #[default]
+    Never,
+    /// Go on without Vault: the field falls back to its default, the report records that Vault
+    /// was skipped and why, and a required field left without a value is still an error.
+    Env,
+}
+
+/// What the env layer holds for one field.
+#[derive(Clone, Copy)]
+pub(crate) enum EnvAnswer<'a> {
+    Found(&'a str),
+    NotSet,
+    Empty,
+    NotUnicode,
+}
+
+/// The first half of a load: the profile, the env layer and the Vault paths still needed.
+pub(crate) struct Plan<'a> {
+    pub schema: &'a Schema,
+    pub profile: String,
+    pub env: Vec<EnvAnswer<'a>>,
+    /// Distinct paths to ask Vault for, sorted.
+    pub paths: Vec<VaultPath>,
+    pub problems: Vec<Problem>,
+}
+
+impl<'a> Plan<'a> {
+    /// `explain` asks Vault for every field, to show what env overrode.
+    pub fn new(
+        schema: &'a Schema,
+        env: &'a EnvSnapshot,
+        profile: Option<&str>,
+        explain: bool,
+    ) -> Self {
+        let mut problems = Vec::new();
+        let profile = match profile.map(Ok).or_else(|| env.get(&schema.profile_env)) {
+            None => DEFAULT_PROFILE.to_owned(),
+            Some(Ok(p)) if valid_profile(p) => p.to_owned(),
+            Some(bad) => {
+                let mut problem = Problem::new(
+                    ProblemKind::Invalid,
+                    match bad {
+                        Ok(_) => "profile must be non-empty and use only letters, digits, `-`, `_` and `.`",
+                        Err(_) => "profile is not valid UTF-8",
+                    },
+                );
+                problem.env = Some(schema.profile_env.clone());
+                problems.push(problem);
+                DEFAULT_PROFILE.to_owned()
+            }
+        };
+
+        let env_answers: Vec<_> = schema
+            .fields
+            .iter()
+            .map(|f| match env.get(&f.env) {
+                None => EnvAnswer::NotSet,
+                Some(Err(_)) => EnvAnswer::NotUnicode,
+                Some(Ok("")) if !f.allow_empty => EnvAnswer::Empty,
+                Some(Ok(v)) => EnvAnswer::Found(v),
+            })
+            .collect();
+
+        let paths: BTreeSet<VaultPath> = schema
+            .fields
+            .iter()
+            .zip(&env_answers)
+            .filter(|(_, e)| explain || !matches!(e, EnvAnswer::Found(_) | EnvAnswer::NotUnicode))
+            .filter_map(|(f, _)| f.vault.as_ref().map(|v| v.resolve(&profile)))
+            .collect();
+
+        if !schema.allow_unknown_env && !schema.env_prefix.is_empty() {
+            problems.extend(unknown_env(schema, env));
+        }
+
+        Plan {
+            schema,
+            profile,
+            env: env_answers,
+            paths: paths.into_iter().collect(),
+            problems,
+        }
+    }
+}
+
+fn valid_profile(p: &str) -> bool {
+    !p.is_empty()
+        && p != "."
+        && p != ".."
+        && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+}
+
+/// Prefixed env vars that match no field, each with a "did you mean" when one is close.
+fn unknown_env(schema: &Schema, env: &EnvSnapshot) -> Vec<Problem> {
+    let known = schema.env_vars();
+    env.names()
+        .filter(|name| name.starts_with(&schema.env_prefix) && !known.contains(name))
+        .map(|name| {
+            let nearest = known
+                .iter()
+                .map(|k| (strsim::levenshtein(name, k), *k))
+                .min()
+                .filter(|(d, _)| *d <= 2.max(name.len() / 4));
+            let message = match nearest {
+                Some((_, k)) => format!(
+                    "`{name}` matches no field of `{}`; did you mean `{k}`?",
+                    schema.type_name
+                ),
+                None => format!("`{name}` matches no field of `{}`", schema.type_name),
+            };
+            let mut problem = Problem::new(ProblemKind::UnknownEnv, message);
+            problem.env = Some(name.to_owned());
+            problem
+        })
+        .collect()
+}
+
+/// Which layer supplies a field's value.
+enum Winner<'a> {
+    Env(&'a str),
+    Vault(&'a Value),
+    Default,
+    Nothing,
+}
+
+struct FieldState<'a> {
+    winner: Winner<'a>,
+    /// Where the value came from, as shown in explain.
+    origin: String,
+    attempts: Vec<Attempt>,
+    /// Lower layers that also had a value.
+    overridden: Vec<String>,
+    /// A failure that stops the field before parsing (fail-fast Vault error, non-UTF-8 env).
+    failure: Option<(ProblemKind, String)>,
+}
+
+/// The second half of a load: every field's winner, ready to build.
+pub(crate) struct Resolved<'a> {
+    pub schema: &'a Schema,
+    pub profile: String,
+    fields: Vec<FieldState<'a>>,
+    pub problems: Vec<Problem>,
+}
+
+impl<'a> Resolved<'a> {
+    /// `results` answers `plan.paths` in order; `None` means no Vault source is configured.
+    pub fn new(plan: Plan<'a>, results: Option<&'a [FetchResult]>, fallback: Fallback) -> Self {
+        let Plan {
+            schema,
+            profile,
+            env,
+            paths,
+            problems,
+        } = plan;
+        let fields = schema
+            .fields
+            .iter()
+            .zip(env)
+            .map(|(field, env)| {
+                let vault = field.vault.as_ref().map(|loc| {
+                    let path = loc.resolve(&profile);
+                    let result = match (results, paths.binary_search(&path)) {
+                        (None, _) => PathResult::NoSource,
+                        (Some(_), Err(_)) => PathResult::NotAsked,
+                        // A source that answers fewer paths than asked counts as failing.
+                        (Some(r), Ok(i)) => r.get(i).map_or(PathResult::NoAnswer, PathResult::Answer),
+                    };
+                    (loc, path, result)
+                });
+                resolve_field(field, env, vault, fallback)
+            })
+            .collect();
+        Resolved {
+            schema,
+            profile,
+            fields,
+            problems,
+        }
+    }
+
+    /// Secret strings that resolution saw, to scrub from user-written validation messages.
+    fn secret_values(&self) -> impl Iterator<Item = String> + '_ {
+        self.schema
+            .fields
+            .iter()
+            .zip(&self.fields)
+            .filter(|(f, _)| f.secret)
+            .filter_map(|(_, s)| match s.winner {
+                Winner::Env(raw) => Some(raw.to_owned()),
+                Winner::Vault(Value::String(v)) => Some(v.clone()),
+                Winner::Vault(v) => Some(v.to_string()),
+                Winner::Default | Winner::Nothing => None,
+            })
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    /// One row per field for explain: the value (redacted when secret), origin, overridden.
+    pub fn rows(&self) -> impl Iterator<Item = (&FieldSchema, String, &str, &[String])> {
+        self.schema
+            .fields
+            .iter()
+            .zip(&self.fields)
+            .map(|(field, state)| {
+                let value = match (&state.winner, field.secret) {
+                    (Winner::Nothing, _) => "(none)".to_owned(),
+                    (_, true) => "[REDACTED]".to_owned(),
+                    (Winner::Env(raw), false) => (*raw).to_owned(),
+                    (Winner::Vault(v), false) => json_display(v),
+                    (Winner::Default, false) => field.default.unwrap_or_default().to_owned(),
+                };
+                (
+                    field,
+                    value,
+                    state.origin.as_str(),
+                    state.overridden.as_slice(),
+                )
+            })
+    }
+}
+
+fn json_display(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// What the Vault layer holds for one field's path.
+enum PathResult<'a> {
+    NoSource,
+    NotAsked,
+    NoAnswer,
+    Answer(&'a FetchResult),
+}
+
+type VaultAnswer<'a, 'l> = (&'l crate::schema::VaultLocation, VaultPath, PathResult<'a>);
+
+fn resolve_field<'a>(
+    field: &FieldSchema,
+    env: EnvAnswer<'a>,
+    vault: Option<VaultAnswer<'a, '_>>,
+    fallback: Fallback,
+) -> FieldState<'a> {
+    let mut state = FieldState {
+        winner: Winner::Nothing,
+        origin: "-".to_owned(),
+        attempts: Vec::new(),
+        overridden: Vec::new(),
+        failure: None,
+    };
+    let env_source = format!("env {}", field.env);
+    let env_answer = match env {
+        EnvAnswer::Found(raw) => {
+            state.winner = Winner::Env(raw);
+            state.origin = env_source.clone();
+            Answer::Found
+        }
+        EnvAnswer::NotSet => Answer::NotSet,
+        EnvAnswer::Empty => Answer::Empty,
+        EnvAnswer::NotUnicode => {
+            state.failure = Some((
+                ProblemKind::Invalid,
+                "env var is set but not valid UTF-8".to_owned(),
+            ));
+            Answer::NotUnicode
+        }
+    };
+    state.attempts.push(Attempt {
+        source: env_source,
+        answer: env_answer,
+    });
+    let decided = |s: &FieldState<'_>| !matches!(s.winner, Winner::Nothing) || s.failure.is_some();
+
+    if let Some((loc, path, result)) = vault {
+        let mut source = format!("vault {path}#{}", loc.key);
+        let answer = match result {
+            PathResult::NoSource => Answer::NoSource,
+            PathResult::NotAsked => Answer::NotAsked,
+            PathResult::NoAnswer => {
+                Answer::Unavailable("the source gave no answer for this path".into())
+            }
+            PathResult::Answer(Err(e)) => match e.kind() {
+                SourceErrorKind::NotFound => Answer::PathNotFound,
+                SourceErrorKind::Denied => Answer::Denied(e.message().to_owned()),
+                _ => Answer::Unavailable(e.message().to_owned()),
+            },
+            PathResult::Answer(Ok(data)) => match find_key(data, loc.keys()) {
+                Some((key, value)) => {
+                    source = format!("vault {path}#{key}");
+                    if decided(&state) {
+                        state.overridden.push(source.clone());
+                    } else {
+                        state.winner = Winner::Vault(value);
+                        state.origin = source.clone();
+                    }
+                    Answer::Found
+                }
+                None => Answer::KeyAbsent {
+                    tried: loc.keys().map(str::to_owned).collect(),
+                },
+            },
+        };
+        // Fail fast: a Vault failure on a path this field needs stops the field, unless a
+        // higher layer already supplied it or fallback mode is on.
+        let answer = match answer {
+            Answer::Denied(why) | Answer::Unavailable(why)
+                if !decided(&state) && fallback == Fallback::Env =>
+            {
+                Answer::Skipped(why)
+            }
+            Answer::Denied(why) if !decided(&state) => {
+                state.failure = Some((ProblemKind::Denied, format!("vault denied {path}")));
+                Answer::Denied(why)
+            }
+            Answer::Unavailable(why) if !decided(&state) => {
+                state.failure = Some((ProblemKind::Unavailable, format!("vault could not read {path}")));
+                Answer::Unavailable(why)
+            }
+            other => other,
+        };
+        state.attempts.push(Attempt { source, answer });
+    }
+
+    match field.default {
+        Some(_) if decided(&state) => state.overridden.push("default".to_owned()),
+        Some(_) => {
+            state.winner = Winner::Default;
+            state.origin = "default".to_owned();
+            state.attempts.push(Attempt {
+                source: "default".to_owned(),
+                answer: Answer::Found,
+            });
+        }
+        None if !field.secret && !decided(&state) => state.attempts.push(Attempt {
+            source: "default".to_owned(),
+            answer: Answer::NoDefault,
+        }),
+        None => {}
+    }
+    state
+}
+
+fn find_key<'d, 'k>(
+    data: &'d SecretData,
+    mut keys: impl Iterator<Item = &'k str>,
+) -> Option<(&'k str, &'d Value)> {
+    keys.find_map(|k| data.get(k).map(|v| (k, v)))
+}
+
+/// Builds typed values field by field, collecting every problem. The derive's `__build` calls
+/// [`BuildCtx::leaf`] once per leaf field in declaration order.
+#[doc(hidden)]
+pub struct BuildCtx<'r> {
+    resolved: &'r Resolved<'r>,
+    cursor: usize,
+    pub(crate) problems: Vec<Problem>,
+}
+
+impl<'r> BuildCtx<'r> {
+    pub(crate) fn new(resolved: &'r Resolved<'r>) -> Self {
+        BuildCtx {
+            resolved,
+            cursor: 0,
+            problems: Vec::new(),
+        }
+    }
+
+    /// The next leaf field: parsed from the winning layer, defaulted, then validated.
+    pub fn leaf<T, E>(
+        &mut self,
+        validate: Option<fn(&T) -> Result<(), E>>,
+        default: Option<fn() -> Result<T, DeError>>,
+    ) -> Option<T>
+    where
+        T: DeserializeOwned,
+        E: Display,
+    {
+        let index = self.cursor;
+        self.cursor += 1;
+        let (Some(field), Some(state)) = (
+            self.resolved.schema.fields.get(index),
+            self.resolved.fields.get(index),
+        ) else {
+            // The schema and the build walk the same fields; a mismatch is a derive bug.
+            self.problems.push(Problem::new(
+                ProblemKind::Invalid,
+                "internal error: schema and struct disagree",
+            ));
+            return None;
+        };
+        if let Some((kind, message)) = &state.failure {
+            self.push(field, state, *kind, message.clone());
+            return None;
+        }
+        let parsed = match (&state.winner, default) {
+            (Winner::Env(raw), _) => de::from_str(raw),
+            (Winner::Vault(value), _) => de::from_json(value),
+            (Winner::Default, Some(default)) => default(),
+            (Winner::Default | Winner::Nothing, _) => match T::deserialize(Absent) {
+                Ok(none) => Ok(none),
+                Err(_) => {
+                    let message = if field.secret {
+                        "no value in any layer; a secret has no default".to_owned()
+                    } else {
+                        "no value in any layer".to_owned()
+                    };
+                    self.push(field, state, ProblemKind::Missing, message);
+                    return None;
+                }
+            },
+        };
+        let value = match parsed {
+            Ok(value) => value,
+            Err(err) => {
+                let message = match (&state.winner, field.secret) {
+                    (_, true) => format!(
+                        "value from {} is not a valid `{}` (value not shown: secret)",
+                        state.origin, field.type_name
+                    ),
+                    (Winner::Vault(v), false) => format!(
+                        "`{}` from {} is not a valid `{}`: {err}",
+                        clip(&json_display(v)),
+                        state.origin,
+                        field.type_name
+                    ),
+                    (Winner::Env(raw), false) => format!(
+                        "`{}` from {} is not a valid `{}`: {err}",
+                        clip(raw),
+                        state.origin,
+                        field.type_name
+                    ),
+                    _ => format!(
+                        "default `{}` is not a valid `{}`: {err}",
+                        field.default.unwrap_or_default(),
+                        field.type_name
+                    ),
+                };
+                self.push(field, state, ProblemKind::Invalid, message);
+                return None;
+            }
+        };
+        if let Some(validate) = validate {
+            if let Err(why) = validate(&value) {
+                let message = format!("{} (value from {})", self.scrub(why), state.origin);
+                self.push(field, state, ProblemKind::Rejected, message);
+                return None;
+            }
+        }
+        Some(value)
+    }
+
+    /// Runs a struct-level `validate` function on a fully built struct.
+    pub fn check<S, E: Display>(
+        &mut self,
+        value: S,
+        type_name: &str,
+        validate: fn(&S) -> Result<(), E>,
+    ) -> Option<S> {
+        match validate(&value) {
+            Ok(()) => Some(value),
+            Err(why) => {
+                let message = format!("`{type_name}`: {}", self.scrub(why));
+                self.problems
+                    .push(Problem::new(ProblemKind::Rejected, message));
+                None
+            }
+        }
+    }
+
+    /// A user-written message with every secret value seen in this load replaced.
+    fn scrub(&self, why: impl Display) -> String {
+        let mut text = why.to_string();
+        for secret in self.resolved.secret_values() {
+            if text.contains(&secret) {
+                text = text.replace(&secret, "[REDACTED]");
+            }
+        }
+        text
+    }
+
+    fn push(&mut self, field: &FieldSchema, state: &FieldState<'_>, kind: ProblemKind, msg: String) {
+        let mut problem = Problem::new(kind, msg);
+        problem.field = Some(field.path.clone());
+        problem.env = Some(field.env.clone());
+        problem.vault = field
+            .vault
+            .as_ref()
+            .map(|v| v.display(&self.resolved.profile));
+        problem.sources = state.attempts.clone();
+        self.problems.push(problem);
+    }
+}
+
+/// A non-secret value shortened for an error line.
+fn clip(s: &str) -> String {
+    const MAX: usize = 80;
+    match s.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s.to_owned(),
+    }
+}

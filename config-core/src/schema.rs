@@ -1,0 +1,308 @@
+//! The schema: every field of a settings struct with its env var, Vault location, default and
+//! doc text, flattened across nested structs. The derive describes a struct; this module turns
+//! that description into names and locations.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::VaultConfig;
+use crate::source::VaultPath;
+
+/// The placeholder in a Vault path replaced by the active profile.
+pub const PROFILE_PLACEHOLDER: &str = "{profile}";
+
+/// The profile used when none is chosen.
+pub const DEFAULT_PROFILE: &str = "default";
+
+/// Every field of a settings struct, nested fields flattened, in declaration order.
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct Schema {
+    /// The Rust name of the root struct.
+    pub type_name: &'static str,
+    /// The root struct's `env_prefix` (empty when none).
+    pub env_prefix: String,
+    /// The env var that selects the profile: `{env_prefix}PROFILE`.
+    pub profile_env: String,
+    /// Whether prefixed env vars that match no field are tolerated (`allow_unknown_env`).
+    pub allow_unknown_env: bool,
+    /// The leaf fields.
+    pub fields: Vec<FieldSchema>,
+}
+
+/// One leaf field of the schema.
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct FieldSchema {
+    /// Dotted path from the root struct, e.g. `redis.url`.
+    pub path: String,
+    /// The field's Rust type as written, e.g. `Option<u64>`.
+    pub type_name: &'static str,
+    /// The env var that sets it, e.g. `APP_REDIS__URL`.
+    pub env: String,
+    /// Where it lives in Vault, if anywhere.
+    pub vault: Option<VaultLocation>,
+    /// The default as written in the source (never present for secrets).
+    pub default: Option<&'static str>,
+    /// Whether the field holds a secret (`#[config(secret)]`).
+    pub secret: bool,
+    /// Whether the field must get a value from some layer (no default, not an `Option`).
+    pub required: bool,
+    /// Whether an empty env value counts as a value (`allow_empty`) instead of as unset.
+    pub allow_empty: bool,
+    /// Whether the field has a `validate` function.
+    pub validated: bool,
+    /// The doc comment, trimmed.
+    pub doc: &'static str,
+}
+
+/// Where a field lives in Vault: `mount/path#key`, with `{profile}` still unexpanded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct VaultLocation {
+    /// The KV mount, e.g. `secret`.
+    pub mount: String,
+    /// The path inside the mount; may contain `{profile}`.
+    pub path: String,
+    /// The key inside the secret.
+    pub key: String,
+    /// Keys tried in order when `key` is absent.
+    pub aliases: Vec<String>,
+}
+
+impl VaultLocation {
+    /// A location with no aliases.
+    ///
+    /// ```
+    /// use vault_config_core::schema::VaultLocation;
+    /// let loc = VaultLocation::new("secret", "myapp", "url").with_aliases(["uri"]);
+    /// assert_eq!(loc.keys().collect::<Vec<_>>(), ["url", "uri"]);
+    /// ```
+    pub fn new(mount: impl Into<String>, path: impl Into<String>, key: impl Into<String>) -> Self {
+        VaultLocation {
+            mount: mount.into(),
+            path: path.into(),
+            key: key.into(),
+            aliases: Vec::new(),
+        }
+    }
+
+    /// The same location with keys to try, in order, when `key` is absent.
+    pub fn with_aliases<I, S>(mut self, aliases: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.aliases = aliases.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The distinct path to read for the active profile.
+    ///
+    /// ```
+    /// use vault_config_core::schema::VaultLocation;
+    /// let loc = VaultLocation::new("secret", "myapp/{profile}/db", "url");
+    /// assert_eq!(loc.resolve("production").to_string(), "secret/myapp/production/db");
+    /// ```
+    pub fn resolve(&self, profile: &str) -> VaultPath {
+        VaultPath::new(&self.mount, self.path.replace(PROFILE_PLACEHOLDER, profile))
+    }
+
+    /// `mount/path#key` for the active profile, as shown in errors and explain.
+    pub fn display(&self, profile: &str) -> String {
+        format!("{}#{}", self.resolve(profile), self.key)
+    }
+
+    /// The key and then each alias, in the order they are tried.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.key.as_str()).chain(self.aliases.iter().map(String::as_str))
+    }
+}
+
+impl fmt::Display for VaultLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}#{}", self.mount, self.path, self.key)
+    }
+}
+
+impl Schema {
+    /// Builds the schema of `T` from its derived description.
+    pub fn of<T: VaultConfig>() -> Schema {
+        let meta = T::__meta();
+        let env_prefix = meta.env_prefix.to_owned();
+        let mut builder = SchemaBuilder {
+            fields: Vec::new(),
+            scope: Scope {
+                env_prefix: env_prefix.clone(),
+                mount: meta.vault_mount.unwrap_or("secret").to_owned(),
+                vault_path: meta.vault_path.unwrap_or("").to_owned(),
+                field_path: String::new(),
+            },
+        };
+        T::__describe(&mut builder);
+        Schema {
+            type_name: meta.type_name,
+            profile_env: format!("{env_prefix}PROFILE"),
+            env_prefix,
+            allow_unknown_env: meta.allow_unknown_env,
+            fields: builder.fields,
+        }
+    }
+
+    /// The field at a dotted path.
+    pub fn field(&self, path: &str) -> Option<&FieldSchema> {
+        self.fields.iter().find(|f| f.path == path)
+    }
+
+    /// Every env var the struct reads, in field order, then the profile selector.
+    pub fn env_vars(&self) -> Vec<&str> {
+        self.fields
+            .iter()
+            .map(|f| f.env.as_str())
+            .chain(std::iter::once(self.profile_env.as_str()))
+            .collect()
+    }
+}
+
+/// Struct-level attributes, as the derive records them.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct StructMeta {
+    pub type_name: &'static str,
+    pub env_prefix: &'static str,
+    pub vault_mount: Option<&'static str>,
+    pub vault_path: Option<&'static str>,
+    pub allow_unknown_env: bool,
+}
+
+/// How the derive declares a leaf field.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct FieldDecl {
+    pub name: &'static str,
+    pub type_name: &'static str,
+    /// `env = "NAME"`: the exact name, no prefix.
+    pub env: Option<&'static str>,
+    pub secret: bool,
+    pub default: Option<&'static str>,
+    pub optional: bool,
+    pub allow_empty: bool,
+    pub validated: bool,
+    pub doc: &'static str,
+    /// `vault(...)` was written on the field.
+    pub vault: Option<VaultDecl>,
+}
+
+/// The field's `vault(...)` attribute.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct VaultDecl {
+    pub mount: Option<&'static str>,
+    pub path: Option<&'static str>,
+    pub key: Option<&'static str>,
+    pub aliases: &'static [&'static str],
+}
+
+#[derive(Clone)]
+struct Scope {
+    env_prefix: String,
+    mount: String,
+    vault_path: String,
+    field_path: String,
+}
+
+/// Collects the fields of a struct and of the structs nested in it.
+#[doc(hidden)]
+pub struct SchemaBuilder {
+    fields: Vec<FieldSchema>,
+    scope: Scope,
+}
+
+impl SchemaBuilder {
+    /// Adds a leaf field in the current scope.
+    pub fn field(&mut self, decl: FieldDecl) {
+        let scope = &self.scope;
+        let env = match decl.env {
+            Some(exact) => exact.to_owned(),
+            None => format!("{}{}", scope.env_prefix, env_name(decl.name)),
+        };
+        // A secret without `vault(...)` lives at the struct path under its field name; a
+        // non-secret field is in Vault only when it says so.
+        let vault = match (decl.vault, decl.secret) {
+            (Some(v), _) => Some(v),
+            (None, true) => Some(VaultDecl::default()),
+            (None, false) => None,
+        }
+        .and_then(|v| {
+            let path = join_path(&scope.vault_path, v.path.unwrap_or(""));
+            (!path.is_empty()).then(|| VaultLocation {
+                mount: v.mount.unwrap_or(&scope.mount).trim_matches('/').to_owned(),
+                path,
+                key: v.key.unwrap_or(decl.name).to_owned(),
+                aliases: v.aliases.iter().map(|a| (*a).to_owned()).collect(),
+            })
+        });
+        self.fields.push(FieldSchema {
+            path: format!("{}{}", scope.field_path, decl.name),
+            type_name: decl.type_name,
+            env,
+            vault,
+            default: decl.default,
+            secret: decl.secret,
+            required: !decl.optional && decl.default.is_none(),
+            allow_empty: decl.allow_empty,
+            validated: decl.validated,
+            doc: decl.doc,
+        });
+    }
+
+    /// Adds the fields of a nested struct under `name`: env vars join with `__`, Vault paths
+    /// join with `/`, and the nested struct's own `vault_mount` wins over the parent's.
+    pub fn nested<T: VaultConfig>(&mut self, name: &'static str) {
+        let meta = T::__meta();
+        let outer = self.scope.clone();
+        self.scope = Scope {
+            env_prefix: format!("{}{}__", outer.env_prefix, env_name(name)),
+            mount: meta.vault_mount.map_or_else(|| outer.mount.clone(), str::to_owned),
+            vault_path: join_path(&outer.vault_path, meta.vault_path.unwrap_or("")),
+            field_path: format!("{}{name}.", outer.field_path),
+        };
+        T::__describe(self);
+        self.scope = outer;
+    }
+}
+
+/// The env name of a field: its name in upper case, without a raw-identifier prefix.
+fn env_name(field: &str) -> String {
+    field.trim_start_matches("r#").to_ascii_uppercase()
+}
+
+/// Joins two Vault path parts with one `/`, dropping empty parts.
+fn join_path(a: &str, b: &str) -> String {
+    [a, b]
+        .iter()
+        .map(|p| p.trim_matches('/'))
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_path_drops_empty_parts_and_slashes() {
+        assert_eq!(join_path("myapp/", "/db"), "myapp/db");
+        assert_eq!(join_path("", "db"), "db");
+        assert_eq!(join_path("myapp", ""), "myapp");
+        assert_eq!(join_path("", ""), "");
+    }
+
+    #[test]
+    fn env_name_strips_raw_prefix() {
+        assert_eq!(env_name("r#type"), "TYPE");
+        assert_eq!(env_name("database_url"), "DATABASE_URL");
+    }
+}

@@ -1,0 +1,206 @@
+//! The Vault layer as the loader sees it: the [`SecretSource`] trait and its request and answer types.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+use serde_json::Value;
+use zeroize::Zeroize;
+
+/// A boxed, `Send` future, as returned by [`SecretSource::fetch`].
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The answer for one path of a batch.
+pub type FetchResult = Result<SecretData, SourceError>;
+
+/// One distinct Vault location to read: a KV mount and a path inside it, as the user writes it
+/// (`secret` + `myapp/database`, never `secret/data/...`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct VaultPath {
+    /// The secrets engine mount, e.g. `secret`.
+    pub mount: String,
+    /// The path inside the mount, e.g. `myapp/production/database`.
+    pub path: String,
+}
+
+impl VaultPath {
+    /// A path inside `mount`; leading and trailing `/` are trimmed from both parts.
+    ///
+    /// ```
+    /// use vault_config_core::VaultPath;
+    /// let p = VaultPath::new("/secret/", "myapp/db/");
+    /// assert_eq!(p.to_string(), "secret/myapp/db");
+    /// ```
+    pub fn new(mount: impl AsRef<str>, path: impl AsRef<str>) -> Self {
+        VaultPath {
+            mount: mount.as_ref().trim_matches('/').to_owned(),
+            path: path.as_ref().trim_matches('/').to_owned(),
+        }
+    }
+}
+
+impl fmt::Display for VaultPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.mount, self.path)
+    }
+}
+
+/// The key/value data read from one Vault path.
+///
+/// Values are secrets: `Debug` lists only the keys, and every string inside is zeroized when
+/// the data is dropped.
+///
+/// ```
+/// use vault_config_core::SecretData;
+/// let data: SecretData = [("url", "postgres://canary")].into_iter().collect();
+/// assert_eq!(data.get("url").and_then(|v| v.as_str()), Some("postgres://canary"));
+/// assert!(!format!("{data:?}").contains("canary"));
+/// ```
+#[derive(Default, Clone)]
+pub struct SecretData(BTreeMap<String, Value>);
+
+impl SecretData {
+    /// Data from a map of keys to JSON values (KV values may be any JSON).
+    pub fn new(map: BTreeMap<String, Value>) -> Self {
+        SecretData(map)
+    }
+
+    /// The value stored under `key`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.get(key)
+    }
+
+    /// The keys present, in order. Keys are names, not secrets.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+
+    /// How many keys the path holds.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the path holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<K: Into<String>, V: Into<Value>> FromIterator<(K, V)> for SecretData {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        SecretData(iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+    }
+}
+
+impl fmt::Debug for SecretData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecretData")
+            .field("keys", &self.0.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for SecretData {
+    fn drop(&mut self) {
+        for value in self.0.values_mut() {
+            zeroize_json(value);
+        }
+    }
+}
+
+/// Overwrites every string inside a JSON value before it is freed.
+pub(crate) fn zeroize_json(value: &mut Value) {
+    match value {
+        Value::String(s) => s.zeroize(),
+        Value::Array(items) => items.iter_mut().for_each(zeroize_json),
+        Value::Object(map) => map.values_mut().for_each(zeroize_json),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+/// What kind of failure a [`SourceError`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SourceErrorKind {
+    /// The source refused access to the path (Vault 403).
+    Denied,
+    /// The path does not exist (Vault 404): fields fall through to their defaults.
+    NotFound,
+    /// The source could not be reached or was not ready (connect error, timeout, sealed).
+    Unavailable,
+    /// The source answered something that could not be understood.
+    Malformed,
+}
+
+/// Why one path could not be read. The message must name the path and never carry a token or
+/// a secret value.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct SourceError {
+    kind: SourceErrorKind,
+    message: String,
+}
+
+impl SourceError {
+    /// An error of `kind` with a message (lowercase, no trailing period, no secret).
+    pub fn new(kind: SourceErrorKind, message: impl Into<String>) -> Self {
+        SourceError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// Access was denied.
+    pub fn denied(message: impl Into<String>) -> Self {
+        Self::new(SourceErrorKind::Denied, message)
+    }
+
+    /// The path does not exist.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(SourceErrorKind::NotFound, message)
+    }
+
+    /// The source could not be reached.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(SourceErrorKind::Unavailable, message)
+    }
+
+    /// The answer could not be understood.
+    pub fn malformed(message: impl Into<String>) -> Self {
+        Self::new(SourceErrorKind::Malformed, message)
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> SourceErrorKind {
+        self.kind
+    }
+
+    /// The message, naming the path.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+/// Where the loader gets Vault secrets from: the real client in `vault-config`'s Vault crate,
+/// [`MockVault`](crate::testing::MockVault) in tests, or your own store.
+///
+/// The loader calls it at most once per load with every distinct path the load still needs
+/// (fields that env filled are not asked for), so an implementation can fetch them
+/// concurrently. The answer holds one result per requested path, in request order.
+pub trait SecretSource: Send + Sync {
+    /// Reads every path of the batch.
+    fn fetch<'a>(&'a self, paths: &'a [VaultPath]) -> BoxFuture<'a, Vec<FetchResult>>;
+
+    /// Reads every path of the batch from synchronous code (`Settings::load()`), which may be
+    /// running inside or outside an async runtime.
+    ///
+    /// The default polls [`fetch`](Self::fetch) on the calling thread, which suits sources
+    /// whose futures need no runtime (such as [`MockVault`](crate::testing::MockVault)). A
+    /// source built on a runtime's I/O (such as the reqwest-based client) overrides this to
+    /// run the batch on a runtime of its own.
+    fn fetch_blocking(&self, paths: &[VaultPath]) -> Vec<FetchResult> {
+        pollster::block_on(self.fetch(paths))
+    }
+}

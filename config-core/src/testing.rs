@@ -1,0 +1,147 @@
+//! A test kit for your own unit tests: an in-memory [`SecretSource`] that records what it was
+//! asked.
+//!
+//! ```
+//! use vault_config_core::testing::MockVault;
+//! use vault_config_core::{SecretSource, VaultPath};
+//!
+//! let vault = MockVault::new()
+//!     .secret("secret/myapp/default/database", [("url", "postgres://localhost/app")])
+//!     .deny("secret/myapp/default/admin");
+//! let answers = vault.fetch_blocking(&[
+//!     VaultPath::new("secret", "myapp/default/database"),
+//!     VaultPath::new("secret", "myapp/default/admin"),
+//! ]);
+//! assert!(answers[0].is_ok());
+//! assert!(answers[1].is_err());
+//! assert_eq!(vault.calls(), 1);
+//! assert_eq!(vault.reads_of("secret/myapp/default/database"), 1);
+//! ```
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::Value;
+
+use crate::source::{BoxFuture, FetchResult, SecretData, SecretSource, SourceError, VaultPath};
+
+/// An in-memory Vault: paths with key/values, paths that fail, and a record of every request.
+///
+/// Clones share state, so a test can keep one clone and hand another to the loader.
+#[derive(Clone, Default, Debug)]
+pub struct MockVault {
+    inner: Arc<Mutex<Inner>>,
+}
+
+#[derive(Default, Debug)]
+struct Inner {
+    secrets: BTreeMap<String, SecretData>,
+    failures: BTreeMap<String, SourceError>,
+    batches: usize,
+    requested: Vec<VaultPath>,
+}
+
+fn key(path: &str) -> String {
+    path.trim_matches('/').to_owned()
+}
+
+impl MockVault {
+    /// An empty mock: every path is "not found".
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A test that panicked while holding the lock must not hide its own failure.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Stores key/values at `mount/path` (e.g. `secret/myapp/default/database`), replacing
+    /// what was there.
+    pub fn secret<I, K, V>(self, path: &str, data: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<Value>,
+    {
+        self.set(path, data);
+        self
+    }
+
+    /// Replaces the key/values at `mount/path` on a shared mock, e.g. to simulate rotation.
+    pub fn set<I, K, V>(&self, path: &str, data: I)
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<Value>,
+    {
+        self.lock()
+            .secrets
+            .insert(key(path), data.into_iter().collect());
+    }
+
+    /// Makes `mount/path` answer "permission denied".
+    pub fn deny(self, path: &str) -> Self {
+        let err = SourceError::denied(format!("permission denied on {}", key(path)));
+        self.fail(path, err)
+    }
+
+    /// Makes `mount/path` answer "unavailable", as if Vault were unreachable.
+    pub fn unavailable(self, path: &str) -> Self {
+        let err = SourceError::unavailable(format!("connection refused reading {}", key(path)));
+        self.fail(path, err)
+    }
+
+    /// Makes `mount/path` answer with `error`.
+    pub fn fail(self, path: &str, error: SourceError) -> Self {
+        self.lock().failures.insert(key(path), error);
+        self
+    }
+
+    /// How many batches the loader sent (one per load that needed Vault).
+    pub fn calls(&self) -> usize {
+        self.lock().batches
+    }
+
+    /// Every path requested, in order, across all batches.
+    pub fn requested(&self) -> Vec<VaultPath> {
+        self.lock().requested.clone()
+    }
+
+    /// How many times `mount/path` was read.
+    pub fn reads_of(&self, path: &str) -> usize {
+        let wanted = key(path);
+        self.lock()
+            .requested
+            .iter()
+            .filter(|p| p.to_string() == wanted)
+            .count()
+    }
+
+    fn answer(&self, paths: &[VaultPath]) -> Vec<FetchResult> {
+        let mut inner = self.lock();
+        inner.batches += 1;
+        inner.requested.extend_from_slice(paths);
+        paths
+            .iter()
+            .map(|p| {
+                let k = p.to_string();
+                if let Some(err) = inner.failures.get(&k) {
+                    return Err(err.clone());
+                }
+                inner
+                    .secrets
+                    .get(&k)
+                    .cloned()
+                    .ok_or_else(|| SourceError::not_found(format!("no secret at {k}")))
+            })
+            .collect()
+    }
+}
+
+impl SecretSource for MockVault {
+    fn fetch<'a>(&'a self, paths: &'a [VaultPath]) -> BoxFuture<'a, Vec<FetchResult>> {
+        let answers = self.answer(paths);
+        Box::pin(async move { answers })
+    }
+}

@@ -1,0 +1,183 @@
+//! Rules across attributes and fields, checked after parsing and before expansion.
+
+use std::collections::BTreeMap;
+
+use crate::ast::{Container, Field, is_secret_type, type_name};
+use crate::attr::DefaultValue;
+use crate::ctxt::Ctxt;
+
+pub fn check(cx: &Ctxt, cont: &Container<'_>) {
+    check_container(cx, cont);
+    for field in &cont.fields {
+        check_field(cx, field);
+    }
+    check_env_collisions(cx, cont);
+}
+
+fn check_container(cx: &Ctxt, cont: &Container<'_>) {
+    for lit in [cont.attrs.vault_path.get(), cont.attrs.vault_mount.get()]
+        .into_iter()
+        .flatten()
+    {
+        check_placeholders(cx, lit);
+    }
+    if let Some(mount) = cont.attrs.vault_mount.get() {
+        if mount.value().trim_matches('/').is_empty() {
+            cx.error_spanned_by(mount, "#[config(vault_mount)] must not be empty");
+        }
+    }
+}
+
+/// Only `{profile}` may appear in braces.
+fn check_placeholders(cx: &Ctxt, lit: &syn::LitStr) {
+    let text = lit.value();
+    let mut rest = text.as_str();
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open..];
+        match after.find('}') {
+            Some(close) if &after[..=close] == "{profile}" => rest = &after[close + 1..],
+            _ => {
+                cx.error_spanned_by(
+                    lit,
+                    format!("unknown placeholder in `{text}`; the only placeholder is `{{profile}}`"),
+                );
+                return;
+            }
+        }
+    }
+}
+
+fn check_field(cx: &Ctxt, field: &Field<'_>) {
+    let a = &field.attrs;
+    let name = field.name();
+    let secret_type = is_secret_type(field.ty);
+
+    if a.skip.is_set() {
+        let others = [
+            ("secret", a.secret.is_set()),
+            ("default", a.default.is_set()),
+            ("env", a.env.is_set()),
+            ("vault", a.vault.is_set()),
+            ("validate", a.validate.is_set()),
+            ("nested", a.nested.is_set()),
+            ("allow_empty", a.allow_empty.is_set()),
+        ];
+        for (other, set) in others {
+            if set {
+                cx.error_spanned_by(
+                    field.ident,
+                    format!("#[config(skip)] field `{name}` cannot also have `{other}`"),
+                );
+            }
+        }
+        return;
+    }
+
+    if a.nested.is_set() {
+        let others = [
+            ("secret", a.secret.is_set()),
+            ("default", a.default.is_set()),
+            ("env", a.env.is_set()),
+            ("vault", a.vault.is_set()),
+            ("validate", a.validate.is_set()),
+            ("allow_empty", a.allow_empty.is_set()),
+        ];
+        for (other, set) in others {
+            if set {
+                cx.error_spanned_by(
+                    field.ident,
+                    format!(
+                        "#[config(nested)] field `{name}` cannot have `{other}`; put it on the fields of the nested struct"
+                    ),
+                );
+            }
+        }
+        return;
+    }
+
+    if a.secret.is_set() && !secret_type {
+        cx.error_spanned_by(
+            field.ty,
+            format!(
+                "#[config(secret)] field `{name}` must be SecretString or SecretBox<T>; found `{}`",
+                type_name(field.ty)
+            ),
+        );
+    }
+
+    if (a.secret.is_set() || secret_type) && a.default.is_set() {
+        let span = a.default.span().unwrap_or_else(|| field.ident.span());
+        cx.syn_error(syn::Error::new(
+            span,
+            format!(
+                "#[config(default)] is not allowed on secret field `{name}`: a secret never falls back to a literal"
+            ),
+        ));
+    }
+
+    if let Some(env) = a.env.get() {
+        let v = env.value();
+        if v.is_empty() || v.contains('=') || v.contains('\0') {
+            cx.error_spanned_by(env, "#[config(env)] must be a non-empty name without `=`");
+        }
+    }
+
+    if let Some(vault) = a.vault.get() {
+        for lit in [vault.path.get(), vault.mount.get()].into_iter().flatten() {
+            check_placeholders(cx, lit);
+        }
+        for lit in vault
+            .key
+            .get()
+            .into_iter()
+            .chain(vault.aliases.get().into_iter().flatten())
+        {
+            if lit.value().is_empty() {
+                cx.error_spanned_by(lit, "a Vault key must not be empty");
+            }
+        }
+    }
+
+    if let Some(DefaultValue::Str(lit)) = a.default.get() {
+        // A string default is parsed like an env value; an empty one would count as unset.
+        if lit.value().is_empty() && !a.allow_empty.is_set() {
+            cx.error_spanned_by(
+                lit,
+                format!("#[config(default = \"\")] on `{name}` is empty; use `default` (Default::default()) or add `allow_empty`"),
+            );
+        }
+    }
+}
+
+/// Two fields of one struct must not read the same env var.
+fn check_env_collisions(cx: &Ctxt, cont: &Container<'_>) {
+    let prefix = cont
+        .attrs
+        .env_prefix
+        .get()
+        .map(syn::LitStr::value)
+        .unwrap_or_default();
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    for field in &cont.fields {
+        let a = &field.attrs;
+        if a.skip.is_set() || a.nested.is_set() {
+            continue;
+        }
+        let env = match a.env.get() {
+            Some(lit) => lit.value(),
+            None => format!("{prefix}{}", field.name().to_ascii_uppercase()),
+        };
+        if let Some(first) = seen.get(&env) {
+            let message = format!(
+                "env var `{env}` of field `{}` collides with field `{first}`; set a distinct #[config(env = \"...\")]",
+                field.name()
+            );
+            match a.env.get() {
+                Some(lit) => cx.error_spanned_by(lit, message),
+                None => cx.error_spanned_by(field.ident, message),
+            }
+        } else {
+            seen.insert(env, field.name());
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! Writes the `VaultConfig` impl: the schema description and the field-by-field build.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::ast::{Container, Field, is_secret_type, option_inner, type_name};
+use crate::attr::DefaultValue;
+
+fn opt_str(v: Option<String>) -> TokenStream {
+    match v {
+        Some(s) => quote!(::core::option::Option::Some(#s)),
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+pub fn expand(cont: &Container<'_>) -> TokenStream {
+    let ident = cont.ident;
+    let name = ident.to_string();
+    let a = &cont.attrs;
+    let env_prefix = a.env_prefix.get().map(syn::LitStr::value).unwrap_or_default();
+    let vault_mount = opt_str(a.vault_mount.get().map(syn::LitStr::value));
+    let vault_path = opt_str(a.vault_path.get().map(syn::LitStr::value));
+    let allow_unknown_env = a.allow_unknown_env.is_set();
+
+    let describe = cont.fields.iter().filter(|f| !f.attrs.skip.is_set()).map(describe_field);
+    let (bindings, inits): (Vec<_>, Vec<_>) = cont.fields.iter().enumerate().map(build_field).unzip();
+    let binds = cont
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| !f.attrs.skip.is_set())
+        .map(|(i, _)| {
+            let var = quote::format_ident!("__field{}", i);
+            quote!(let ::core::option::Option::Some(#var) = #var else { return ::core::option::Option::None; };)
+        });
+    let finish = match a.validate.get() {
+        Some(path) => quote_spanned! {path.span()=>
+            __ctx.check(__value, #name, #path as fn(&Self) -> _)
+        },
+        None => quote!(::core::option::Option::Some(__value)),
+    };
+
+    quote! {
+        #[automatically_derived]
+        impl ::vault_config::__private::VaultConfig for #ident {
+            fn schema() -> &'static ::vault_config::__private::Schema {
+                static SCHEMA: ::vault_config::__private::OnceLock<::vault_config::__private::Schema> =
+                    ::vault_config::__private::OnceLock::new();
+                SCHEMA.get_or_init(::vault_config::__private::Schema::of::<Self>)
+            }
+
+            fn __meta() -> ::vault_config::__private::StructMeta {
+                ::vault_config::__private::StructMeta {
+                    type_name: #name,
+                    env_prefix: #env_prefix,
+                    vault_mount: #vault_mount,
+                    vault_path: #vault_path,
+                    allow_unknown_env: #allow_unknown_env,
+                }
+            }
+
+            fn __describe(__builder: &mut ::vault_config::__private::SchemaBuilder) {
+                #(#describe)*
+            }
+
+            fn __build(__ctx: &mut ::vault_config::__private::BuildCtx<'_>) -> ::core::option::Option<Self> {
+                #(#bindings)*
+                #(#binds)*
+                let __value = Self { #(#inits),* };
+                #finish
+            }
+        }
+    }
+}
+
+fn describe_field(field: &Field<'_>) -> TokenStream {
+    let name = field.name();
+    let ty = field.ty;
+    let a = &field.attrs;
+    if a.nested.is_set() {
+        return quote_spanned! {ty.span()=>
+            __builder.nested::<#ty>(#name);
+        };
+    }
+    let type_name = type_name(ty);
+    let env = opt_str(a.env.get().map(syn::LitStr::value));
+    let secret = a.secret.is_set() || is_secret_type(ty);
+    let default = opt_str(a.default.get().map(|d| match d {
+        DefaultValue::Trait => "Default::default()".to_owned(),
+        DefaultValue::Str(s) => s.value(),
+        DefaultValue::Expr(e) => type_name_of_expr(e),
+    }));
+    let optional = option_inner(ty).is_some();
+    let allow_empty = a.allow_empty.is_set();
+    let validated = a.validate.is_set();
+    let doc = &field.doc;
+    let vault = match a.vault.get() {
+        Some(v) => {
+            let mount = opt_str(v.mount.get().map(syn::LitStr::value));
+            let path = opt_str(v.path.get().map(syn::LitStr::value));
+            let key = opt_str(v.key.get().map(syn::LitStr::value));
+            let aliases = v.aliases.get().into_iter().flatten();
+            quote! {
+                ::core::option::Option::Some(::vault_config::__private::VaultDecl {
+                    mount: #mount,
+                    path: #path,
+                    key: #key,
+                    aliases: &[#(#aliases),*],
+                })
+            }
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    quote! {
+        __builder.field(::vault_config::__private::FieldDecl {
+            name: #name,
+            type_name: #type_name,
+            env: #env,
+            secret: #secret,
+            default: #default,
+            optional: #optional,
+            allow_empty: #allow_empty,
+            validated: #validated,
+            doc: #doc,
+            vault: #vault,
+        });
+    }
+}
+
+fn type_name_of_expr(e: &syn::Expr) -> String {
+    let raw = quote!(#e).to_string();
+    raw.replace(" :: ", "::").replace(" (", "(").replace("( ", "(").replace(" )", ")")
+}
+
+/// The `let` that builds one field, and its initializer in `Self { .. }`.
+fn build_field((i, field): (usize, &Field<'_>)) -> (TokenStream, TokenStream) {
+    let ident = field.ident;
+    let ty = field.ty;
+    let a = &field.attrs;
+    let var = quote::format_ident!("__field{}", i);
+    if a.skip.is_set() {
+        return (
+            TokenStream::new(),
+            quote_spanned!(ty.span()=> #ident: ::core::default::Default::default()),
+        );
+    }
+    let binding = if a.nested.is_set() {
+        quote_spanned! {ty.span()=>
+            let #var = <#ty as ::vault_config::__private::VaultConfig>::__build(__ctx);
+        }
+    } else {
+        let validate = match a.validate.get() {
+            Some(path) => quote_spanned! {path.span()=>
+                ::core::option::Option::Some(#path as fn(&#ty) -> _)
+            },
+            None => quote! {
+                ::core::option::Option::None::<fn(&#ty) -> ::core::result::Result<(), ::std::string::String>>
+            },
+        };
+        let default = match a.default.get() {
+            None => quote!(::core::option::Option::None),
+            Some(DefaultValue::Trait) => quote_spanned! {ty.span()=>
+                ::core::option::Option::Some((|| ::core::result::Result::Ok(<#ty as ::core::default::Default>::default())) as fn() -> _)
+            },
+            Some(DefaultValue::Str(lit)) => quote_spanned! {lit.span()=>
+                ::core::option::Option::Some((|| ::vault_config::__private::from_str::<#ty>(#lit)) as fn() -> _)
+            },
+            Some(DefaultValue::Expr(expr)) => quote_spanned! {expr.span()=>
+                ::core::option::Option::Some((|| -> ::core::result::Result<#ty, ::vault_config::__private::DeError> {
+                    ::core::result::Result::Ok(#expr)
+                }) as fn() -> _)
+            },
+        };
+        quote_spanned! {ty.span()=>
+            let #var = __ctx.leaf::<#ty, _>(#validate, #default);
+        }
+    };
+    (binding, quote!(#ident: #var))
+}
+
+/// A stub impl emitted next to `compile_error!`, so that the user's calls to `load()` and
+/// friends raise no follow-on errors.
+pub fn fallback(ident: &syn::Ident) -> TokenStream {
+    quote! {
+        #[automatically_derived]
+        impl ::vault_config::__private::VaultConfig for #ident {
+            fn schema() -> &'static ::vault_config::__private::Schema {
+                ::core::unreachable!()
+            }
+            fn __meta() -> ::vault_config::__private::StructMeta {
+                ::core::unreachable!()
+            }
+            fn __describe(_: &mut ::vault_config::__private::SchemaBuilder) {}
+            fn __build(_: &mut ::vault_config::__private::BuildCtx<'_>) -> ::core::option::Option<Self> {
+                ::core::option::Option::None
+            }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! Typed service settings from three layers — environment variables, then HashiCorp Vault,
+//! then defaults — through one `#[derive(VaultConfig)]` and one `Settings::load()` in `main`,
+//! validated at startup with one report that names every problem.
+//!
+//! ```
+//! use vault_config::testing::MockVault;
+//! use vault_config::{ExposeSecret, SecretString, VaultConfig};
+//!
+//! #[derive(Debug, VaultConfig)]
+//! #[config(env_prefix = "APP_", vault_path = "myapp/{profile}")]
+//! struct Settings {
+//!     /// Port the HTTP server binds.
+//!     #[config(default = 8080)]
+//!     port: u16,
+//!     /// Primary database.
+//!     #[config(secret, vault(path = "database", key = "url"))]
+//!     database_url: SecretString,
+//! }
+//!
+//! let vault = MockVault::new()
+//!     .secret("secret/myapp/production/database", [("url", "postgres://db/app")]);
+//! let settings = Settings::loader()
+//!     .env_vars([("APP_PORT", "9090"), ("APP_PROFILE", "production")])
+//!     .vault(vault)
+//!     .load()?;
+//! assert_eq!(settings.port, 9090);
+//! assert_eq!(settings.database_url.expose_secret(), "postgres://db/app");
+//! assert!(!format!("{settings:?}").contains("postgres"));
+//! # Ok::<(), vault_config::Error>(())
+//! ```
+//!
+//! # Layers
+//!
+//! For each field, the first layer with a value wins:
+//!
+//! 1. the env var: `env_prefix` + the field name in upper case (`APP_PORT`), nested fields
+//!    joined with `__` (`APP_REDIS__URL`), or exactly the name given by `env = "NAME"`;
+//!    an empty value counts as unset unless the field has `allow_empty`;
+//! 2. Vault, at `mount/path#key` (aliases tried in order), for secret fields and fields with
+//!    `vault(...)`; only paths that env did not fill are read, each distinct path once;
+//! 3. the default, for fields that have one; a secret never has one.
+//!
+//! A field that ends with no value is `None` when it is an `Option`, and otherwise a `missing`
+//! problem. Every problem of a load lands in one [`Error`].
+//!
+//! # Attributes
+//!
+//! On the struct:
+//!
+//! | attribute | meaning |
+//! |---|---|
+//! | `env_prefix = "APP_"` | prefix of every derived env var name; also `APP_PROFILE` selects the profile; prefixed vars matching no field are errors |
+//! | `vault_mount = "secret"` | KV mount (default `secret`) |
+//! | `vault_path = "myapp/{profile}"` | base path of the struct's secrets; `{profile}` becomes the active profile |
+//! | `validate = path::to::fn` | `fn(&Self) -> Result<(), E: Display>`, run after every field is valid |
+//! | `allow_unknown_env` | tolerate prefixed env vars that match no field |
+//!
+//! On a field:
+//!
+//! | attribute | meaning |
+//! |---|---|
+//! | `secret` | the value is a secret: type `SecretString` or `SecretBox<T>`, never printed, no default; read from Vault at the struct path under the field name unless `vault(...)` says otherwise |
+//! | `vault(path = "..", key = "..", aliases = [".."], mount = "..")` | the Vault location (each part optional): path joined to the struct's `vault_path`, key defaults to the field name |
+//! | `env = "NAME"` | the exact env var name, no prefix |
+//! | `default`, `default = expr`, `default = "text"` | `Default::default()`, a Rust expression, or a string parsed like an env value |
+//! | `validate = path::to::fn` | `fn(&T) -> Result<(), E: Display>` |
+//! | `nested` | the field is a struct that also derives `VaultConfig` |
+//! | `skip` | not configurable: `Default::default()` |
+//! | `allow_empty` | an empty env value is a value, not "unset" |
+//!
+//! Fields of type `SecretString`/`SecretBox<T>` are secret even without `secret`.
+
+pub use secrecy::{ExposeSecret, SecretBox, SecretString};
+pub use vault_config_core::{
+    Answer, Attempt, EnvSnapshot, Error, Explanation, Fallback, FieldSchema, Loader, Problem,
+    ProblemKind, Row, Schema, SecretData, SecretSource, SourceError, SourceErrorKind, VaultConfig,
+    VaultLocation, VaultPath, de, schema, testing,
+};
+pub use vault_config_derive::VaultConfig;
+
+#[doc(hidden)]
+pub use vault_config_core::__private;
