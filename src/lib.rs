@@ -72,9 +72,9 @@
 
 pub use secrecy::{ExposeSecret, SecretBox, SecretString};
 pub use vault_config_core::{
-    Answer, Attempt, EnvSnapshot, Error, Explanation, Fallback, FieldSchema, Loader, Problem,
-    ProblemKind, Row, Schema, SecretData, SecretSource, SourceError, SourceErrorKind, VaultConfig,
-    VaultLocation, VaultPath, de, schema, testing,
+    Answer, Attempt, BoxFuture, EnvSnapshot, Error, Explanation, Fallback, FetchResult,
+    FieldSchema, Loader, Problem, ProblemKind, Row, Schema, SecretData, SecretSource, SourceError,
+    SourceErrorKind, VaultConfig, VaultLocation, VaultPath, de, schema, testing,
 };
 pub use vault_config_derive::VaultConfig;
 

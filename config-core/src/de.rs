@@ -35,15 +35,24 @@ impl de::Error for DeError {
     }
 
     fn invalid_value(unexp: de::Unexpected<'_>, exp: &dyn de::Expected) -> Self {
-        DeError(format!("invalid value: {}, expected {exp}", kind_of(&unexp)))
+        DeError(format!(
+            "invalid value: {}, expected {exp}",
+            kind_of(&unexp)
+        ))
     }
 
     fn unknown_variant(_variant: &str, expected: &'static [&'static str]) -> Self {
-        DeError(format!("unknown variant, expected one of {}", quoted(expected)))
+        DeError(format!(
+            "unknown variant, expected one of {}",
+            quoted(expected)
+        ))
     }
 
     fn unknown_field(_field: &str, expected: &'static [&'static str]) -> Self {
-        DeError(format!("unknown field, expected one of {}", quoted(expected)))
+        DeError(format!(
+            "unknown field, expected one of {}",
+            quoted(expected)
+        ))
     }
 }
 
@@ -379,7 +388,10 @@ mod tests {
     fn tables_and_lists_parse_from_json() {
         let map: BTreeMap<String, u32> = from_str(r#"{"a": 1, "b": 2}"#).unwrap();
         assert_eq!(map["b"], 2);
-        assert_eq!(from_str::<Vec<Level>>(r#"["info"]"#).unwrap(), [Level::Info]);
+        assert_eq!(
+            from_str::<Vec<Level>>(r#"["info"]"#).unwrap(),
+            [Level::Info]
+        );
         assert_eq!(from_str::<(u8, bool)>("1, true").unwrap(), (1, true));
         assert_eq!(from_str::<Vec<u8>>("").unwrap(), Vec::<u8>::new());
     }

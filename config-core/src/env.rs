@@ -31,9 +31,7 @@ impl EnvSnapshot {
 
     /// The value of `name`: `None` when unset, `Some(Err(NotUnicode))` when not UTF-8.
     pub fn get(&self, name: &str) -> Option<Result<&str, NotUnicode>> {
-        self.vars
-            .get(name)
-            .map(|v| v.as_deref().ok_or(NotUnicode))
+        self.vars.get(name).map(|v| v.as_deref().ok_or(NotUnicode))
     }
 
     /// Every variable name, sorted.

@@ -95,8 +95,8 @@ impl ProblemKind {
             ProblemKind::Invalid => "invalid",
             ProblemKind::Rejected => "rejected",
             ProblemKind::UnknownEnv => "unknown env var",
-            ProblemKind::Denied => "vault denied",
-            ProblemKind::Unavailable => "vault unavailable",
+            ProblemKind::Denied => "denied",
+            ProblemKind::Unavailable => "unavailable",
         }
     }
 }

@@ -63,7 +63,11 @@ impl fmt::Display for Explanation {
             .iter()
             .map(|r| {
                 let value: String = if r.value.chars().count() > MAX_VALUE {
-                    r.value.chars().take(MAX_VALUE - 3).chain("...".chars()).collect()
+                    r.value
+                        .chars()
+                        .take(MAX_VALUE - 3)
+                        .chain("...".chars())
+                        .collect()
                 } else {
                     r.value.clone()
                 };

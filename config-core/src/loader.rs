@@ -3,12 +3,12 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use crate::VaultConfig;
 use crate::env::EnvSnapshot;
 use crate::error::Error;
 use crate::explain::{Explanation, Row};
 use crate::resolve::{BuildCtx, Fallback, Plan, Resolved};
 use crate::source::{FetchResult, SecretSource, VaultPath};
-use crate::VaultConfig;
 
 /// Builds one load of `T`: which env, which Vault source, which profile.
 ///
@@ -163,8 +163,16 @@ fn build<T: VaultConfig>(resolved: Resolved<'_>) -> Result<T, Error> {
     match value {
         Some(value) if problems.is_empty() => Ok(value),
         _ => {
-            tracing::warn!(problems = problems.len(), type_name = resolved.schema.type_name, "vault-config: load failed");
-            Err(Error::new(resolved.schema.type_name, resolved.profile.clone(), problems))
+            tracing::warn!(
+                problems = problems.len(),
+                type_name = resolved.schema.type_name,
+                "vault-config: load failed"
+            );
+            Err(Error::new(
+                resolved.schema.type_name,
+                resolved.profile.clone(),
+                problems,
+            ))
         }
     }
 }

@@ -60,7 +60,9 @@ impl<'a> Plan<'a> {
                 let mut problem = Problem::new(
                     ProblemKind::Invalid,
                     match bad {
-                        Ok(_) => "profile must be non-empty and use only letters, digits, `-`, `_` and `.`",
+                        Ok(_) => {
+                            "profile must be non-empty and use only letters, digits, `-`, `_` and `.`"
+                        }
                         Err(_) => "profile is not valid UTF-8",
                     },
                 );
@@ -107,7 +109,8 @@ fn valid_profile(p: &str) -> bool {
     !p.is_empty()
         && p != "."
         && p != ".."
-        && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        && p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
 }
 
 /// Prefixed env vars that match no field, each with a "did you mean" when one is close.
@@ -183,7 +186,9 @@ impl<'a> Resolved<'a> {
                         (None, _) => PathResult::NoSource,
                         (Some(_), Err(_)) => PathResult::NotAsked,
                         // A source that answers fewer paths than asked counts as failing.
-                        (Some(r), Ok(i)) => r.get(i).map_or(PathResult::NoAnswer, PathResult::Answer),
+                        (Some(r), Ok(i)) => {
+                            r.get(i).map_or(PathResult::NoAnswer, PathResult::Answer)
+                        }
                     };
                     (loc, path, result)
                 });
@@ -329,11 +334,17 @@ fn resolve_field<'a>(
                 Answer::Skipped(why)
             }
             Answer::Denied(why) if !decided(&state) => {
-                state.failure = Some((ProblemKind::Denied, format!("vault denied {path}")));
+                state.failure = Some((
+                    ProblemKind::Denied,
+                    format!("vault denied access to {path}"),
+                ));
                 Answer::Denied(why)
             }
             Answer::Unavailable(why) if !decided(&state) => {
-                state.failure = Some((ProblemKind::Unavailable, format!("vault could not read {path}")));
+                state.failure = Some((
+                    ProblemKind::Unavailable,
+                    format!("vault could not be read at {path}"),
+                ));
                 Answer::Unavailable(why)
             }
             other => other,
@@ -498,7 +509,13 @@ impl<'r> BuildCtx<'r> {
         text
     }
 
-    fn push(&mut self, field: &FieldSchema, state: &FieldState<'_>, kind: ProblemKind, msg: String) {
+    fn push(
+        &mut self,
+        field: &FieldSchema,
+        state: &FieldState<'_>,
+        kind: ProblemKind,
+        msg: String,
+    ) {
         let mut problem = Problem::new(kind, msg);
         problem.field = Some(field.path.clone());
         problem.env = Some(field.env.clone());

@@ -264,7 +264,9 @@ impl SchemaBuilder {
         let outer = self.scope.clone();
         self.scope = Scope {
             env_prefix: format!("{}{}__", outer.env_prefix, env_name(name)),
-            mount: meta.vault_mount.map_or_else(|| outer.mount.clone(), str::to_owned),
+            mount: meta
+                .vault_mount
+                .map_or_else(|| outer.mount.clone(), str::to_owned),
             vault_path: join_path(&outer.vault_path, meta.vault_path.unwrap_or("")),
             field_path: format!("{}{name}.", outer.field_path),
         };

@@ -89,7 +89,11 @@ impl SecretData {
 
 impl<K: Into<String>, V: Into<Value>> FromIterator<(K, V)> for SecretData {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        SecretData(iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+        SecretData(
+            iter.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
     }
 }
 

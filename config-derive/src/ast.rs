@@ -148,7 +148,8 @@ pub fn type_name(ty: &Type) -> String {
         if c == ' ' {
             let prev = i.checked_sub(1).map(|j| chars[j]);
             let next = chars.get(i + 1).copied();
-            let tight = |c: Option<char>| matches!(c, Some('<' | '>' | ':' | '&' | '(' | ')' | '[' | ']'));
+            let tight =
+                |c: Option<char>| matches!(c, Some('<' | '>' | ':' | '&' | '(' | ')' | '[' | ']'));
             if tight(prev) || tight(next) || next == Some(',') {
                 continue;
             }

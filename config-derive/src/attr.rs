@@ -31,7 +31,12 @@ impl<T> Attr<T> {
                 format!("duplicate `{}` in #[config(...)]", self.name),
             );
         } else {
-            self.value = Some((meta.path.get_ident().map_or_else(Span::call_site, |i| i.span()), value));
+            self.value = Some((
+                meta.path
+                    .get_ident()
+                    .map_or_else(Span::call_site, |i| i.span()),
+                value,
+            ));
         }
     }
 

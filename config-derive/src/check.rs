@@ -39,7 +39,9 @@ fn check_placeholders(cx: &Ctxt, lit: &syn::LitStr) {
             _ => {
                 cx.error_spanned_by(
                     lit,
-                    format!("unknown placeholder in `{text}`; the only placeholder is `{{profile}}`"),
+                    format!(
+                        "unknown placeholder in `{text}`; the only placeholder is `{{profile}}`"
+                    ),
                 );
                 return;
             }

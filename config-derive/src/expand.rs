@@ -18,13 +18,22 @@ pub fn expand(cont: &Container<'_>) -> TokenStream {
     let ident = cont.ident;
     let name = ident.to_string();
     let a = &cont.attrs;
-    let env_prefix = a.env_prefix.get().map(syn::LitStr::value).unwrap_or_default();
+    let env_prefix = a
+        .env_prefix
+        .get()
+        .map(syn::LitStr::value)
+        .unwrap_or_default();
     let vault_mount = opt_str(a.vault_mount.get().map(syn::LitStr::value));
     let vault_path = opt_str(a.vault_path.get().map(syn::LitStr::value));
     let allow_unknown_env = a.allow_unknown_env.is_set();
 
-    let describe = cont.fields.iter().filter(|f| !f.attrs.skip.is_set()).map(describe_field);
-    let (bindings, inits): (Vec<_>, Vec<_>) = cont.fields.iter().enumerate().map(build_field).unzip();
+    let describe = cont
+        .fields
+        .iter()
+        .filter(|f| !f.attrs.skip.is_set())
+        .map(describe_field);
+    let (bindings, inits): (Vec<_>, Vec<_>) =
+        cont.fields.iter().enumerate().map(build_field).unzip();
     let binds = cont
         .fields
         .iter()
@@ -130,7 +139,10 @@ fn describe_field(field: &Field<'_>) -> TokenStream {
 
 fn type_name_of_expr(e: &syn::Expr) -> String {
     let raw = quote!(#e).to_string();
-    raw.replace(" :: ", "::").replace(" (", "(").replace("( ", "(").replace(" )", ")")
+    raw.replace(" :: ", "::")
+        .replace(" (", "(")
+        .replace("( ", "(")
+        .replace(" )", ")")
 }
 
 /// The `let` that builds one field, and its initializer in `Self { .. }`.

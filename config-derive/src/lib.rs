@@ -39,6 +39,9 @@ fn derive(input: &DeriveInput) -> proc_macro2::TokenStream {
 
 /// `from_ast` returns `None` only after recording an error; kept total rather than panicking.
 fn unreachable_shape(input: &DeriveInput) -> proc_macro2::TokenStream {
-    syn::Error::new_spanned(&input.ident, "#[derive(VaultConfig)] could not read this item")
-        .to_compile_error()
+    syn::Error::new_spanned(
+        &input.ident,
+        "#[derive(VaultConfig)] could not read this item",
+    )
+    .to_compile_error()
 }

@@ -1,0 +1,235 @@
+//! One report per load, naming every problem with field, env var and Vault location.
+
+mod common;
+
+use common::{Settings, full_vault};
+use vault_config::testing::MockVault;
+use vault_config::{Answer, ProblemKind, VaultConfig};
+
+#[test]
+fn every_problem_of_a_load_is_reported_together() {
+    let vault = MockVault::new()
+        .deny("secret/myapp/default/ibkr/vertical_spreads")
+        .secret("secret/myapp/default/redis", [("password", "pw")]);
+    let err = Settings::loader()
+        .env_vars([
+            ("APP_PORT", "0"),
+            ("APP_TIMEOUT_MS", "soon"),
+            ("APP_PROT", "1"),
+        ])
+        .vault(vault)
+        .load()
+        .unwrap_err();
+    let kinds: Vec<_> = err
+        .problems()
+        .iter()
+        .map(|p| (p.kind, p.field.as_deref()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (ProblemKind::Rejected, Some("port")),
+            (ProblemKind::Missing, Some("database_url")),
+            (ProblemKind::Denied, Some("ib_user")),
+            (ProblemKind::Invalid, Some("timeout_ms")),
+            (ProblemKind::UnknownEnv, None),
+        ]
+    );
+
+    let missing = err.for_field("database_url").next().unwrap();
+    assert_eq!(missing.env.as_deref(), Some("APP_DATABASE_URL"));
+    assert_eq!(
+        missing.vault.as_deref(),
+        Some("secret/myapp/default/database#url")
+    );
+    let answers: Vec<_> = missing
+        .sources
+        .iter()
+        .map(|a| (a.source.as_str(), &a.answer))
+        .collect();
+    assert_eq!(
+        answers,
+        [
+            ("env APP_DATABASE_URL", &Answer::NotSet),
+            (
+                "vault secret/myapp/default/database#url",
+                &Answer::PathNotFound
+            ),
+        ]
+    );
+
+    let denied = err.for_field("ib_user").next().unwrap();
+    assert!(matches!(&denied.sources[1].answer, Answer::Denied(_)));
+
+    let report = err.to_string();
+    assert!(
+        report.starts_with("loading `Settings` (profile `default`) failed with 5 problems:"),
+        "{report}"
+    );
+    assert!(
+        report.contains("rejected `port`: port must not be 0 (value from env APP_PORT)"),
+        "{report}"
+    );
+    assert!(
+        report.contains("`soon` from env APP_TIMEOUT_MS is not a valid `Option<u64>`"),
+        "{report}"
+    );
+    assert!(
+        report.contains("`APP_PROT` matches no field of `Settings`; did you mean `APP_PORT`?"),
+        "{report}"
+    );
+    assert!(
+        report.contains("[env APP_DATABASE_URL, vault secret/myapp/default/database#url]"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_missing_required_field_names_all_its_sources() {
+    #[derive(Debug, VaultConfig)]
+    #[allow(dead_code, reason = "only the failed load is inspected")]
+    struct S {
+        /// Needed.
+        workers: u32,
+    }
+    let err = S::loader()
+        .env_vars::<_, String, String>([])
+        .load()
+        .unwrap_err();
+    let p = &err.problems()[0];
+    assert_eq!(p.kind, ProblemKind::Missing);
+    assert_eq!(p.env.as_deref(), Some("WORKERS"));
+    assert_eq!(p.vault, None);
+    assert_eq!(p.sources.len(), 2);
+    assert_eq!(p.sources[1].answer, Answer::NoDefault);
+}
+
+#[test]
+fn a_secret_with_no_vault_source_says_so() {
+    let err = Settings::loader()
+        .env_vars::<_, String, String>([])
+        .load()
+        .unwrap_err();
+    let p = err.for_field("database_url").next().unwrap();
+    assert_eq!(p.kind, ProblemKind::Missing);
+    assert_eq!(p.sources[1].answer, Answer::NoSource);
+    assert!(p.message.contains("a secret has no default"));
+}
+
+#[test]
+fn a_key_absent_from_an_existing_path_lists_the_keys_tried() {
+    let vault = full_vault().secret(
+        "secret/myapp/default/ibkr/vertical_spreads",
+        [("other", "x")],
+    );
+    let err = Settings::loader()
+        .env_vars::<_, String, String>([])
+        .vault(vault)
+        .load()
+        .unwrap_err();
+    let p = err.for_field("ib_user").next().unwrap();
+    assert_eq!(
+        p.sources[1].answer,
+        Answer::KeyAbsent {
+            tried: vec!["IB_USER".into(), "username".into()]
+        }
+    );
+    assert!(
+        err.to_string()
+            .contains("path exists but has no key IB_USER or username")
+    );
+}
+
+#[test]
+fn unknown_env_vars_are_tolerated_when_asked() {
+    #[derive(Debug, VaultConfig)]
+    #[config(env_prefix = "SVC_", allow_unknown_env)]
+    struct S {
+        #[config(default = 1)]
+        workers: u32,
+    }
+    let s = S::loader().env_vars([("SVC_WORKRES", "2")]).load().unwrap();
+    assert_eq!(s.workers, 1);
+}
+
+#[test]
+fn an_invalid_profile_is_reported_on_its_env_var() {
+    let err = Settings::loader()
+        .env_vars([
+            ("APP_PROFILE", "../admin"),
+            ("APP_DATABASE_URL", "x"),
+            ("APP_IB_USER", "y"),
+        ])
+        .load()
+        .unwrap_err();
+    let p = &err.problems()[0];
+    assert_eq!(
+        (p.kind, p.env.as_deref()),
+        (ProblemKind::Invalid, Some("APP_PROFILE"))
+    );
+}
+
+#[test]
+fn a_struct_level_rule_runs_after_every_field_is_valid() {
+    fn ordered(r: &Range) -> Result<(), String> {
+        if r.min <= r.max {
+            Ok(())
+        } else {
+            Err(format!("min {} exceeds max {}", r.min, r.max))
+        }
+    }
+    #[derive(Debug, VaultConfig)]
+    #[config(env_prefix = "R_", validate = ordered)]
+    struct Range {
+        min: u32,
+        max: u32,
+    }
+    let err = Range::loader()
+        .env_vars([("R_MIN", "5"), ("R_MAX", "1")])
+        .load()
+        .unwrap_err();
+    assert_eq!(err.problems()[0].kind, ProblemKind::Rejected);
+    assert_eq!(err.problems()[0].message, "`Range`: min 5 exceeds max 1");
+    assert!(
+        Range::loader()
+            .env_vars([("R_MIN", "1"), ("R_MAX", "5")])
+            .load()
+            .is_ok()
+    );
+}
+
+#[test]
+fn a_string_default_that_does_not_parse_is_reported() {
+    #[derive(Debug, VaultConfig)]
+    #[allow(dead_code, reason = "only the failed load is inspected")]
+    struct S {
+        #[config(default = "many")]
+        workers: u32,
+    }
+    let err = S::loader()
+        .env_vars::<_, String, String>([])
+        .load()
+        .unwrap_err();
+    assert_eq!(err.problems()[0].kind, ProblemKind::Invalid);
+    assert!(
+        err.problems()[0]
+            .message
+            .starts_with("default `many` is not a valid `u32`")
+    );
+}
+
+#[test]
+fn the_report_serializes_to_json() {
+    let err = Settings::loader()
+        .env_vars([("APP_PORT", "x")])
+        .load()
+        .unwrap_err();
+    let json = err.to_json();
+    assert_eq!(json["type_name"], "Settings");
+    assert_eq!(json["problems"][0]["kind"], "invalid");
+    assert_eq!(json["problems"][0]["env"], "APP_PORT");
+    assert_eq!(
+        json["problems"][1]["sources"][1]["answer"]["answer"],
+        "no_source"
+    );
+}
