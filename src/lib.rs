@@ -73,10 +73,15 @@
 pub use secrecy::{ExposeSecret, SecretBox, SecretString};
 pub use vault_config_core::{
     Answer, Attempt, BoxFuture, EnvSnapshot, Error, Explanation, Fallback, FetchResult,
-    FieldSchema, Loader, Problem, ProblemKind, Row, Schema, SecretData, SecretSource, SourceError,
-    SourceErrorKind, VaultConfig, VaultLocation, VaultPath, de, schema, testing,
+    FieldSchema, Loader, Problem, ProblemKind, Row, Schema, SecretData, SecretSource, Snapshot,
+    SourceError, SourceErrorKind, VaultConfig, VaultLocation, VaultPath, de, schema, testing,
 };
 pub use vault_config_derive::VaultConfig;
 
 #[doc(hidden)]
 pub use vault_config_core::__private;
+
+/// The README's code blocks, compiled and run as doctests so the README cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -10,7 +10,7 @@ use vault_config::{Answer, ProblemKind, VaultConfig};
 fn every_problem_of_a_load_is_reported_together() {
     let vault = MockVault::new()
         .deny("secret/myapp/default/ibkr/vertical_spreads")
-        .secret("secret/myapp/default/redis", [("password", "pw")]);
+        .unavailable("secret/myapp/default/redis");
     let err = Settings::loader()
         .env_vars([
             ("APP_PORT", "0"),
@@ -31,6 +31,7 @@ fn every_problem_of_a_load_is_reported_together() {
             (ProblemKind::Rejected, Some("port")),
             (ProblemKind::Missing, Some("database_url")),
             (ProblemKind::Denied, Some("ib_user")),
+            (ProblemKind::Unavailable, Some("redis.password")),
             (ProblemKind::Invalid, Some("timeout_ms")),
             (ProblemKind::UnknownEnv, None),
         ]
@@ -63,7 +64,7 @@ fn every_problem_of_a_load_is_reported_together() {
 
     let report = err.to_string();
     assert!(
-        report.starts_with("loading `Settings` (profile `default`) failed with 5 problems:"),
+        report.starts_with("loading `Settings` (profile `default`) failed with 6 problems:"),
         "{report}"
     );
     assert!(

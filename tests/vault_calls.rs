@@ -27,7 +27,14 @@ fn each_distinct_path_is_read_once_in_one_batch() {
         .vault(vault.clone())
         .load()
         .unwrap();
-    assert_eq!(s.password.expose_secret(), "p");
+    assert_eq!(
+        [
+            s.user.expose_secret(),
+            s.password.expose_secret(),
+            s.api_key.expose_secret()
+        ],
+        ["u", "p", "k"]
+    );
     assert_eq!(vault.calls(), 1);
     assert_eq!(
         vault.requested(),

@@ -8,6 +8,7 @@ use crate::env::EnvSnapshot;
 use crate::error::Error;
 use crate::explain::{Explanation, Row};
 use crate::resolve::{BuildCtx, Fallback, Plan, Resolved};
+use crate::snapshot::Snapshot;
 use crate::source::{FetchResult, SecretSource, VaultPath};
 
 /// Builds one load of `T`: which env, which Vault source, which profile.
@@ -128,6 +129,29 @@ impl<T: VaultConfig> Loader<T> {
         explain::<T>(Resolved::new(plan, results.as_deref(), self.fallback))
     }
 
+    /// Loads and validates, then returns the env and Vault layers as a figment provider.
+    ///
+    /// ```
+    /// # use vault_config_core::VaultConfig;
+    /// # fn demo<T: VaultConfig>() -> Result<(), vault_config_core::Error> {
+    /// let figment = figment::Figment::new().merge(T::loader().snapshot()?);
+    /// # Ok(()) }
+    /// ```
+    pub fn snapshot(self) -> Result<Snapshot, Error> {
+        let env = self.env_snapshot();
+        let plan = Plan::new(T::schema(), &env, self.profile.as_deref(), false);
+        let results = self.fetch_blocking(&plan.paths);
+        snapshot::<T>(Resolved::new(plan, results.as_deref(), self.fallback))
+    }
+
+    /// [`snapshot`](Self::snapshot) from async code.
+    pub async fn snapshot_async(self) -> Result<Snapshot, Error> {
+        let env = self.env_snapshot();
+        let plan = Plan::new(T::schema(), &env, self.profile.as_deref(), false);
+        let results = self.fetch(&plan.paths).await;
+        snapshot::<T>(Resolved::new(plan, results.as_deref(), self.fallback))
+    }
+
     fn env_snapshot(&self) -> EnvSnapshot {
         self.env.clone().unwrap_or_else(EnvSnapshot::from_process)
     }
@@ -175,6 +199,11 @@ fn build<T: VaultConfig>(resolved: Resolved<'_>) -> Result<T, Error> {
             ))
         }
     }
+}
+
+fn snapshot<T: VaultConfig>(resolved: Resolved<'_>) -> Result<Snapshot, Error> {
+    let dict = resolved.layer_dict();
+    build::<T>(resolved).map(|_| Snapshot::new(dict))
 }
 
 fn explain<T: VaultConfig>(resolved: Resolved<'_>) -> Explanation {

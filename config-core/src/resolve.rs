@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Display;
 
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -219,6 +220,28 @@ impl<'a> Resolved<'a> {
             .filter(|v| !v.trim().is_empty())
     }
 
+    /// The env and Vault values that won, as figment values, keyed by field path.
+    pub fn layer_dict(&self) -> figment::value::Dict {
+        let mut dict = figment::value::Dict::new();
+        for (field, state) in self.schema.fields.iter().zip(&self.fields) {
+            let value = match (&state.winner, field.secret) {
+                (Winner::Env(raw), true) => figment::value::Value::from((*raw).to_owned()),
+                (Winner::Env(raw), false) => raw
+                    .parse()
+                    .unwrap_or_else(|_| figment::value::Value::from((*raw).to_owned())),
+                (Winner::Vault(v), _) => {
+                    match <figment::value::Value as Deserialize>::deserialize(*v) {
+                        Ok(value) => value,
+                        Err(_) => continue,
+                    }
+                }
+                (Winner::Default | Winner::Nothing, _) => continue,
+            };
+            crate::snapshot::insert(&mut dict, &field.path, value);
+        }
+        dict
+    }
+
     /// One row per field for explain: the value (redacted when secret), origin, overridden.
     pub fn rows(&self) -> impl Iterator<Item = (&FieldSchema, String, &str, &[String])> {
         self.schema
@@ -378,6 +401,12 @@ fn find_key<'d, 'k>(
     keys.find_map(|k| data.get(k).map(|v| (k, v)))
 }
 
+/// A field's `validate` function.
+pub type Validator<T, E> = fn(&T) -> Result<(), E>;
+
+/// A field's default: a Rust expression, or a string parsed like an env value.
+pub type DefaultFn<T> = fn() -> Result<T, DeError>;
+
 /// Builds typed values field by field, collecting every problem. The derive's `__build` calls
 /// [`BuildCtx::leaf`] once per leaf field in declaration order.
 #[doc(hidden)]
@@ -399,8 +428,8 @@ impl<'r> BuildCtx<'r> {
     /// The next leaf field: parsed from the winning layer, defaulted, then validated.
     pub fn leaf<T, E>(
         &mut self,
-        validate: Option<fn(&T) -> Result<(), E>>,
-        default: Option<fn() -> Result<T, DeError>>,
+        validate: Option<Validator<T, E>>,
+        default: Option<DefaultFn<T>>,
     ) -> Option<T>
     where
         T: DeserializeOwned,

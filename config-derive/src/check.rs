@@ -55,45 +55,39 @@ fn check_field(cx: &Ctxt, field: &Field<'_>) {
     let secret_type = is_secret_type(field.ty);
 
     if a.skip.is_set() {
-        let others = [
-            ("secret", a.secret.is_set()),
-            ("default", a.default.is_set()),
-            ("env", a.env.is_set()),
-            ("vault", a.vault.is_set()),
-            ("validate", a.validate.is_set()),
-            ("nested", a.nested.is_set()),
-            ("allow_empty", a.allow_empty.is_set()),
-        ];
-        for (other, set) in others {
-            if set {
-                cx.error_spanned_by(
-                    field.ident,
-                    format!("#[config(skip)] field `{name}` cannot also have `{other}`"),
-                );
-            }
-        }
+        forbid_others(
+            cx,
+            field,
+            "skip",
+            "",
+            &[
+                ("secret", a.secret.span()),
+                ("default", a.default.span()),
+                ("env", a.env.span()),
+                ("vault", a.vault.span()),
+                ("validate", a.validate.span()),
+                ("nested", a.nested.span()),
+                ("allow_empty", a.allow_empty.span()),
+            ],
+        );
         return;
     }
 
     if a.nested.is_set() {
-        let others = [
-            ("secret", a.secret.is_set()),
-            ("default", a.default.is_set()),
-            ("env", a.env.is_set()),
-            ("vault", a.vault.is_set()),
-            ("validate", a.validate.is_set()),
-            ("allow_empty", a.allow_empty.is_set()),
-        ];
-        for (other, set) in others {
-            if set {
-                cx.error_spanned_by(
-                    field.ident,
-                    format!(
-                        "#[config(nested)] field `{name}` cannot have `{other}`; put it on the fields of the nested struct"
-                    ),
-                );
-            }
-        }
+        forbid_others(
+            cx,
+            field,
+            "nested",
+            "; put it on the fields of the nested struct",
+            &[
+                ("secret", a.secret.span()),
+                ("default", a.default.span()),
+                ("env", a.env.span()),
+                ("vault", a.vault.span()),
+                ("validate", a.validate.span()),
+                ("allow_empty", a.allow_empty.span()),
+            ],
+        );
         return;
     }
 
@@ -147,6 +141,27 @@ fn check_field(cx: &Ctxt, field: &Field<'_>) {
                 lit,
                 format!("#[config(default = \"\")] on `{name}` is empty; use `default` (Default::default()) or add `allow_empty`"),
             );
+        }
+    }
+}
+
+/// Reports each attribute in `others` that is set next to `kind`, spanned on that attribute.
+fn forbid_others(
+    cx: &Ctxt,
+    field: &Field<'_>,
+    kind: &str,
+    hint: &str,
+    others: &[(&str, Option<proc_macro2::Span>)],
+) {
+    for (other, span) in others {
+        if let Some(span) = span {
+            cx.syn_error(syn::Error::new(
+                *span,
+                format!(
+                    "#[config({kind})] field `{}` cannot also have `{other}`{hint}",
+                    field.name()
+                ),
+            ));
         }
     }
 }

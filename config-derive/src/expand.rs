@@ -41,7 +41,7 @@ pub fn expand(cont: &Container<'_>) -> TokenStream {
         .filter(|(_, f)| !f.attrs.skip.is_set())
         .map(|(i, _)| {
             let var = quote::format_ident!("__field{}", i);
-            quote!(let ::core::option::Option::Some(#var) = #var else { return ::core::option::Option::None; };)
+            quote!(let #var = #var?;)
         });
     let finish = match a.validate.get() {
         Some(path) => quote_spanned! {path.span()=>

@@ -30,7 +30,12 @@ fn derive(input: &DeriveInput) -> proc_macro2::TokenStream {
         (Ok(()), Some(container)) => expand::expand(&container),
         (Err(err), _) => {
             let errors = err.to_compile_error();
-            let stub = expand::fallback(&input.ident);
+            // A stub for a generic struct would raise errors of its own.
+            let stub = input
+                .generics
+                .params
+                .is_empty()
+                .then(|| expand::fallback(&input.ident));
             quote::quote!(#errors #stub)
         }
         (Ok(()), None) => unreachable_shape(input),

@@ -1,0 +1,18 @@
+//! Compile errors of `#[derive(VaultConfig)]`, one case per misuse (`tests/ui/<family>/`).
+//! Regenerate the expected output with `TRYBUILD=overwrite cargo test --test ui` and read the diff.
+
+#[test]
+fn ui() {
+    let t = trybuild::TestCases::new();
+    for family in [
+        "unknown-attribute",
+        "duplicate",
+        "secret-type",
+        "conflict",
+        "unsupported-shape",
+        "placeholder",
+    ] {
+        t.compile_fail(format!("tests/ui/{family}/*.rs"));
+    }
+    t.pass("tests/ui/pass/*.rs");
+}

@@ -1,0 +1,10 @@
+use vault_config::VaultConfig;
+
+#[derive(VaultConfig)]
+struct Settings {
+    #[config(env = "PORT", default = 1)]
+    #[config(env = "HTTP_PORT")]
+    port: u16,
+}
+
+fn main() {}

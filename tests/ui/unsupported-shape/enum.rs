@@ -1,0 +1,9 @@
+use vault_config::VaultConfig;
+
+#[derive(VaultConfig)]
+enum Settings {
+    Dev,
+    Prod,
+}
+
+fn main() {}

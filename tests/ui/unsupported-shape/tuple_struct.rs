@@ -1,0 +1,6 @@
+use vault_config::VaultConfig;
+
+#[derive(VaultConfig)]
+struct Settings(u16, String);
+
+fn main() {}
