@@ -96,18 +96,12 @@ impl<T: VaultConfig> Loader<T> {
 
     /// Loads and validates, from synchronous code, inside or outside an async runtime.
     pub fn load(self) -> Result<T, Error> {
-        let env = self.env_snapshot();
-        let plan = Plan::new(T::schema(), &env, self.profile.as_deref(), false);
-        let results = self.fetch_blocking(&plan.paths);
-        build::<T>(Resolved::new(plan, results.as_deref(), self.fallback))
+        self.run_blocking(false, build::<T>)
     }
 
     /// Loads and validates from async code.
     pub async fn load_async(self) -> Result<T, Error> {
-        let env = self.env_snapshot();
-        let plan = Plan::new(T::schema(), &env, self.profile.as_deref(), false);
-        let results = self.fetch(&plan.paths).await;
-        build::<T>(Resolved::new(plan, results.as_deref(), self.fallback))
+        self.run(false, build::<T>).await
     }
 
     /// Where every field's value comes from, and what the load would report.
@@ -115,18 +109,12 @@ impl<T: VaultConfig> Loader<T> {
     /// Unlike `load`, this asks Vault for every field's path, including those env fills, so
     /// that the table can show what env overrode.
     pub fn explain(self) -> Explanation {
-        let env = self.env_snapshot();
-        let plan = Plan::new(T::schema(), &env, self.profile.as_deref(), true);
-        let results = self.fetch_blocking(&plan.paths);
-        explain::<T>(Resolved::new(plan, results.as_deref(), self.fallback))
+        self.run_blocking(true, explain::<T>)
     }
 
     /// [`explain`](Self::explain) from async code.
     pub async fn explain_async(self) -> Explanation {
-        let env = self.env_snapshot();
-        let plan = Plan::new(T::schema(), &env, self.profile.as_deref(), true);
-        let results = self.fetch(&plan.paths).await;
-        explain::<T>(Resolved::new(plan, results.as_deref(), self.fallback))
+        self.run(true, explain::<T>).await
     }
 
     /// Loads and validates, then returns the env and Vault layers as a figment provider.
@@ -138,18 +126,29 @@ impl<T: VaultConfig> Loader<T> {
     /// # Ok(()) }
     /// ```
     pub fn snapshot(self) -> Result<Snapshot, Error> {
-        let env = self.env_snapshot();
-        let plan = Plan::new(T::schema(), &env, self.profile.as_deref(), false);
-        let results = self.fetch_blocking(&plan.paths);
-        snapshot::<T>(Resolved::new(plan, results.as_deref(), self.fallback))
+        self.run_blocking(false, snapshot::<T>)
     }
 
     /// [`snapshot`](Self::snapshot) from async code.
     pub async fn snapshot_async(self) -> Result<Snapshot, Error> {
+        self.run(false, snapshot::<T>).await
+    }
+
+    /// Plans the load, reads the Vault paths it needs from synchronous code, then `finish`es.
+    /// `explain` asks Vault for every field, to show what env overrode.
+    fn run_blocking<R>(&self, explain: bool, finish: fn(Resolved<'_>) -> R) -> R {
         let env = self.env_snapshot();
-        let plan = Plan::new(T::schema(), &env, self.profile.as_deref(), false);
+        let plan = Plan::new(T::schema(), &env, self.profile.as_deref(), explain);
+        let results = self.fetch_blocking(&plan.paths);
+        finish(Resolved::new(plan, results.as_deref(), self.fallback))
+    }
+
+    /// [`run_blocking`](Self::run_blocking) from async code.
+    async fn run<R>(&self, explain: bool, finish: fn(Resolved<'_>) -> R) -> R {
+        let env = self.env_snapshot();
+        let plan = Plan::new(T::schema(), &env, self.profile.as_deref(), explain);
         let results = self.fetch(&plan.paths).await;
-        snapshot::<T>(Resolved::new(plan, results.as_deref(), self.fallback))
+        finish(Resolved::new(plan, results.as_deref(), self.fallback))
     }
 
     fn env_snapshot(&self) -> EnvSnapshot {
