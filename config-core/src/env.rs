@@ -1,8 +1,12 @@
 //! The environment as one immutable snapshot, so that tests inject theirs instead of mutating
-//! the process environment.
+//! the process environment. Values from Vault Agent injected files can sit under it as a
+//! second layer.
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
+
+use zeroize::Zeroize;
 
 /// A snapshot of environment variables.
 ///
@@ -17,21 +21,78 @@ use std::fmt;
 /// ```
 #[derive(Clone, Default)]
 pub struct EnvSnapshot {
-    vars: BTreeMap<String, Option<String>>,
+    vars: BTreeMap<String, Entry>,
+}
+
+#[derive(Clone)]
+struct Entry {
+    /// `None` when the process value is not UTF-8.
+    value: Option<String>,
+    /// Where a value from a file came from; `None` for the process environment.
+    origin: Option<Arc<str>>,
+}
+
+impl Drop for Entry {
+    fn drop(&mut self) {
+        // Env values and injected files may hold secrets.
+        if let Some(v) = &mut self.value {
+            v.zeroize();
+        }
+    }
 }
 
 impl EnvSnapshot {
     /// The current process environment.
     pub fn from_process() -> Self {
         let vars = std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok())))
+            .filter_map(|(k, v)| {
+                let entry = Entry {
+                    value: v.into_string().ok(),
+                    origin: None,
+                };
+                Some((k.into_string().ok()?, entry))
+            })
             .collect();
         EnvSnapshot { vars }
     }
 
     /// The value of `name`: `None` when unset, `Some(Err(NotUnicode))` when not UTF-8.
     pub fn get(&self, name: &str) -> Option<Result<&str, NotUnicode>> {
-        self.vars.get(name).map(|v| v.as_deref().ok_or(NotUnicode))
+        self.vars
+            .get(name)
+            .map(|e| e.value.as_deref().ok_or(NotUnicode))
+    }
+
+    /// The file a value came from, when it came from [`with_files`](Self::with_files).
+    ///
+    /// ```
+    /// use vault_config_core::EnvSnapshot;
+    /// let env = EnvSnapshot::from_iter([("A", "process")])
+    ///     .with_files([("A", "file", "/vault/secrets/a"), ("B", "file", "/vault/secrets/b")]);
+    /// assert_eq!(env.get("A"), Some(Ok("process")), "the process env wins");
+    /// assert_eq!(env.origin("A"), None);
+    /// assert_eq!(env.origin("B"), Some("/vault/secrets/b"));
+    /// ```
+    pub fn origin(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).and_then(|e| e.origin.as_deref())
+    }
+
+    /// Adds values read from files (`(name, value, file)`) under the snapshot: a name already
+    /// set keeps its value.
+    pub fn with_files<I, K, V, O>(mut self, files: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V, O)>,
+        K: Into<String>,
+        V: Into<String>,
+        O: AsRef<str>,
+    {
+        for (name, value, origin) in files {
+            self.vars.entry(name.into()).or_insert_with(|| Entry {
+                value: Some(value.into()),
+                origin: Some(Arc::from(origin.as_ref())),
+            });
+        }
+        self
     }
 
     /// Every variable name, sorted.
@@ -45,7 +106,13 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for EnvSnapshot {
         EnvSnapshot {
             vars: iter
                 .into_iter()
-                .map(|(k, v)| (k.into(), Some(v.into())))
+                .map(|(k, v)| {
+                    let entry = Entry {
+                        value: Some(v.into()),
+                        origin: None,
+                    };
+                    (k.into(), entry)
+                })
                 .collect(),
         }
     }

@@ -86,6 +86,8 @@ pub enum ProblemKind {
     Denied,
     /// Vault could not be reached, was not ready, or answered something unreadable.
     Unavailable,
+    /// The Vault client's own configuration (`VAULT_*` env vars or builder) is invalid.
+    Config,
 }
 
 impl ProblemKind {
@@ -97,6 +99,7 @@ impl ProblemKind {
             ProblemKind::UnknownEnv => "unknown env var",
             ProblemKind::Denied => "denied",
             ProblemKind::Unavailable => "unavailable",
+            ProblemKind::Config => "vault config",
         }
     }
 }
@@ -120,6 +123,20 @@ pub struct Problem {
 }
 
 impl Problem {
+    /// A problem with the Vault client's configuration, naming the env var to fix.
+    ///
+    /// ```
+    /// use vault_config_core::{Problem, ProblemKind};
+    /// let p = Problem::config(Some("VAULT_SKIP_VERIFY"), "must be true or false");
+    /// assert_eq!(p.kind, ProblemKind::Config);
+    /// assert_eq!(p.to_string(), "vault config: must be true or false [env VAULT_SKIP_VERIFY]");
+    /// ```
+    pub fn config(env: Option<&str>, message: impl Into<String>) -> Self {
+        let mut problem = Problem::new(ProblemKind::Config, message);
+        problem.env = env.map(str::to_owned);
+        problem
+    }
+
     pub(crate) fn new(kind: ProblemKind, message: impl Into<String>) -> Self {
         Problem {
             kind,
@@ -146,7 +163,7 @@ impl fmt::Display for Problem {
         if let Some(vault) = &self.vault {
             names.push(format!("vault {vault}"));
         }
-        if self.field.is_some() && !names.is_empty() {
+        if !names.is_empty() && (self.field.is_some() || self.kind == ProblemKind::Config) {
             write!(f, " [{}]", names.join(", "))?;
         }
         for attempt in &self.sources {
@@ -194,6 +211,8 @@ pub enum Answer {
     },
     /// The Vault path does not exist.
     PathNotFound,
+    /// The latest KV v2 version of the path was deleted or destroyed.
+    Deleted(String),
     /// Vault denied the path.
     Denied(String),
     /// Vault could not be read.
@@ -218,6 +237,7 @@ impl fmt::Display for Answer {
                 write!(f, "path exists but has no key {}", tried.join(" or "))
             }
             Answer::PathNotFound => f.write_str("path not found"),
+            Answer::Deleted(why) => write!(f, "deleted ({why})"),
             Answer::Denied(why) => write!(f, "permission denied ({why})"),
             Answer::Unavailable(why) => write!(f, "unavailable ({why})"),
             Answer::Skipped(why) => write!(f, "skipped in fallback mode ({why})"),

@@ -19,6 +19,7 @@ mod explain;
 mod loader;
 mod resolve;
 pub mod schema;
+mod setup;
 mod snapshot;
 mod source;
 pub mod testing;
@@ -36,6 +37,7 @@ pub use explain::{Explanation, Row};
 pub use loader::Loader;
 pub use resolve::Fallback;
 pub use schema::{FieldSchema, Schema, VaultLocation};
+pub use setup::{SetupFn, VaultSetup};
 pub use snapshot::Snapshot;
 pub use source::{
     BoxFuture, FetchResult, SecretData, SecretSource, SourceError, SourceErrorKind, VaultPath,

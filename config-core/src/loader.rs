@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use crate::VaultConfig;
 use crate::env::EnvSnapshot;
-use crate::error::Error;
+use crate::error::{Error, Problem};
 use crate::explain::{Explanation, Row};
 use crate::resolve::{BuildCtx, Fallback, Plan, Resolved};
+use crate::setup::SetupFn;
 use crate::snapshot::Snapshot;
-use crate::source::{FetchResult, SecretSource, VaultPath};
+use crate::source::SecretSource;
 
 /// Builds one load of `T`: which env, which Vault source, which profile.
 ///
@@ -29,10 +30,28 @@ use crate::source::{FetchResult, SecretSource, VaultPath};
 #[must_use = "a loader does nothing until `.load()`"]
 pub struct Loader<T> {
     env: Option<EnvSnapshot>,
-    source: Option<Arc<dyn SecretSource>>,
+    source: SourceChoice,
+    setup: Option<SetupFn>,
     profile: Option<String>,
-    fallback: Fallback,
+    fallback: Option<Fallback>,
     _marker: PhantomData<fn() -> T>,
+}
+
+/// Where the Vault layer comes from.
+enum SourceChoice {
+    /// Whatever the setup hook builds from the env (nothing without a hook).
+    FromEnv,
+    Given(Arc<dyn SecretSource>),
+    Disabled,
+}
+
+/// A load's inputs once the setup hook has run.
+struct Prepared {
+    env: EnvSnapshot,
+    source: Option<Arc<dyn SecretSource>>,
+    fallback: Fallback,
+    mount: Option<String>,
+    problems: Vec<Problem>,
 }
 
 impl<T: VaultConfig> Default for Loader<T> {
@@ -46,9 +65,10 @@ impl<T: VaultConfig> Loader<T> {
     pub fn new() -> Self {
         Loader {
             env: None,
-            source: None,
+            source: SourceChoice::FromEnv,
+            setup: None,
             profile: None,
-            fallback: Fallback::Never,
+            fallback: None,
             _marker: PhantomData,
         }
     }
@@ -70,15 +90,24 @@ impl<T: VaultConfig> Loader<T> {
         self
     }
 
-    /// Reads the Vault layer from `source`.
+    /// Reads the Vault layer from `source` instead of what the environment configures.
     pub fn vault(mut self, source: impl SecretSource + 'static) -> Self {
-        self.source = Some(Arc::new(source));
+        self.source = SourceChoice::Given(Arc::new(source));
         self
     }
 
-    /// Loads without a Vault layer: env and defaults only.
+    /// Loads without the Vault API: env (and injected files), then defaults.
     pub fn no_vault(mut self) -> Self {
-        self.source = None;
+        self.source = SourceChoice::Disabled;
+        self
+    }
+
+    /// Reads the Vault setup (client, fallback mode, mount override, injected files) from the
+    /// env snapshot with `setup`. The `vault-config` facade installs the Vault client's
+    /// reading of `VAULT_*` here; [`vault`](Self::vault) and [`no_vault`](Self::no_vault)
+    /// still choose the source.
+    pub fn setup(mut self, setup: SetupFn) -> Self {
+        self.setup = Some(setup);
         self
     }
 
@@ -88,9 +117,10 @@ impl<T: VaultConfig> Loader<T> {
         self
     }
 
-    /// What to do when Vault fails for a path a field needs; [`Fallback::Never`] by default.
+    /// What to do when Vault fails for a path a field needs: [`Fallback::Never`] unless the
+    /// environment says otherwise (`VAULT_FALLBACK`); this call wins over the environment.
     pub fn fallback(mut self, fallback: Fallback) -> Self {
-        self.fallback = fallback;
+        self.fallback = Some(fallback);
         self
     }
 
@@ -137,41 +167,63 @@ impl<T: VaultConfig> Loader<T> {
     /// Plans the load, reads the Vault paths it needs from synchronous code, then `finish`es.
     /// `explain` asks Vault for every field, to show what env overrode.
     fn run_blocking<R>(&self, explain: bool, finish: fn(Resolved<'_>) -> R) -> R {
-        let env = self.env_snapshot();
-        let plan = Plan::new(T::schema(), &env, self.profile.as_deref(), explain);
-        let results = self.fetch_blocking(&plan.paths);
-        finish(Resolved::new(plan, results.as_deref(), self.fallback))
+        let prepared = self.prepare();
+        let plan = self.plan(&prepared, explain);
+        // No call at all when no path is needed.
+        let results = prepared
+            .source
+            .as_ref()
+            .map(|source| match plan.paths.is_empty() {
+                true => Vec::new(),
+                false => source.fetch_blocking(&plan.paths),
+            });
+        finish(Resolved::new(plan, results.as_deref(), prepared.fallback))
     }
 
     /// [`run_blocking`](Self::run_blocking) from async code.
     async fn run<R>(&self, explain: bool, finish: fn(Resolved<'_>) -> R) -> R {
-        let env = self.env_snapshot();
-        let plan = Plan::new(T::schema(), &env, self.profile.as_deref(), explain);
-        let results = self.fetch(&plan.paths).await;
-        finish(Resolved::new(plan, results.as_deref(), self.fallback))
+        let prepared = self.prepare();
+        let plan = self.plan(&prepared, explain);
+        let results = match (&prepared.source, plan.paths.is_empty()) {
+            (None, _) => None,
+            (Some(_), true) => Some(Vec::new()),
+            (Some(source), false) => Some(source.fetch(&plan.paths).await),
+        };
+        finish(Resolved::new(plan, results.as_deref(), prepared.fallback))
     }
 
-    fn env_snapshot(&self) -> EnvSnapshot {
-        self.env.clone().unwrap_or_else(EnvSnapshot::from_process)
+    /// The env snapshot, then the setup hook's source, switches and injected files.
+    fn prepare(&self) -> Prepared {
+        let env = self.env.clone().unwrap_or_else(EnvSnapshot::from_process);
+        let with_source = matches!(self.source, SourceChoice::FromEnv);
+        let setup = self
+            .setup
+            .map(|setup| setup(&env, with_source))
+            .unwrap_or_default();
+        let source = match &self.source {
+            SourceChoice::FromEnv => setup.source,
+            SourceChoice::Given(source) => Some(Arc::clone(source)),
+            SourceChoice::Disabled => None,
+        };
+        Prepared {
+            env: env.with_files(setup.files),
+            source,
+            fallback: self.fallback.or(setup.fallback).unwrap_or_default(),
+            mount: setup.mount,
+            problems: setup.problems,
+        }
     }
 
-    /// `None` when there is no Vault source; no call at all when no path is needed.
-    fn fetch_blocking(&self, paths: &[VaultPath]) -> Option<Vec<FetchResult>> {
-        let source = self.source.as_ref()?;
-        Some(if paths.is_empty() {
-            Vec::new()
-        } else {
-            source.fetch_blocking(paths)
-        })
-    }
-
-    async fn fetch(&self, paths: &[VaultPath]) -> Option<Vec<FetchResult>> {
-        let source = self.source.as_ref()?;
-        Some(if paths.is_empty() {
-            Vec::new()
-        } else {
-            source.fetch(paths).await
-        })
+    fn plan<'p>(&self, prepared: &'p Prepared, explain: bool) -> Plan<'p> {
+        let mut plan = Plan::new(
+            T::schema(),
+            &prepared.env,
+            self.profile.as_deref(),
+            prepared.mount.as_deref(),
+            explain,
+        );
+        plan.problems.extend(prepared.problems.iter().cloned());
+        plan
     }
 }
 
@@ -193,7 +245,7 @@ fn build<T: VaultConfig>(resolved: Resolved<'_>) -> Result<T, Error> {
             );
             Err(Error::new(
                 resolved.schema.type_name,
-                resolved.profile.clone(),
+                resolved.target.profile.clone(),
                 problems,
             ))
         }
@@ -218,7 +270,7 @@ fn explain<T: VaultConfig>(resolved: Resolved<'_>) -> Explanation {
         .collect();
     Explanation {
         type_name: resolved.schema.type_name,
-        profile: resolved.profile.clone(),
+        profile: resolved.target.profile.clone(),
         rows,
         error: build::<T>(resolved).err(),
     }

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::de::{self, Absent, DeError};
 use crate::env::EnvSnapshot;
 use crate::error::{Answer, Attempt, Problem, ProblemKind};
-use crate::schema::{DEFAULT_PROFILE, FieldSchema, Schema};
+use crate::schema::{DEFAULT_PROFILE, FieldSchema, Schema, VaultLocation};
 use crate::source::{FetchResult, SecretData, SourceErrorKind, VaultPath};
 
 /// What to do when Vault fails for a path a field needs.
@@ -35,11 +35,35 @@ pub(crate) enum EnvAnswer<'a> {
     NotUnicode,
 }
 
+/// Where a load reads Vault: the active profile and an optional mount that replaces every
+/// field's mount (`VAULT_MOUNT_POINT`).
+#[derive(Clone, Debug)]
+pub(crate) struct Target {
+    pub profile: String,
+    pub mount: Option<String>,
+}
+
+impl Target {
+    pub fn path(&self, loc: &VaultLocation) -> VaultPath {
+        let path = loc.resolve(&self.profile);
+        match &self.mount {
+            Some(mount) => VaultPath::new(mount, path.path),
+            None => path,
+        }
+    }
+
+    pub fn display(&self, loc: &VaultLocation) -> String {
+        format!("{}#{}", self.path(loc), loc.key)
+    }
+}
+
 /// The first half of a load: the profile, the env layer and the Vault paths still needed.
 pub(crate) struct Plan<'a> {
     pub schema: &'a Schema,
-    pub profile: String,
+    pub target: Target,
     pub env: Vec<EnvAnswer<'a>>,
+    /// How each field's env layer is named: `env NAME`, or `file PATH (NAME)`.
+    pub env_labels: Vec<String>,
     /// Distinct paths to ask Vault for, sorted.
     pub paths: Vec<VaultPath>,
     pub problems: Vec<Problem>,
@@ -51,6 +75,7 @@ impl<'a> Plan<'a> {
         schema: &'a Schema,
         env: &'a EnvSnapshot,
         profile: Option<&str>,
+        mount: Option<&str>,
         explain: bool,
     ) -> Self {
         let mut problems = Vec::new();
@@ -83,13 +108,25 @@ impl<'a> Plan<'a> {
                 Some(Ok(v)) => EnvAnswer::Found(v),
             })
             .collect();
+        let env_labels = schema
+            .fields
+            .iter()
+            .map(|f| match env.origin(&f.env) {
+                Some(file) => format!("file {file} ({})", f.env),
+                None => format!("env {}", f.env),
+            })
+            .collect();
+        let target = Target {
+            profile,
+            mount: mount.map(|m| m.trim_matches('/').to_owned()),
+        };
 
         let paths: BTreeSet<VaultPath> = schema
             .fields
             .iter()
             .zip(&env_answers)
             .filter(|(_, e)| explain || !matches!(e, EnvAnswer::Found(_) | EnvAnswer::NotUnicode))
-            .filter_map(|(f, _)| f.vault.as_ref().map(|v| v.resolve(&profile)))
+            .filter_map(|(f, _)| f.vault.as_ref().map(|v| target.path(v)))
             .collect();
 
         if !schema.allow_unknown_env && !schema.env_prefix.is_empty() {
@@ -98,8 +135,9 @@ impl<'a> Plan<'a> {
 
         Plan {
             schema,
-            profile,
+            target,
             env: env_answers,
+            env_labels,
             paths: paths.into_iter().collect(),
             problems,
         }
@@ -119,6 +157,8 @@ fn unknown_env(schema: &Schema, env: &EnvSnapshot) -> Vec<Problem> {
     let known = schema.env_vars();
     env.names()
         .filter(|name| name.starts_with(&schema.env_prefix) && !known.contains(name))
+        // Injected files may hold keys for other programs.
+        .filter(|name| env.origin(name).is_none())
         .map(|name| {
             let nearest = known
                 .iter()
@@ -161,7 +201,7 @@ struct FieldState<'a> {
 /// The second half of a load: every field's winner, ready to build.
 pub(crate) struct Resolved<'a> {
     pub schema: &'a Schema,
-    pub profile: String,
+    pub target: Target,
     fields: Vec<FieldState<'a>>,
     pub problems: Vec<Problem>,
 }
@@ -171,8 +211,9 @@ impl<'a> Resolved<'a> {
     pub fn new(plan: Plan<'a>, results: Option<&'a [FetchResult]>, fallback: Fallback) -> Self {
         let Plan {
             schema,
-            profile,
+            target,
             env,
+            env_labels,
             paths,
             problems,
         } = plan;
@@ -180,9 +221,10 @@ impl<'a> Resolved<'a> {
             .fields
             .iter()
             .zip(env)
-            .map(|(field, env)| {
+            .zip(env_labels)
+            .map(|((field, env), env_label)| {
                 let vault = field.vault.as_ref().map(|loc| {
-                    let path = loc.resolve(&profile);
+                    let path = target.path(loc);
                     let result = match (results, paths.binary_search(&path)) {
                         (None, _) => PathResult::NoSource,
                         (Some(_), Err(_)) => PathResult::NotAsked,
@@ -193,12 +235,12 @@ impl<'a> Resolved<'a> {
                     };
                     (loc, path, result)
                 });
-                resolve_field(field, env, vault, fallback)
+                resolve_field(field, env, env_label, vault, fallback)
             })
             .collect();
         Resolved {
             schema,
-            profile,
+            target,
             fields,
             problems,
         }
@@ -286,6 +328,7 @@ type VaultAnswer<'a, 'l> = (&'l crate::schema::VaultLocation, VaultPath, PathRes
 fn resolve_field<'a>(
     field: &FieldSchema,
     env: EnvAnswer<'a>,
+    env_source: String,
     vault: Option<VaultAnswer<'a, '_>>,
     fallback: Fallback,
 ) -> FieldState<'a> {
@@ -296,7 +339,6 @@ fn resolve_field<'a>(
         overridden: Vec::new(),
         failure: None,
     };
-    let env_source = format!("env {}", field.env);
     let env_answer = match env {
         EnvAnswer::Found(raw) => {
             state.winner = Winner::Env(raw);
@@ -329,6 +371,7 @@ fn resolve_field<'a>(
             }
             PathResult::Answer(Err(e)) => match e.kind() {
                 SourceErrorKind::NotFound => Answer::PathNotFound,
+                SourceErrorKind::Deleted => Answer::Deleted(e.message().to_owned()),
                 SourceErrorKind::Denied => Answer::Denied(e.message().to_owned()),
                 _ => Answer::Unavailable(e.message().to_owned()),
             },
@@ -551,7 +594,7 @@ impl<'r> BuildCtx<'r> {
         problem.vault = field
             .vault
             .as_ref()
-            .map(|v| v.display(&self.resolved.profile));
+            .map(|v| self.resolved.target.display(v));
         problem.sources = state.attempts.clone();
         self.problems.push(problem);
     }

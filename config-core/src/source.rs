@@ -132,6 +132,9 @@ pub enum SourceErrorKind {
     Denied,
     /// The path does not exist (Vault 404): fields fall through to their defaults.
     NotFound,
+    /// The latest KV v2 version was deleted or destroyed: fields fall through as for
+    /// `NotFound`, and the report says why.
+    Deleted,
     /// The source could not be reached or was not ready (connect error, timeout, sealed).
     Unavailable,
     /// The source answered something that could not be understood.
@@ -169,6 +172,11 @@ impl SourceError {
     /// The source could not be reached.
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(SourceErrorKind::Unavailable, message)
+    }
+
+    /// The latest version was deleted or destroyed.
+    pub fn deleted(message: impl Into<String>) -> Self {
+        Self::new(SourceErrorKind::Deleted, message)
     }
 
     /// The answer could not be understood.

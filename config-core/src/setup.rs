@@ -1,0 +1,57 @@
+//! How the environment configures the Vault layer of a load, as a hook: `config-core` knows
+//! nothing of HTTP, so the facade plugs in the Vault client's reading of `VAULT_*` here.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::env::EnvSnapshot;
+use crate::error::Problem;
+use crate::resolve::Fallback;
+use crate::source::SecretSource;
+
+/// What the environment configures for the Vault layer of one load.
+#[derive(Default, Clone)]
+#[non_exhaustive]
+pub struct VaultSetup {
+    /// The Vault source; `None` when Vault is disabled or not configured.
+    pub source: Option<Arc<dyn SecretSource>>,
+    /// The fallback mode the environment asks for (`VAULT_FALLBACK`).
+    pub fallback: Option<Fallback>,
+    /// A KV mount that replaces every field's mount (`VAULT_MOUNT_POINT`).
+    pub mount: Option<String>,
+    /// Values from Vault Agent injected files, `(env name, value, file)`, placed under the
+    /// process env.
+    pub files: Vec<(String, String, String)>,
+    /// Problems with the configuration itself, reported with the load's other problems.
+    pub problems: Vec<Problem>,
+}
+
+impl VaultSetup {
+    /// An empty setup: no source, no override, no files.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl fmt::Debug for VaultSetup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VaultSetup")
+            .field("source", &self.source.is_some())
+            .field("fallback", &self.fallback)
+            .field("mount", &self.mount)
+            .field(
+                "files",
+                &self
+                    .files
+                    .iter()
+                    .map(|(k, _, o)| (k, o))
+                    .collect::<Vec<_>>(),
+            )
+            .field("problems", &self.problems)
+            .finish()
+    }
+}
+
+/// Reads the Vault setup from an env snapshot. `with_source` is false when the caller brings
+/// its own source (`.vault(..)`) or disabled Vault (`.no_vault()`): then no client is built.
+pub type SetupFn = fn(env: &EnvSnapshot, with_source: bool) -> VaultSetup;
