@@ -78,8 +78,22 @@ pub use vault_config_core::{
 };
 pub use vault_config_derive::VaultConfig;
 
+pub use vault_config_vault::{
+    Auth, Health, KvVersion, RetryPolicy, Tls, VaultClient, VaultClientBuilder,
+};
+
+/// The Vault client crate, for everything beyond the common types re-exported here.
+pub use vault_config_vault as vault;
+
 #[doc(hidden)]
-pub use vault_config_core::__private;
+pub mod __private {
+    pub use vault_config_core::__private::*;
+
+    /// The loader every derived `loader()` returns: the Vault layer configured from `VAULT_*`.
+    pub fn loader<T: vault_config_core::VaultConfig>() -> vault_config_core::Loader<T> {
+        vault_config_core::Loader::new().setup(vault_config_vault::setup_from_env)
+    }
+}
 
 /// The README's code blocks, compiled and run as doctests so the README cannot rot.
 #[cfg(doctest)]

@@ -41,6 +41,7 @@ pub use setup::{SetupFn, VaultSetup};
 pub use snapshot::Snapshot;
 pub use source::{
     BoxFuture, FetchResult, SecretData, SecretSource, SourceError, SourceErrorKind, VaultPath,
+    zeroize_json,
 };
 
 /// A settings struct: derive it with `#[derive(VaultConfig)]`, then call `load()` in `main`.

@@ -113,8 +113,14 @@ impl Drop for SecretData {
     }
 }
 
-/// Overwrites every string inside a JSON value before it is freed.
-pub(crate) fn zeroize_json(value: &mut Value) {
+/// Overwrites every string inside a JSON value, e.g. a request body that held credentials.
+///
+/// ```
+/// let mut body = serde_json::json!({ "secret_id": "s3cr3t", "n": [ "x" ] });
+/// vault_config_core::zeroize_json(&mut body);
+/// assert_eq!(body, serde_json::json!({ "secret_id": "", "n": [ "" ] }));
+/// ```
+pub fn zeroize_json(value: &mut Value) {
     match value {
         Value::String(s) => s.zeroize(),
         Value::Array(items) => items.iter_mut().for_each(zeroize_json),

@@ -59,6 +59,10 @@ pub fn expand(cont: &Container<'_>) -> TokenStream {
                 SCHEMA.get_or_init(::vault_config::__private::Schema::of::<Self>)
             }
 
+            fn loader() -> ::vault_config::__private::Loader<Self> {
+                ::vault_config::__private::loader::<Self>()
+            }
+
             fn __meta() -> ::vault_config::__private::StructMeta {
                 ::vault_config::__private::StructMeta {
                     type_name: #name,

@@ -1,0 +1,151 @@
+//! Wire types, one per endpoint, from `shared/reference/vault-http-api.md`. Every field is
+//! optional or defaulted: doc samples omit envelope fields and compatible servers differ.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// The standard response envelope (§2).
+#[derive(Deserialize)]
+#[serde(default)]
+pub(crate) struct Envelope<D> {
+    pub data: Option<D>,
+    pub auth: Option<AuthInfo>,
+    pub warnings: Option<Vec<String>>,
+    pub lease_duration: Option<u64>,
+}
+
+impl<D> Default for Envelope<D> {
+    fn default() -> Self {
+        Envelope {
+            data: None,
+            auth: None,
+            warnings: None,
+            lease_duration: None,
+        }
+    }
+}
+
+/// `auth` of a login or renewal (§2, §7). `client_token` is a secret.
+#[derive(Deserialize)]
+pub(crate) struct AuthInfo {
+    pub client_token: secrecy::SecretString,
+    #[serde(default)]
+    pub lease_duration: u64,
+    #[serde(default)]
+    pub renewable: bool,
+}
+
+/// Error bodies: Vault's `{"errors": [...]}`, and `{"error": "..."}` as some compatible servers
+/// answer (§3).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct ErrorBody {
+    pub errors: Option<Vec<String>>,
+    pub error: Option<String>,
+}
+
+/// `GET /v1/sys/internal/ui/mounts/{path}`: mount info inside `data` (§5.1).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct MountInfo {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub options: Option<MountOptions>,
+}
+
+/// `options` of a mount; `version` is a string.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct MountOptions {
+    pub version: Option<String>,
+}
+
+/// `GET /v1/{mount}/data/{path}`: `data` of a KV v2 read (§5.2).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct Kv2Read {
+    pub data: Option<Map<String, Value>>,
+    pub metadata: Option<Kv2Metadata>,
+}
+
+/// `metadata` of a KV v2 version.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct Kv2Metadata {
+    pub version: Option<u64>,
+    pub deletion_time: Option<String>,
+    pub destroyed: Option<bool>,
+}
+
+/// `POST /v1/sys/wrapping/lookup`: `data` (§8).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct WrapLookup {
+    pub creation_path: Option<String>,
+}
+
+/// `POST /v1/sys/wrapping/unwrap` of a secret-id: `data` (§8). `secret_id` is a secret.
+#[derive(Deserialize)]
+pub(crate) struct UnwrappedSecretId {
+    pub secret_id: secrecy::SecretString,
+}
+
+/// `GET /v1/sys/health` (bare object) and `GET /v1/sys/seal-status` (§9).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct HealthBody {
+    pub initialized: Option<bool>,
+    pub sealed: Option<bool>,
+    pub standby: Option<bool>,
+    pub version: Option<String>,
+}
+
+/// The first error message of an error body, shortened; empty when there is none.
+pub(crate) fn error_message(body: &[u8]) -> String {
+    let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
+    let msg = parsed
+        .errors
+        .and_then(|e| e.into_iter().find(|m| !m.trim().is_empty()))
+        .or(parsed.error)
+        .unwrap_or_default();
+    // Vault wraps messages as "1 error occurred:\n\t* permission denied\n\n".
+    let msg = msg
+        .lines()
+        .map(|l| l.trim().trim_start_matches("* ").trim())
+        .filter(|l| {
+            !l.is_empty() && !l.ends_with("error occurred:") && !l.ends_with("errors occurred:")
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let mut chars = msg.chars();
+    let short: String = chars.by_ref().take(200).collect();
+    if chars.next().is_some() {
+        format!("{short}...")
+    } else {
+        short
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_messages_from_both_body_shapes() {
+        assert_eq!(
+            error_message(br#"{"errors":["1 error occurred:\n\t* permission denied\n\n"]}"#),
+            "permission denied"
+        );
+        assert_eq!(
+            error_message(br#"{"error":"Permission denied."}"#),
+            "Permission denied."
+        );
+        assert_eq!(error_message(b""), "");
+        assert_eq!(error_message(br#"{"errors":[]}"#), "");
+        assert_eq!(error_message(&[b'x'; 10]), "");
+        assert_eq!(
+            error_message(format!(r#"{{"error":"{}"}}"#, "a".repeat(300)).as_bytes()).len(),
+            203
+        );
+    }
+}

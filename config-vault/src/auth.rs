@@ -1,0 +1,223 @@
+//! Getting a token: a static one, or a login (AppRole, Kubernetes, JWT) with credential files
+//! re-read at every login and a wrapped secret id checked before it is unwrapped.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+
+use crate::Error;
+use crate::api::{Envelope, UnwrappedSecretId, WrapLookup};
+use crate::client::{Inner, Session};
+use crate::config::{Auth, SecretId, WrappingToken};
+use crate::transport::{Call, Ns};
+
+fn read_secret_file(path: &std::path::Path, method: &'static str) -> Result<SecretString, Error> {
+    let mut raw = std::fs::read_to_string(path).map_err(|e| Error::Login {
+        method,
+        message: format!("cannot read {}: {e}", path.display()),
+    })?;
+    let value = SecretString::from(raw.trim().to_owned());
+    zeroize::Zeroize::zeroize(&mut raw);
+    Ok(value)
+}
+
+impl Inner {
+    /// The current token, logging in first if there is none yet.
+    pub(crate) async fn token(&self) -> Result<Arc<SecretString>, Error> {
+        let mut session = self.session.lock().await;
+        if let Some(token) = &session.token {
+            return Ok(Arc::clone(token));
+        }
+        let token = self.login(&mut session).await?;
+        session.token = Some(Arc::clone(&token));
+        Ok(token)
+    }
+
+    /// Logs in again unless another task already replaced `stale`.
+    pub(crate) async fn relogin(
+        &self,
+        stale: &Arc<SecretString>,
+    ) -> Result<Arc<SecretString>, Error> {
+        let mut session = self.session.lock().await;
+        if let Some(current) = &session.token {
+            if !Arc::ptr_eq(current, stale) {
+                return Ok(Arc::clone(current));
+            }
+        }
+        let token = self.login(&mut session).await?;
+        session.token = Some(Arc::clone(&token));
+        Ok(token)
+    }
+
+    #[tracing::instrument(name = "vault.login", skip_all, fields(method))]
+    async fn login(&self, session: &mut Session) -> Result<Arc<SecretString>, Error> {
+        let Some(auth) = &self.config.auth else {
+            return Err(Error::config(
+                None,
+                "no Vault credentials: set VAULT_TOKEN, VAULT_ROLE_ID (AppRole), VAULT_ROLE (Kubernetes) or VAULT_JWT_PATH (JWT)",
+            ));
+        };
+        let method = auth.method();
+        tracing::Span::current().record("method", method);
+        let (mount, body) = match auth {
+            Auth::Token(token) => return Ok(Arc::new(token.clone())),
+            Auth::AppRole {
+                mount,
+                role_id,
+                secret_id,
+            } => {
+                let mut body = json!({ "role_id": role_id.expose_secret() });
+                if let Some(secret_id) = self.secret_id(mount, secret_id, session).await? {
+                    body["secret_id"] = json!(secret_id.expose_secret());
+                }
+                (mount, body)
+            }
+            Auth::Kubernetes {
+                mount,
+                role,
+                jwt_path,
+            } => {
+                let jwt = read_secret_file(jwt_path, method)?;
+                (mount, json!({ "role": role, "jwt": jwt.expose_secret() }))
+            }
+            Auth::Jwt {
+                mount,
+                role,
+                jwt_path,
+            } => {
+                let jwt = read_secret_file(jwt_path, method)?;
+                let mut body = json!({ "jwt": jwt.expose_secret() });
+                if let Some(role) = role {
+                    body["role"] = json!(role);
+                }
+                (mount, body)
+            }
+        };
+        let path = format!("auth/{}/login", mount.trim_matches('/'));
+        let mut call = Call::post(&path, None, &body);
+        call.ns = Ns::Auth;
+        let mut body = body;
+        vault_config_core::zeroize_json(&mut body);
+        let reply = self.send(&call).await?;
+        if !reply.is_success() {
+            let err = reply.status_error(&path);
+            return Err(match reply.status {
+                400 | 401 | 403 => Error::Login {
+                    method,
+                    message: err.to_string(),
+                },
+                _ => err,
+            });
+        }
+        let envelope: Envelope<serde_json::Value> = reply.json(&path)?;
+        let auth = envelope.auth.ok_or_else(|| Error::Login {
+            method,
+            message: format!("{path} answered without an `auth` block"),
+        })?;
+        session.lease = Some((Duration::from_secs(auth.lease_duration), auth.renewable));
+        session.logins += 1;
+        tracing::info!(method, lease_secs = auth.lease_duration, "vault: logged in");
+        Ok(Arc::new(auth.client_token))
+    }
+
+    /// The AppRole secret id: given, from a file (re-read), or unwrapped once and kept.
+    async fn secret_id(
+        &self,
+        mount: &str,
+        source: &SecretId,
+        session: &mut Session,
+    ) -> Result<Option<SecretString>, Error> {
+        Ok(match source {
+            SecretId::None => None,
+            SecretId::Value(v) => Some(v.clone()),
+            SecretId::File(path) => Some(read_secret_file(path, "approle")?),
+            SecretId::Wrapped {
+                token,
+                expected_path,
+            } => {
+                if let Some(kept) = &session.unwrapped_secret_id {
+                    return Ok(Some(kept.clone()));
+                }
+                let wrapping = match token {
+                    WrappingToken::Value(v) => v.clone(),
+                    WrappingToken::File(path) => read_secret_file(path, "approle")?,
+                };
+                let secret_id = self
+                    .unwrap_secret_id(mount, &wrapping, expected_path.as_deref())
+                    .await?;
+                session.unwrapped_secret_id = Some(secret_id.clone());
+                Some(secret_id)
+            }
+        })
+    }
+
+    /// Looks the wrapping token up, checks where it was created, then unwraps it (§8).
+    async fn unwrap_secret_id(
+        &self,
+        mount: &str,
+        wrapping: &SecretString,
+        expected: Option<&str>,
+    ) -> Result<SecretString, Error> {
+        let fail = |message: String| Error::Login {
+            method: "approle",
+            message,
+        };
+        let lookup_path = "sys/wrapping/lookup";
+        let mut call = Call::post(
+            lookup_path,
+            None,
+            &json!({ "token": wrapping.expose_secret() }),
+        );
+        call.ns = Ns::Auth;
+        let reply = self.send(&call).await?;
+        if !reply.is_success() {
+            return Err(fail(format!(
+                "wrapped secret id lookup failed: {}",
+                reply.status_error(lookup_path)
+            )));
+        }
+        let lookup: Envelope<WrapLookup> = reply.json(lookup_path)?;
+        let created = lookup
+            .data
+            .and_then(|d| d.creation_path)
+            .unwrap_or_default();
+        let mount = mount.trim_matches('/');
+        let ok = match expected {
+            Some(exact) => created == exact.trim_matches('/'),
+            None => {
+                let prefix = format!("auth/{mount}/role/");
+                created
+                    .strip_prefix(&prefix)
+                    .and_then(|rest| rest.strip_suffix("/secret-id"))
+                    .is_some_and(|role| !role.is_empty() && !role.contains('/'))
+            }
+        };
+        if !ok {
+            tracing::warn!(creation_path = %created, "vault: wrapped secret id has an unexpected creation path; not unwrapping");
+            return Err(fail(format!(
+                "wrapped secret id was created at `{created}`, not by an AppRole secret-id endpoint of `{mount}`; refusing to unwrap (it may have been intercepted)"
+            )));
+        }
+        let unwrap_path = "sys/wrapping/unwrap";
+        // Form (a): the wrapping token in the header and no body; never in both places.
+        let mut call = Call::get(unwrap_path, Some(wrapping));
+        call.method = reqwest::Method::POST;
+        call.ns = Ns::Auth;
+        // A wrapping token is single-use: never retry an unwrap that may have reached Vault.
+        call.retry = false;
+        let reply = self.send(&call).await?;
+        if !reply.is_success() {
+            return Err(fail(format!(
+                "unwrapping the secret id failed: {}",
+                reply.status_error(unwrap_path)
+            )));
+        }
+        let envelope: Envelope<UnwrappedSecretId> = reply.json(unwrap_path)?;
+        envelope
+            .data
+            .map(|d| d.secret_id)
+            .ok_or_else(|| fail("the unwrapped response holds no secret_id".into()))
+    }
+}

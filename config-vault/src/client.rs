@@ -1,0 +1,392 @@
+//! The client: configuration, connection pool, session (token), KV version cache, and the
+//! [`SecretSource`] implementation the loader calls.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesOrdered;
+use secrecy::SecretString;
+use vault_config_core::{
+    BoxFuture, EnvSnapshot, FetchResult, SecretSource, SourceError, VaultPath,
+};
+
+use crate::config::{Auth, Config, KvVersion, SecretId, Tls};
+use crate::{Error, RetryPolicy};
+
+/// A Vault (or OpenBao) client for loading settings.
+///
+/// Cheap to clone: clones share the connection pool, the token and the KV version cache.
+/// Build it from the standard environment with [`VaultClient::from_env`] or from code with
+/// [`VaultClient::builder`]; hand it to a loader with `.vault(client)`.
+///
+/// ```
+/// use vault_config_vault::{Auth, VaultClient};
+/// let client = VaultClient::builder()
+///     .address("http://127.0.0.1:8200")
+///     .auth(Auth::Token("s.dev-token".into()))
+///     .namespace("team-a/")
+///     .build()
+///     .unwrap();
+/// assert!(!format!("{client:?}").contains("dev-token"));
+/// ```
+#[derive(Clone)]
+pub struct VaultClient {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub http: reqwest::Client,
+    pub base: reqwest::Url,
+    pub address_display: String,
+    pub config: Config,
+    pub session: tokio::sync::Mutex<Session>,
+    pub kv_versions: Mutex<HashMap<String, KvVersion>>,
+    blocking: OnceLock<Result<BlockingRuntime, String>>,
+}
+
+/// The current token and what is known of it.
+#[derive(Default)]
+pub(crate) struct Session {
+    pub token: Option<Arc<SecretString>>,
+    /// A secret id unwrapped from a single-use wrapping token, kept for re-logins.
+    pub unwrapped_secret_id: Option<SecretString>,
+    /// Seconds of validity at login, and whether the token can be renewed.
+    pub lease: Option<(Duration, bool)>,
+    pub logins: u64,
+}
+
+impl fmt::Debug for VaultClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.inner.config;
+        f.debug_struct("VaultClient")
+            .field("address", &self.inner.address_display)
+            .field("auth", &c.auth)
+            .field("namespace", &c.namespace)
+            .field("auth_namespace", &c.auth_namespace)
+            .field("kv_version", &c.kv_version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`VaultClient`].
+#[derive(Clone, Debug, Default)]
+#[must_use]
+pub struct VaultClientBuilder {
+    pub(crate) config: Config,
+    pub(crate) errors: Vec<Error>,
+}
+
+impl VaultClient {
+    /// A builder with the defaults: `https://127.0.0.1:8200`, 10 s timeout, 2 retries.
+    pub fn builder() -> VaultClientBuilder {
+        VaultClientBuilder::default()
+    }
+
+    /// A client configured from the standard environment (`VAULT_*`, or OpenBao's `BAO_*`).
+    ///
+    /// ```
+    /// use vault_config_core::EnvSnapshot;
+    /// use vault_config_vault::VaultClient;
+    /// let env = EnvSnapshot::from_iter([("VAULT_ADDR", "http://127.0.0.1:8200"), ("VAULT_TOKEN", "t")]);
+    /// assert!(VaultClient::from_env(&env).is_ok());
+    /// let bad = EnvSnapshot::from_iter([("VAULT_TOKEN", "t"), ("VAULT_SKIP_VERIFY", "maybe")]);
+    /// assert!(VaultClient::from_env(&bad).is_err());
+    /// ```
+    pub fn from_env(env: &EnvSnapshot) -> Result<VaultClient, Vec<Error>> {
+        VaultClientBuilder::from_env(env).try_build()
+    }
+
+    /// The address the client talks to.
+    pub fn address(&self) -> &str {
+        &self.inner.address_display
+    }
+}
+
+impl VaultClientBuilder {
+    /// The server address, e.g. `https://vault.internal:8200`.
+    pub fn address(mut self, address: impl Into<String>) -> Self {
+        self.config.address = address.into();
+        self
+    }
+
+    /// How the client gets its token.
+    pub fn auth(mut self, auth: Auth) -> Self {
+        self.config.auth = Some(auth);
+        self
+    }
+
+    /// A static token.
+    pub fn token(self, token: impl Into<String>) -> Self {
+        self.auth(Auth::Token(SecretString::from(token.into())))
+    }
+
+    /// AppRole login with a role id and a secret id, at the default `approle` mount.
+    pub fn approle(self, role_id: impl Into<String>, secret_id: impl Into<String>) -> Self {
+        self.auth(Auth::AppRole {
+            mount: "approle".into(),
+            role_id: SecretString::from(role_id.into()),
+            secret_id: SecretId::Value(SecretString::from(secret_id.into())),
+        })
+    }
+
+    /// The namespace of the secrets (`X-Vault-Namespace`), e.g. `team-a/`.
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.config.namespace = Some(namespace.into());
+        self
+    }
+
+    /// The namespace of the auth mount, when it differs from the secrets' (empty for root).
+    pub fn auth_namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.config.auth_namespace = Some(namespace.into());
+        self
+    }
+
+    /// TLS settings.
+    pub fn tls(mut self, tls: Tls) -> Self {
+        self.config.tls = tls;
+        self
+    }
+
+    /// The limit for one request, from connect to the end of the body (default 10 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.config.timeout = timeout;
+        self
+    }
+
+    /// The limit for opening a connection (default 5 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.config.connect_timeout = timeout;
+        self
+    }
+
+    /// The retry policy.
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.config.retry = retry;
+        self
+    }
+
+    /// The KV version of every mount, skipping detection.
+    pub fn kv_version(mut self, version: KvVersion) -> Self {
+        self.config.kv_version = Some(version);
+        self
+    }
+
+    /// How many paths are read at once (default 16).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.config.concurrency = n.max(1);
+        self
+    }
+
+    /// The largest response body accepted (default 4 MiB).
+    pub fn max_response_bytes(mut self, n: usize) -> Self {
+        self.config.max_response_bytes = n;
+        self
+    }
+
+    /// Builds the client; the first configuration error if any.
+    pub fn build(self) -> Result<VaultClient, Error> {
+        self.try_build().map_err(|mut errors| errors.swap_remove(0))
+    }
+
+    /// Builds the client; every configuration error if any.
+    pub fn try_build(self) -> Result<VaultClient, Vec<Error>> {
+        let mut errors = self.errors;
+        let config = self.config;
+        let base = match reqwest::Url::parse(config.address.trim()) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && !url.cannot_be_a_base() => {
+                Some(url)
+            }
+            Ok(_) => {
+                errors.push(Error::config(
+                    Some("VAULT_ADDR"),
+                    "the address must be an http:// or https:// URL",
+                ));
+                None
+            }
+            Err(e) => {
+                errors.push(Error::config(
+                    Some("VAULT_ADDR"),
+                    format!("the address is not a URL: {e}"),
+                ));
+                None
+            }
+        };
+        let http = match crate::tls::http_client(&config) {
+            Ok(http) => Some(http),
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        };
+        let (Some(base), Some(http), true) = (base, http, errors.is_empty()) else {
+            return Err(errors);
+        };
+        // Credentials in the address (https://user:pass@host) must not reach any output.
+        let mut shown = base.clone();
+        let _ = shown.set_username("");
+        let _ = shown.set_password(None);
+        Ok(VaultClient {
+            inner: Arc::new(Inner {
+                http,
+                address_display: shown.as_str().trim_end_matches('/').to_owned(),
+                base,
+                config,
+                session: tokio::sync::Mutex::new(Session::default()),
+                kv_versions: Mutex::new(HashMap::new()),
+                blocking: OnceLock::new(),
+            }),
+        })
+    }
+}
+
+/// A runtime of the client's own, for loads from synchronous code: it keeps the connection
+/// pool alive between loads, and works whether or not the caller is inside a runtime.
+struct BlockingRuntime(Option<tokio::runtime::Runtime>);
+
+impl Drop for BlockingRuntime {
+    fn drop(&mut self) {
+        // A plain drop blocks, which panics inside an async context.
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl Inner {
+    fn blocking_runtime(&self) -> Result<&tokio::runtime::Runtime, String> {
+        let rt = self.blocking.get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("vault-config")
+                .enable_all()
+                .build()
+                .map(|rt| BlockingRuntime(Some(rt)))
+                .map_err(|e| format!("could not start the client's runtime: {e}"))
+        });
+        match rt {
+            Ok(BlockingRuntime(Some(rt))) => Ok(rt),
+            Ok(BlockingRuntime(None)) => Err("the client's runtime is shut down".into()),
+            Err(e) => Err(e.clone()),
+        }
+    }
+
+    /// Reads every path: one login at most, one KV detection per mount, all reads in
+    /// parallel; a login-obtained token that is denied gets one re-login.
+    #[tracing::instrument(name = "vault.fetch", skip_all, fields(paths = paths.len()))]
+    pub(crate) async fn fetch_all(
+        &self,
+        paths: &[VaultPath],
+    ) -> Vec<Result<vault_config_core::SecretData, Error>> {
+        let token = match self.token().await {
+            Ok(token) => token,
+            Err(err) => return paths.iter().map(|_| Err(err.clone())).collect(),
+        };
+        let mut results = self.read_batch(paths, &token).await;
+        let denied: Vec<usize> = (0..results.len())
+            .filter(|&i| matches!(results[i], Err(Error::Denied { .. })))
+            .collect();
+        let is_login = self.config.auth.as_ref().is_some_and(Auth::is_login);
+        if is_login && !denied.is_empty() {
+            tracing::info!(
+                denied = denied.len(),
+                "vault: token denied, logging in again once"
+            );
+            if let Ok(fresh) = self.relogin(&token).await {
+                let again: Vec<VaultPath> = denied.iter().map(|&i| paths[i].clone()).collect();
+                for (i, result) in denied
+                    .into_iter()
+                    .zip(self.read_batch(&again, &fresh).await)
+                {
+                    results[i] = result;
+                }
+            }
+        }
+        results
+    }
+
+    async fn read_batch(
+        &self,
+        paths: &[VaultPath],
+        token: &SecretString,
+    ) -> Vec<Result<vault_config_core::SecretData, Error>> {
+        let mounts: BTreeSet<&str> = paths.iter().map(|p| p.mount.as_str()).collect();
+        let versions: HashMap<&str, Result<KvVersion, Error>> =
+            futures_util::future::join_all(mounts.into_iter().map(|m| self.detect(m, token)))
+                .await
+                .into_iter()
+                .collect();
+        // At most `concurrency` reads in flight, answers kept in request order.
+        let mut queue = paths.iter();
+        let mut in_flight = FuturesOrdered::new();
+        for path in queue.by_ref().take(self.config.concurrency) {
+            in_flight.push_back(self.read_detected(path, &versions, token));
+        }
+        let mut results = Vec::with_capacity(paths.len());
+        while let Some(result) = in_flight.next().await {
+            results.push(result);
+            if let Some(path) = queue.next() {
+                in_flight.push_back(self.read_detected(path, &versions, token));
+            }
+        }
+        results
+    }
+
+    async fn detect<'m>(
+        &self,
+        mount: &'m str,
+        token: &SecretString,
+    ) -> (&'m str, Result<KvVersion, Error>) {
+        (mount, self.kv_version(mount, token).await)
+    }
+
+    async fn read_detected(
+        &self,
+        path: &VaultPath,
+        versions: &HashMap<&str, Result<KvVersion, Error>>,
+        token: &SecretString,
+    ) -> Result<vault_config_core::SecretData, Error> {
+        match versions.get(path.mount.as_str()) {
+            Some(Ok(version)) => self.read(path, *version, token).await,
+            Some(Err(err)) => Err(err.clone()),
+            None => Err(Error::config(None, "internal: mount not detected")),
+        }
+    }
+}
+
+impl SecretSource for VaultClient {
+    fn fetch<'a>(&'a self, paths: &'a [VaultPath]) -> BoxFuture<'a, Vec<FetchResult>> {
+        Box::pin(async move {
+            self.inner
+                .fetch_all(paths)
+                .await
+                .into_iter()
+                .map(|r| r.map_err(SourceError::from))
+                .collect()
+        })
+    }
+
+    /// Runs the batch on the client's own runtime, so `load()` works outside any runtime and
+    /// inside both Tokio flavours without "cannot block inside a runtime" panics.
+    fn fetch_blocking(&self, paths: &[VaultPath]) -> Vec<FetchResult> {
+        let fail = |why: String| {
+            paths
+                .iter()
+                .map(|_| Err(SourceError::unavailable(why.clone())))
+                .collect()
+        };
+        let rt = match self.inner.blocking_runtime() {
+            Ok(rt) => rt,
+            Err(why) => return fail(why),
+        };
+        let this = self.clone();
+        let owned = paths.to_vec();
+        let task = rt.spawn(async move { this.fetch(&owned).await });
+        match pollster::block_on(task) {
+            Ok(results) => results,
+            Err(e) => fail(format!("the fetch task failed: {e}")),
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! Everything the client can be told: address, auth method, namespaces, TLS, timeouts,
+//! retries, KV version. Built from code with [`VaultClientBuilder`] or from the standard
+//! environment with [`VaultClientBuilder::from_env`](crate::VaultClientBuilder::from_env).
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::RetryPolicy;
+
+/// The default path of a Kubernetes service account token.
+pub const K8S_TOKEN_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
+/// The KV secrets engine version of a mount.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum KvVersion {
+    /// KV v1: `GET {mount}/{path}`.
+    V1,
+    /// KV v2: `GET {mount}/data/{path}`.
+    V2,
+}
+
+/// How the client gets its token.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum Auth {
+    /// A token given as is (`VAULT_TOKEN`, `~/.vault-token`). Never revoked by the client.
+    Token(SecretString),
+    /// AppRole login (`VAULT_ROLE_ID` + a secret id).
+    AppRole {
+        /// The auth mount, default `approle`.
+        mount: String,
+        /// The role id.
+        role_id: SecretString,
+        /// Where the secret id comes from.
+        secret_id: SecretId,
+    },
+    /// Kubernetes login: the service account JWT, re-read from `jwt_path` at every login.
+    Kubernetes {
+        /// The auth mount, default `kubernetes`.
+        mount: String,
+        /// The Vault role.
+        role: String,
+        /// The JWT file.
+        jwt_path: PathBuf,
+    },
+    /// JWT login: a JWT re-read from `jwt_path` at every login.
+    Jwt {
+        /// The auth mount, default `jwt`.
+        mount: String,
+        /// The Vault role; the mount's default role when `None`.
+        role: Option<String>,
+        /// The JWT file.
+        jwt_path: PathBuf,
+    },
+}
+
+impl Auth {
+    /// The method's name, as in `VAULT_AUTH_METHOD`.
+    pub fn method(&self) -> &'static str {
+        match self {
+            Auth::Token(_) => "token",
+            Auth::AppRole { .. } => "approle",
+            Auth::Kubernetes { .. } => "kubernetes",
+            Auth::Jwt { .. } => "jwt",
+        }
+    }
+
+    /// Whether the token comes from a login (and so may be re-obtained and revoked).
+    pub fn is_login(&self) -> bool {
+        !matches!(self, Auth::Token(_))
+    }
+}
+
+impl fmt::Debug for Auth {
+    /// Method, mount and role only: never a token, secret id or JWT.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Auth::Token(_) => f.write_str("Token([REDACTED])"),
+            Auth::AppRole {
+                mount, secret_id, ..
+            } => f
+                .debug_struct("AppRole")
+                .field("mount", mount)
+                .field("secret_id", secret_id)
+                .finish_non_exhaustive(),
+            Auth::Kubernetes {
+                mount,
+                role,
+                jwt_path,
+            } => f
+                .debug_struct("Kubernetes")
+                .field("mount", mount)
+                .field("role", role)
+                .field("jwt_path", jwt_path)
+                .finish(),
+            Auth::Jwt {
+                mount,
+                role,
+                jwt_path,
+            } => f
+                .debug_struct("Jwt")
+                .field("mount", mount)
+                .field("role", role)
+                .field("jwt_path", jwt_path)
+                .finish(),
+        }
+    }
+}
+
+/// Where an AppRole secret id comes from.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum SecretId {
+    /// No secret id (`bind_secret_id=false` roles).
+    None,
+    /// The value (`VAULT_SECRET_ID`).
+    Value(SecretString),
+    /// A file, re-read at every login (`VAULT_SECRET_ID_FILE`).
+    File(PathBuf),
+    /// A response-wrapping token (`VAULT_WRAPPED_SECRET_ID` or `..._FILE`): its creation path is
+    /// checked, then it is unwrapped once and the secret id kept for later logins.
+    Wrapped {
+        /// The wrapping token, or the file holding it.
+        token: WrappingToken,
+        /// The exact creation path expected; by default any `auth/{mount}/role/*/secret-id`.
+        expected_path: Option<String>,
+    },
+}
+
+/// A wrapping token, given or in a file.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum WrappingToken {
+    /// The token itself.
+    Value(SecretString),
+    /// A file holding it.
+    File(PathBuf),
+}
+
+impl fmt::Debug for SecretId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretId::None => f.write_str("None"),
+            SecretId::Value(_) => f.write_str("Value([REDACTED])"),
+            SecretId::File(p) => f.debug_tuple("File").field(p).finish(),
+            SecretId::Wrapped { expected_path, .. } => f
+                .debug_struct("Wrapped")
+                .field("expected_path", expected_path)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+/// TLS settings. Verification is on unless `skip_verify` is explicitly true.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct Tls {
+    /// A PEM CA file (`VAULT_CACERT`); wins over `ca_path`.
+    pub ca_cert: Option<PathBuf>,
+    /// A directory of PEM CA files (`VAULT_CAPATH`).
+    pub ca_path: Option<PathBuf>,
+    /// Client certificate and key, PEM (`VAULT_CLIENT_CERT` + `VAULT_CLIENT_KEY`).
+    pub client_cert: Option<(PathBuf, PathBuf)>,
+    /// Accept any server certificate (`VAULT_SKIP_VERIFY=true`). Never the default.
+    pub skip_verify: bool,
+}
+
+/// Everything a [`VaultClient`](crate::VaultClient) is built from.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub address: String,
+    pub auth: Option<Auth>,
+    pub namespace: Option<String>,
+    pub auth_namespace: Option<String>,
+    pub tls: Tls,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub retry: RetryPolicy,
+    pub kv_version: Option<KvVersion>,
+    pub concurrency: usize,
+    pub max_response_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            address: "https://127.0.0.1:8200".to_owned(),
+            auth: None,
+            namespace: None,
+            auth_namespace: None,
+            tls: Tls::default(),
+            timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(5),
+            retry: RetryPolicy::default(),
+            kv_version: None,
+            concurrency: 16,
+            max_response_bytes: 4 * 1024 * 1024,
+        }
+    }
+}

@@ -1,0 +1,356 @@
+//! The standard environment: `VAULT_*` names (OpenBao's `BAO_*` accepted too) and the seeds'
+//! switches, read from an env snapshot — never from the process directly.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use vault_config_core::{EnvSnapshot, Fallback, VaultSetup};
+
+use crate::config::{Auth, K8S_TOKEN_PATH, KvVersion, SecretId, Tls, WrappingToken};
+use crate::{Error, RetryPolicy, VaultClientBuilder, agent};
+
+/// Reads `VAULT_{suffix}`, then `BAO_{suffix}`; an empty value counts as unset.
+struct Vars<'a> {
+    env: &'a EnvSnapshot,
+    errors: Vec<Error>,
+}
+
+impl<'a> Vars<'a> {
+    fn get(&mut self, suffix: &str) -> Option<(String, &'a str)> {
+        for prefix in ["VAULT_", "BAO_"] {
+            let name = format!("{prefix}{suffix}");
+            match self.env.get(&name) {
+                Some(Ok(v)) if !v.trim().is_empty() => return Some((name, v)),
+                Some(Err(_)) => {
+                    self.errors.push(Error::config(
+                        Some(&name),
+                        format!("{name} is not valid UTF-8"),
+                    ));
+                    return None;
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    fn value(&mut self, suffix: &str) -> Option<&'a str> {
+        self.get(suffix).map(|(_, v)| v)
+    }
+
+    fn path(&mut self, suffix: &str) -> Option<PathBuf> {
+        self.value(suffix).map(|v| PathBuf::from(v.trim()))
+    }
+
+    /// Go's `strconv.ParseBool`: an invalid value is an error, never "true".
+    fn bool(&mut self, suffix: &str) -> Option<bool> {
+        let (name, raw) = self.get(suffix)?;
+        match raw.trim() {
+            "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
+            "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
+            _ => {
+                self.errors.push(Error::config(
+                    Some(&name),
+                    format!("{name} must be true or false"),
+                ));
+                None
+            }
+        }
+    }
+
+    fn parse<T: std::str::FromStr>(&mut self, suffix: &str, what: &str) -> Option<T> {
+        let (name, raw) = self.get(suffix)?;
+        raw.trim().parse().ok().or_else(|| {
+            self.errors
+                .push(Error::config(Some(&name), format!("{name} must be {what}")));
+            None
+        })
+    }
+
+    /// `30`, `30s`, `500ms`, `2m`.
+    fn duration(&mut self, suffix: &str) -> Option<Duration> {
+        let (name, raw) = self.get(suffix)?;
+        parse_duration(raw.trim()).or_else(|| {
+            self.errors.push(Error::config(
+                Some(&name),
+                format!("{name} must be a duration such as 30, 30s, 500ms or 2m"),
+            ));
+            None
+        })
+    }
+}
+
+fn parse_duration(raw: &str) -> Option<Duration> {
+    let split = raw
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(raw.len());
+    let (num, unit) = raw.split_at(split);
+    let n: f64 = num
+        .parse()
+        .ok()
+        .filter(|n: &f64| n.is_finite() && *n >= 0.0)?;
+    let secs = match unit {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return None,
+    };
+    Duration::try_from_secs_f64(secs).ok()
+}
+
+impl VaultClientBuilder {
+    /// A builder configured from the standard environment. Configuration errors are kept and
+    /// returned together by [`try_build`](Self::try_build).
+    ///
+    /// | var | meaning |
+    /// |---|---|
+    /// | `VAULT_ADDR` (`VAULT_AGENT_ADDR` wins) | server address |
+    /// | `VAULT_TOKEN`, else `$HOME/.vault-token` | static token |
+    /// | `VAULT_AUTH_METHOD` | `token`, `approle`, `kubernetes` or `jwt`; inferred when unset |
+    /// | `VAULT_AUTH_MOUNT` | auth mount path, when not the method's name |
+    /// | `VAULT_ROLE_ID` + `VAULT_SECRET_ID` / `VAULT_SECRET_ID_FILE` | AppRole |
+    /// | `VAULT_WRAPPED_SECRET_ID` / `..._FILE`, `VAULT_SECRET_ID_WRAPPING_PATH` | AppRole with a response-wrapped secret id |
+    /// | `VAULT_ROLE` + `VAULT_K8S_TOKEN_PATH` | Kubernetes (JWT file default `/var/run/secrets/kubernetes.io/serviceaccount/token`) |
+    /// | `VAULT_ROLE` + `VAULT_JWT_PATH` | JWT |
+    /// | `VAULT_NAMESPACE`, `VAULT_AUTH_NAMESPACE` | namespaces of secrets and of the auth mount |
+    /// | `VAULT_CACERT`, `VAULT_CAPATH`, `VAULT_CLIENT_CERT` + `VAULT_CLIENT_KEY`, `VAULT_SKIP_VERIFY` | TLS |
+    /// | `VAULT_CLIENT_TIMEOUT`, `VAULT_MAX_RETRIES`, `VAULT_KV_VERSION` | limits and KV version |
+    pub fn from_env(env: &EnvSnapshot) -> VaultClientBuilder {
+        let mut v = Vars {
+            env,
+            errors: Vec::new(),
+        };
+        let mut b = VaultClient::builder();
+        if let Some(addr) = v.value("AGENT_ADDR").or_else(|| v.value("ADDR")) {
+            b = b.address(addr.trim());
+        }
+        if let Some(ns) = v.value("NAMESPACE") {
+            b = b.namespace(ns.trim());
+        }
+        if let Some(ns) = env
+            .get("VAULT_AUTH_NAMESPACE")
+            .or_else(|| env.get("BAO_AUTH_NAMESPACE"))
+            .and_then(Result::ok)
+        {
+            // Set but empty means "the root namespace", unlike the other variables.
+            b = b.auth_namespace(ns.trim());
+        }
+        b = b.tls(tls(&mut v));
+        if let Some(t) = v.duration("CLIENT_TIMEOUT") {
+            b = b.timeout(t);
+        }
+        if let Some(n) = v.parse::<u32>("MAX_RETRIES", "a whole number") {
+            let d = RetryPolicy::default();
+            b = b.retry(RetryPolicy::new(n, d.initial, d.max));
+        }
+        match v.get("KV_VERSION") {
+            Some((_, "1")) => b = b.kv_version(KvVersion::V1),
+            Some((_, "2")) => b = b.kv_version(KvVersion::V2),
+            Some((name, _)) => v
+                .errors
+                .push(Error::config(Some(&name), format!("{name} must be 1 or 2"))),
+            None => {}
+        }
+        if let Some(auth) = auth(&mut v) {
+            b = b.auth(auth);
+        }
+        b.errors.extend(v.errors);
+        b
+    }
+}
+
+use crate::VaultClient;
+
+fn tls(v: &mut Vars<'_>) -> Tls {
+    let mut tls = Tls {
+        ca_cert: v.path("CACERT"),
+        ca_path: v.path("CAPATH"),
+        skip_verify: v.bool("SKIP_VERIFY").unwrap_or(false),
+        ..Tls::default()
+    };
+    match (v.path("CLIENT_CERT"), v.path("CLIENT_KEY")) {
+        (Some(cert), Some(key)) => tls.client_cert = Some((cert, key)),
+        (None, None) => {}
+        _ => v.errors.push(Error::config(
+            Some("VAULT_CLIENT_CERT"),
+            "VAULT_CLIENT_CERT and VAULT_CLIENT_KEY must be set together",
+        )),
+    }
+    tls
+}
+
+fn auth(v: &mut Vars<'_>) -> Option<Auth> {
+    let explicit = v
+        .get("AUTH_METHOD")
+        .map(|(n, m)| (n, m.trim().to_ascii_lowercase()));
+    let method = match &explicit {
+        Some((_, m)) => m.clone(),
+        None if v.value("TOKEN").is_some() => "token".into(),
+        None if v.value("ROLE_ID").is_some() => "approle".into(),
+        None if v.value("JWT_PATH").is_some() => "jwt".into(),
+        None if v.value("ROLE").is_some() => "kubernetes".into(),
+        None => "token".into(),
+    };
+    let mount = |v: &mut Vars<'_>, default: &str| {
+        v.value("AUTH_MOUNT").map_or_else(
+            || default.to_owned(),
+            |m| m.trim().trim_matches('/').to_owned(),
+        )
+    };
+    match method.as_str() {
+        "token" => v
+            .value("TOKEN")
+            .map(|t| SecretString::from(t.trim().to_owned()))
+            .or_else(|| token_file(v.env))
+            .map(Auth::Token),
+        "approle" => {
+            let Some(role_id) = v.value("ROLE_ID") else {
+                v.errors.push(Error::config(
+                    Some("VAULT_ROLE_ID"),
+                    "AppRole needs VAULT_ROLE_ID",
+                ));
+                return None;
+            };
+            let secret_id = if let Some(s) = v.value("SECRET_ID") {
+                SecretId::Value(SecretString::from(s.trim().to_owned()))
+            } else if let Some(p) = v.path("SECRET_ID_FILE") {
+                SecretId::File(p)
+            } else if let Some(t) = v.value("WRAPPED_SECRET_ID") {
+                SecretId::Wrapped {
+                    token: WrappingToken::Value(SecretString::from(t.trim().to_owned())),
+                    expected_path: v
+                        .value("SECRET_ID_WRAPPING_PATH")
+                        .map(|p| p.trim().to_owned()),
+                }
+            } else if let Some(p) = v.path("WRAPPED_SECRET_ID_FILE") {
+                SecretId::Wrapped {
+                    token: WrappingToken::File(p),
+                    expected_path: v
+                        .value("SECRET_ID_WRAPPING_PATH")
+                        .map(|p| p.trim().to_owned()),
+                }
+            } else {
+                SecretId::None
+            };
+            Some(Auth::AppRole {
+                mount: mount(v, "approle"),
+                role_id: SecretString::from(role_id.trim().to_owned()),
+                secret_id,
+            })
+        }
+        "kubernetes" | "k8s" => {
+            let Some(role) = v.value("ROLE") else {
+                v.errors.push(Error::config(
+                    Some("VAULT_ROLE"),
+                    "Kubernetes auth needs VAULT_ROLE",
+                ));
+                return None;
+            };
+            Some(Auth::Kubernetes {
+                mount: mount(v, "kubernetes"),
+                role: role.trim().to_owned(),
+                jwt_path: v
+                    .path("K8S_TOKEN_PATH")
+                    .unwrap_or_else(|| PathBuf::from(K8S_TOKEN_PATH)),
+            })
+        }
+        "jwt" => {
+            let Some(jwt_path) = v.path("JWT_PATH") else {
+                v.errors.push(Error::config(
+                    Some("VAULT_JWT_PATH"),
+                    "JWT auth needs VAULT_JWT_PATH",
+                ));
+                return None;
+            };
+            Some(Auth::Jwt {
+                mount: mount(v, "jwt"),
+                role: v.value("ROLE").map(|r| r.trim().to_owned()),
+                jwt_path,
+            })
+        }
+        other => {
+            let name = explicit.map_or_else(|| "VAULT_AUTH_METHOD".to_owned(), |(n, _)| n);
+            v.errors.push(Error::config(
+                Some(&name),
+                format!("{name} `{other}` is not one of token, approle, kubernetes, jwt"),
+            ));
+            None
+        }
+    }
+}
+
+/// `$HOME/.vault-token`, trimmed, as the Vault CLI's token helper writes it.
+fn token_file(env: &EnvSnapshot) -> Option<SecretString> {
+    let home = env.get("HOME")?.ok()?;
+    let mut raw = std::fs::read_to_string(PathBuf::from(home).join(".vault-token")).ok()?;
+    let token = raw.trim().to_owned();
+    zeroize::Zeroize::zeroize(&mut raw);
+    (!token.is_empty()).then(|| SecretString::from(token))
+}
+
+/// The setup hook `Settings::load()` runs: reads the seeds' switches and, when Vault is
+/// enabled, builds the client from the same snapshot.
+///
+/// | var | meaning |
+/// |---|---|
+/// | `VAULT_ENABLED` | `true`/`false`; default: on when `VAULT_ADDR` (or `VAULT_AGENT_ADDR`) is set |
+/// | `VAULT_FALLBACK` | `env` to go on without Vault when it fails; `never` (default) to fail fast |
+/// | `VAULT_MOUNT_POINT` | replaces the KV mount of every field |
+/// | `VAULT_SECRETS_PATH` | directory of Vault Agent injected files, read under the process env |
+pub fn setup_from_env(env: &EnvSnapshot, with_source: bool) -> VaultSetup {
+    let mut v = Vars {
+        env,
+        errors: Vec::new(),
+    };
+    let mut setup = VaultSetup::new();
+    let has_addr = v.value("ADDR").is_some() || v.value("AGENT_ADDR").is_some();
+    let enabled = v.bool("ENABLED").unwrap_or(has_addr);
+    setup.fallback = match v.get("FALLBACK") {
+        None => None,
+        Some((_, f)) if f.trim().eq_ignore_ascii_case("env") => Some(Fallback::Env),
+        Some((_, f)) if f.trim().eq_ignore_ascii_case("never") => Some(Fallback::Never),
+        Some((name, _)) => {
+            v.errors.push(Error::config(
+                Some(&name),
+                format!("{name} must be `env` or `never`"),
+            ));
+            None
+        }
+    };
+    setup.mount = v
+        .value("MOUNT_POINT")
+        .map(|m| m.trim().trim_matches('/').to_owned());
+    if let Some(dir) = v.path("SECRETS_PATH") {
+        match agent::read_dir(&dir) {
+            Ok(files) => setup.files = files,
+            Err(errors) => v.errors.extend(errors),
+        }
+    }
+    if enabled && with_source {
+        match VaultClientBuilder::from_env(env).try_build() {
+            Ok(client) => setup.source = Some(std::sync::Arc::new(client)),
+            Err(errors) => v.errors.extend(errors),
+        }
+    }
+    setup.problems = v.errors.iter().map(Error::to_problem).collect();
+    setup
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("soon"), None);
+        assert_eq!(parse_duration("-1s"), None);
+        assert_eq!(parse_duration("1e999"), None);
+    }
+}

@@ -1,0 +1,149 @@
+//! The KV secrets engine: version detection per mount (§5.1) and reads (§5.2, §5.6), with
+//! precise errors and hints for KV version mix-ups.
+
+use secrecy::SecretString;
+use serde_json::{Map, Value};
+use vault_config_core::{SecretData, VaultPath};
+
+use crate::Error;
+use crate::api::{Envelope, Kv2Read, MountInfo};
+use crate::client::Inner;
+use crate::config::KvVersion;
+use crate::transport::Call;
+
+/// The warning a KV v2 mount gives a v1-style read (§3).
+const V1_ON_V2_WARNING: &str = "Invalid path for a versioned K/V";
+
+impl Inner {
+    /// The KV version of `mount`: the override, the cache, or `sys/internal/ui/mounts`.
+    /// 403 and 404 mean KV v1, as for the Vault CLI; only definite answers are cached.
+    pub(crate) async fn kv_version(
+        &self,
+        mount: &str,
+        token: &SecretString,
+    ) -> Result<KvVersion, Error> {
+        if let Some(version) = self.config.kv_version {
+            return Ok(version);
+        }
+        if let Some(version) = self.cached_version(mount) {
+            return Ok(version);
+        }
+        let path = format!("sys/internal/ui/mounts/{mount}");
+        let reply = self.send(&Call::get(&path, Some(token))).await?;
+        let version = match reply.status {
+            200 => {
+                let info: Envelope<MountInfo> = reply.json(&path)?;
+                let info = info.data.unwrap_or_default();
+                let v2 = info.kind.as_deref() == Some("kv")
+                    && info.options.and_then(|o| o.version).as_deref() == Some("2");
+                if v2 { KvVersion::V2 } else { KvVersion::V1 }
+            }
+            404 => KvVersion::V1,
+            // Denied: the token may lack access to the mount, or the mount may not exist.
+            // Read as v1 without caching; the read itself reports what is wrong.
+            403 => return Ok(KvVersion::V1),
+            _ => return Err(reply.status_error(&path)),
+        };
+        tracing::debug!(mount, ?version, "vault: detected KV version");
+        if let Ok(mut cache) = self.kv_versions.lock() {
+            cache.insert(mount.to_owned(), version);
+        }
+        Ok(version)
+    }
+
+    fn cached_version(&self, mount: &str) -> Option<KvVersion> {
+        self.kv_versions.lock().ok()?.get(mount).copied()
+    }
+
+    /// Reads one secret as the user wrote it (`secret` + `myapp/db`).
+    #[tracing::instrument(name = "vault.read", skip_all, fields(path = %secret))]
+    pub(crate) async fn read(
+        &self,
+        secret: &VaultPath,
+        version: KvVersion,
+        token: &SecretString,
+    ) -> Result<SecretData, Error> {
+        let shown = secret.to_string();
+        let api_path = match version {
+            // A path already written v2-style is left as is (as consul-template does).
+            KvVersion::V2 if secret.path.starts_with("data/") => shown.clone(),
+            KvVersion::V2 => format!("{}/data/{}", secret.mount, secret.path),
+            KvVersion::V1 => shown.clone(),
+        };
+        let reply = self.send(&Call::get(&api_path, Some(token))).await?;
+        match (reply.status, version) {
+            (200, KvVersion::V1) => {
+                let envelope: Envelope<Map<String, Value>> = reply.json(&shown)?;
+                Ok(SecretData::new(
+                    envelope.data.unwrap_or_default().into_iter().collect(),
+                ))
+            }
+            (200, KvVersion::V2) => {
+                let envelope: Envelope<Kv2Read> = reply.json(&shown)?;
+                let read = envelope.data.unwrap_or_default();
+                match read.data {
+                    Some(data) => Ok(SecretData::new(data.into_iter().collect())),
+                    None => Err(deleted(&shown, read.metadata.as_ref()).unwrap_or(
+                        Error::NotFound {
+                            path: shown,
+                            hint: None,
+                        },
+                    )),
+                }
+            }
+            (404, _) => Err(self.not_found(&shown, secret, version, &reply)),
+            _ => Err(reply.status_error(&shown)),
+        }
+    }
+
+    /// What a 404 means (§3): missing, a deleted v2 version, or a KV version mix-up.
+    fn not_found(
+        &self,
+        shown: &str,
+        secret: &VaultPath,
+        version: KvVersion,
+        reply: &crate::transport::Reply,
+    ) -> Error {
+        let envelope: Envelope<Kv2Read> = reply.json(shown).unwrap_or_default();
+        if let Some(err) = envelope
+            .data
+            .as_ref()
+            .and_then(|d| deleted(shown, d.metadata.as_ref()))
+        {
+            return err;
+        }
+        let v1_on_v2 = envelope
+            .warnings
+            .iter()
+            .flatten()
+            .any(|w| w.contains(V1_ON_V2_WARNING));
+        let hint = if v1_on_v2 {
+            Some(format!(
+                "mount `{}` is KV v2 but was read as KV v1; remove the KV version override (VAULT_KV_VERSION) or set it to 2",
+                secret.mount
+            ))
+        } else if version == KvVersion::V1 && secret.path.starts_with("data/") {
+            Some(format!(
+                "mount `{}` is KV v1, so `data/` is part of the path; write paths without `data/`, the KV version is detected",
+                secret.mount
+            ))
+        } else {
+            None
+        };
+        Error::NotFound {
+            path: shown.to_owned(),
+            hint,
+        }
+    }
+}
+
+fn deleted(path: &str, metadata: Option<&crate::api::Kv2Metadata>) -> Option<Error> {
+    let m = metadata?;
+    let destroyed = m.destroyed.unwrap_or(false);
+    let deleted = m.deletion_time.as_deref().is_some_and(|t| !t.is_empty());
+    (destroyed || deleted).then(|| Error::Deleted {
+        path: path.to_owned(),
+        version: m.version,
+        destroyed,
+    })
+}

@@ -1,0 +1,45 @@
+//! The HashiCorp Vault (and OpenBao) client behind
+//! [`vault-config`](https://docs.rs/vault-config)'s `Settings::load()`: token, AppRole
+//! (optionally with a response-wrapped secret id), Kubernetes and JWT auth; KV v1 and v2 with
+//! per-mount detection; namespaces; TLS with rustls; timeouts and jittered retries on by
+//! default; every path of a load fetched concurrently after one login; precise errors that
+//! never carry a token or a secret; Vault Agent injected files.
+//!
+//! Applications rarely touch this crate: `Settings::load()` builds the client from the
+//! standard `VAULT_*` environment. Build one from code when you need to:
+//!
+//! ```
+//! use std::time::Duration;
+//! use vault_config_vault::{RetryPolicy, VaultClient};
+//!
+//! let client = VaultClient::builder()
+//!     .address("https://vault.internal:8200")
+//!     .approle("role-id", "secret-id")
+//!     .namespace("team-a/")
+//!     .timeout(Duration::from_secs(5))
+//!     .retry(RetryPolicy::new(3, Duration::from_millis(200), Duration::from_secs(2)))
+//!     .build()
+//!     .expect("valid configuration");
+//! assert_eq!(client.address(), "https://vault.internal:8200");
+//! // Settings::loader().vault(client).load()
+//! ```
+
+pub mod agent;
+mod api;
+mod auth;
+mod client;
+mod config;
+mod env;
+mod error;
+mod health;
+mod kv;
+mod retry;
+mod tls;
+mod transport;
+
+pub use client::{VaultClient, VaultClientBuilder};
+pub use config::{Auth, K8S_TOKEN_PATH, KvVersion, SecretId, Tls, WrappingToken};
+pub use env::setup_from_env;
+pub use error::Error;
+pub use health::Health;
+pub use retry::RetryPolicy;

@@ -1,0 +1,258 @@
+//! One `send` for every endpoint: headers (`X-Vault-Token`, `X-Vault-Namespace`,
+//! `X-Vault-Request`), timeouts, retries, a body size limit, and a `tracing` span that records
+//! method and path only — never a token or a body.
+
+use std::time::Duration;
+
+use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::{Method, Url};
+use secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
+
+use crate::api;
+use crate::client::Inner;
+use crate::{Error, RetryPolicy};
+
+/// Which namespace header a request carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ns {
+    /// The secrets namespace (`VAULT_NAMESPACE`).
+    Secrets,
+    /// The auth namespace (`VAULT_AUTH_NAMESPACE`, else the secrets one), for logins.
+    Auth,
+    /// None: root-only endpoints such as `sys/health` answer 404 with one.
+    Root,
+}
+
+/// One API call.
+pub(crate) struct Call<'a> {
+    pub method: Method,
+    /// The API path after `/v1/`, e.g. `secret/data/myapp`.
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    pub token: Option<&'a SecretString>,
+    pub ns: Ns,
+    /// A JSON body; may hold credentials, so it is zeroized after sending.
+    pub body: Option<Zeroizing<Vec<u8>>>,
+    /// Whether transient failures are retried.
+    pub retry: bool,
+}
+
+impl<'a> Call<'a> {
+    pub fn get(path: &'a str, token: Option<&'a SecretString>) -> Self {
+        Call {
+            method: Method::GET,
+            path,
+            query: None,
+            token,
+            ns: Ns::Secrets,
+            body: None,
+            retry: true,
+        }
+    }
+
+    pub fn post(path: &'a str, token: Option<&'a SecretString>, body: &serde_json::Value) -> Self {
+        Call {
+            method: Method::POST,
+            body: Some(Zeroizing::new(body.to_string().into_bytes())),
+            ..Call::get(path, token)
+        }
+    }
+}
+
+/// A response: status and body (zeroized on drop: it may hold secrets).
+pub(crate) struct Reply {
+    pub status: u16,
+    pub body: Zeroizing<Vec<u8>>,
+    retry_after: Option<Duration>,
+}
+
+impl Reply {
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// Parses the body as JSON; an empty body (204) parses as `T::default()`.
+    pub fn json<T: serde::de::DeserializeOwned + Default>(&self, path: &str) -> Result<T, Error> {
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(T::default());
+        }
+        serde_json::from_slice(&self.body).map_err(|e| Error::Malformed {
+            path: path.to_owned(),
+            // The position and category only: the body may hold secrets.
+            reason: format!("invalid JSON at line {} column {}", e.line(), e.column()),
+        })
+    }
+
+    /// The error for a status the caller did not expect.
+    pub fn status_error(&self, path: &str) -> Error {
+        let message = api::error_message(&self.body);
+        let path = path.to_owned();
+        match self.status {
+            403 => Error::Denied {
+                path,
+                detail: if message.is_empty() {
+                    "permission denied".into()
+                } else {
+                    message
+                },
+            },
+            501 => Error::Uninitialized { path },
+            503 if message.is_empty() || message.to_ascii_lowercase().contains("sealed") => {
+                Error::Sealed { path }
+            }
+            status => Error::Status {
+                path,
+                status,
+                message: if message.is_empty() {
+                    "no error message".into()
+                } else {
+                    message
+                },
+            },
+        }
+    }
+}
+
+impl Inner {
+    fn url(&self, path: &str, query: Option<&str>) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.pop_if_empty().push("v1");
+            segments.extend(path.split('/').filter(|s| !s.is_empty()));
+        }
+        url.set_query(query);
+        url
+    }
+
+    /// Sends `call`, retrying transient failures per the retry policy.
+    #[tracing::instrument(name = "vault.request", skip_all, fields(method = %call.method, path = %call.path))]
+    pub(crate) async fn send(&self, call: &Call<'_>) -> Result<Reply, Error> {
+        let policy = if call.retry {
+            self.config.retry
+        } else {
+            RetryPolicy::none()
+        };
+        let mut retry = 0;
+        loop {
+            let outcome = self.attempt(call).await;
+            let (transient, retry_after) = match &outcome {
+                Ok(reply) => (
+                    RetryPolicy::is_transient_status(reply.status),
+                    reply.retry_after,
+                ),
+                Err(Error::Unreachable { .. } | Error::Timeout { .. }) => (true, None),
+                Err(_) => (false, None),
+            };
+            match &outcome {
+                Ok(reply) => tracing::debug!(status = reply.status, "vault: answered"),
+                Err(err) => tracing::debug!(error = %err, "vault: request failed"),
+            }
+            if !transient || retry >= policy.max_retries {
+                return outcome;
+            }
+            retry += 1;
+            let wait = policy.backoff(retry, retry_after);
+            tracing::debug!(retry, wait_ms = wait.as_millis() as u64, "vault: retrying");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    async fn attempt(&self, call: &Call<'_>) -> Result<Reply, Error> {
+        let mut request = self
+            .http
+            .request(call.method.clone(), self.url(call.path, call.query))
+            .header("X-Vault-Request", "true");
+        if let Some(token) = call.token {
+            let mut value = HeaderValue::from_str(token.expose_secret()).map_err(|_| {
+                Error::config(None, "the token has characters not allowed in a header")
+            })?;
+            value.set_sensitive(true);
+            request = request.header("X-Vault-Token", value);
+        }
+        let namespace = match call.ns {
+            Ns::Secrets => self.config.namespace.as_deref(),
+            Ns::Auth => self
+                .config
+                .auth_namespace
+                .as_deref()
+                .or(self.config.namespace.as_deref()),
+            Ns::Root => None,
+        };
+        if let Some(ns) = namespace.filter(|ns| !ns.is_empty()) {
+            request = request.header("X-Vault-Namespace", ns);
+        }
+        if let Some(body) = &call.body {
+            request = request
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_vec());
+        }
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| self.transport_error(call.path, &e))?;
+        let status = response.status().as_u16();
+        if response.status().is_redirection() {
+            return Err(Error::Status {
+                path: call.path.to_owned(),
+                status,
+                message: "redirect not followed: only one redirect to the same host and scheme is"
+                    .into(),
+            });
+        }
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let limit = self.config.max_response_bytes;
+        let too_large = || Error::Malformed {
+            path: call.path.to_owned(),
+            reason: format!("body larger than the {limit}-byte limit"),
+        };
+        if response.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
+        let mut body = Zeroizing::new(Vec::new());
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(call.path, &e))?
+        {
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Reply {
+            status,
+            body,
+            retry_after,
+        })
+    }
+
+    fn transport_error(&self, path: &str, err: &reqwest::Error) -> Error {
+        if err.is_timeout() {
+            return Error::Timeout {
+                path: path.to_owned(),
+                timeout: self.config.timeout,
+            };
+        }
+        // The innermost cause ("connection refused", "unexpected EOF"), never the URL's query.
+        let mut reason = err.to_string();
+        let mut source = std::error::Error::source(err);
+        while let Some(cause) = source {
+            reason = cause.to_string();
+            source = cause.source();
+        }
+        if err.is_body() || err.is_decode() {
+            // The connection broke mid-answer: transient, like a refused connection.
+            reason = format!("connection lost while reading the answer to {path}: {reason}");
+        }
+        Error::Unreachable {
+            addr: self.address_display.clone(),
+            reason,
+        }
+    }
+}
