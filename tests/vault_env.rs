@@ -1,0 +1,245 @@
+//! The Vault layer configured by env vars alone: VAULT_* / BAO_* names, the seeds' switches
+//! (VAULT_ENABLED, VAULT_MOUNT_POINT, VAULT_KV_VERSION, VAULT_FALLBACK, VAULT_SECRETS_PATH),
+//! and misconfiguration reported in the load's one report.
+
+use serde_json::json;
+use vault_config::{ExposeSecret, ProblemKind, SecretString, VaultClient, VaultConfig};
+use wiremock::matchers::{header, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+#[derive(Debug, VaultConfig)]
+#[config(env_prefix = "SP_", vault_path = "ibkr")]
+struct Broker {
+    #[config(secret, vault(path = "original_strategy", key = "IB_USER", aliases = ["username"]))]
+    ib_user: SecretString,
+    #[config(default = 4002)]
+    gateway_port: u16,
+}
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+async fn kv1_server(route: &str, token: &str) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(path(
+        "/v1/sys/internal/ui/mounts/".to_owned() + route.split('/').nth(2).unwrap_or(""),
+    ))
+    .respond_with(ResponseTemplate::new(404).set_body_json(json!({ "errors": [] })))
+    .mount(&server)
+    .await;
+    Mock::given(path(route.to_owned()))
+        .and(header("X-Vault-Token", token))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({ "data": { "username": "vault-user" }, "lease_duration": 0 }),
+            ),
+        )
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn vault_addr_and_token_are_enough() {
+    let server = kv1_server("/v1/secret/ibkr/original_strategy", "hvs.t").await;
+    let b = Broker::loader()
+        .env_vars(env(&[
+            ("VAULT_ADDR", &server.uri()),
+            ("VAULT_TOKEN", "hvs.t"),
+        ]))
+        .load_async()
+        .await
+        .unwrap();
+    assert_eq!(b.ib_user.expose_secret(), "vault-user");
+}
+
+#[tokio::test]
+async fn openbao_names_work_too() {
+    let server = kv1_server("/v1/secret/ibkr/original_strategy", "bao-t").await;
+    let b = Broker::loader()
+        .env_vars(env(&[("BAO_ADDR", &server.uri()), ("BAO_TOKEN", "bao-t")]))
+        .load_async()
+        .await
+        .unwrap();
+    assert_eq!(b.ib_user.expose_secret(), "vault-user");
+}
+
+#[tokio::test]
+async fn vault_mount_point_replaces_the_mount() {
+    let server = kv1_server("/v1/kv-prod/ibkr/original_strategy", "t").await;
+    let b = Broker::loader()
+        .env_vars(env(&[
+            ("VAULT_ADDR", &server.uri()),
+            ("VAULT_TOKEN", "t"),
+            ("VAULT_MOUNT_POINT", "kv-prod"),
+        ]))
+        .load_async()
+        .await
+        .unwrap();
+    assert_eq!(b.ib_user.expose_secret(), "vault-user");
+}
+
+#[test]
+fn vault_enabled_false_turns_the_vault_api_off() {
+    let err = Broker::loader()
+        .env_vars(env(&[
+            ("VAULT_ADDR", "http://127.0.0.1:9"),
+            ("VAULT_TOKEN", "t"),
+            ("VAULT_ENABLED", "false"),
+        ]))
+        .load()
+        .unwrap_err();
+    let p = &err.problems()[0];
+    assert_eq!(p.kind, ProblemKind::Missing);
+    assert_eq!(p.sources[1].answer, vault_config::Answer::NoSource);
+    let b = Broker::loader()
+        .env_vars(env(&[
+            ("VAULT_ENABLED", "false"),
+            ("SP_IB_USER", "env-user"),
+        ]))
+        .load()
+        .unwrap();
+    assert_eq!(b.ib_user.expose_secret(), "env-user");
+}
+
+#[test]
+fn misconfiguration_is_reported_with_every_other_problem() {
+    let err = Broker::loader()
+        .env_vars(env(&[
+            ("VAULT_ADDR", "http://127.0.0.1:9"),
+            ("VAULT_TOKEN", "t"),
+            ("VAULT_SKIP_VERIFY", "maybe"),
+            ("VAULT_KV_VERSION", "3"),
+            ("VAULT_CLIENT_CERT", "/tmp/cert.pem"),
+            ("VAULT_FALLBACK", "sometimes"),
+            ("SP_GATEWAY_PORT", "x"),
+        ]))
+        .load()
+        .unwrap_err();
+    let config: Vec<_> = err
+        .problems()
+        .iter()
+        .filter(|p| p.kind == ProblemKind::Config)
+        .map(|p| p.env.as_deref().unwrap())
+        .collect();
+    assert_eq!(
+        config,
+        [
+            "VAULT_FALLBACK",
+            "VAULT_SKIP_VERIFY",
+            "VAULT_CLIENT_CERT",
+            "VAULT_KV_VERSION"
+        ],
+        "{err}"
+    );
+    assert!(
+        err.problems()
+            .iter()
+            .any(|p| p.kind == ProblemKind::Invalid),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains(
+            "vault config: VAULT_SKIP_VERIFY must be true or false [env VAULT_SKIP_VERIFY]"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn no_credentials_is_a_clear_problem() {
+    let err = Broker::loader()
+        .env_vars(env(&[("VAULT_ADDR", "http://127.0.0.1:9")]))
+        .load()
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("no Vault credentials: set VAULT_TOKEN"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_token_file_in_home_is_used_when_vault_token_is_unset() {
+    let home = std::env::temp_dir().join(format!("vc-home-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join(".vault-token"), "  file-token\n").unwrap();
+    let client = VaultClient::from_env(&vault_config::EnvSnapshot::from_iter([
+        ("VAULT_ADDR", "http://127.0.0.1:9"),
+        ("HOME", home.to_str().unwrap()),
+    ]))
+    .unwrap();
+    assert_eq!(
+        format!("{client:?}").matches("Token([REDACTED])").count(),
+        1,
+        "{client:?}"
+    );
+    std::fs::remove_dir_all(home).unwrap();
+}
+
+#[test]
+fn agent_injected_files_sit_under_the_process_env() {
+    let dir = std::env::temp_dir().join(format!("vc-secrets-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("broker"),
+        "export SP_IB_USER=\"agent-user\"\nexport SP_GATEWAY_PORT=4100\n",
+    )
+    .unwrap();
+    let secrets = dir.to_str().unwrap();
+    let b = Broker::loader()
+        .env_vars(env(&[("VAULT_SECRETS_PATH", secrets)]))
+        .load()
+        .unwrap();
+    assert_eq!(
+        (b.ib_user.expose_secret(), b.gateway_port),
+        ("agent-user", 4100)
+    );
+
+    let explained = Broker::loader()
+        .env_vars(env(&[
+            ("VAULT_SECRETS_PATH", secrets),
+            ("SP_GATEWAY_PORT", "5000"),
+        ]))
+        .explain();
+    assert_eq!(
+        explained.row("gateway_port").unwrap().source,
+        "env SP_GATEWAY_PORT",
+        "the process env wins"
+    );
+    assert_eq!(
+        explained.row("ib_user").unwrap().source,
+        format!(
+            "file {}/broker (SP_IB_USER)",
+            dir.canonicalize().unwrap().display()
+        )
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn agent_files_refuse_symlink_escapes_and_oversized_files() {
+    let base = std::env::temp_dir().join(format!("vc-escape-{}", std::process::id()));
+    let dir = base.join("secrets");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(base.join("outside"), "SP_IB_USER=stolen\n").unwrap();
+    std::os::unix::fs::symlink(base.join("outside"), dir.join("evil")).unwrap();
+    std::fs::write(dir.join("SP_BIG"), vec![b'x'; 2 * 1024 * 1024]).unwrap();
+    let err = Broker::loader()
+        .env_vars(env(&[("VAULT_SECRETS_PATH", dir.to_str().unwrap())]))
+        .load()
+        .unwrap_err();
+    let report = err.to_string();
+    assert!(
+        report.contains("links outside") && report.contains("refusing to read it"),
+        "{report}"
+    );
+    assert!(report.contains("is larger than 1048576 bytes"), "{report}");
+    assert!(!report.contains("stolen"));
+    std::fs::remove_dir_all(base).unwrap();
+}
