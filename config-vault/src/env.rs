@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use vault_config_core::{EnvSnapshot, Fallback, VaultSetup};
 
 use crate::config::{Auth, K8S_TOKEN_PATH, KvVersion, SecretId, Tls, WrappingToken};
-use crate::{Error, RetryPolicy, VaultClientBuilder, agent};
+use crate::{Error, RetryPolicy, VaultClient, VaultClientBuilder, agent};
 
 /// Reads `VAULT_{suffix}`, then `BAO_{suffix}`; an empty value counts as unset.
 struct Vars<'a> {
@@ -37,6 +37,19 @@ impl<'a> Vars<'a> {
 
     fn value(&mut self, suffix: &str) -> Option<&'a str> {
         self.get(suffix).map(|(_, v)| v)
+    }
+
+    /// A variable an auth method cannot do without; its absence is reported.
+    fn require(&mut self, suffix: &str, method: &str) -> Option<&'a str> {
+        let value = self.value(suffix);
+        if value.is_none() {
+            let name = format!("VAULT_{suffix}");
+            self.errors.push(Error::config(
+                Some(&name),
+                format!("{method} auth needs {name}"),
+            ));
+        }
+        value
     }
 
     fn path(&mut self, suffix: &str) -> Option<PathBuf> {
@@ -161,8 +174,6 @@ impl VaultClientBuilder {
     }
 }
 
-use crate::VaultClient;
-
 fn tls(v: &mut Vars<'_>) -> Tls {
     let mut tls = Tls {
         ca_cert: v.path("CACERT"),
@@ -206,13 +217,7 @@ fn auth(v: &mut Vars<'_>) -> Option<Auth> {
             .or_else(|| token_file(v.env))
             .map(Auth::Token),
         "approle" => {
-            let Some(role_id) = v.value("ROLE_ID") else {
-                v.errors.push(Error::config(
-                    Some("VAULT_ROLE_ID"),
-                    "AppRole needs VAULT_ROLE_ID",
-                ));
-                return None;
-            };
+            let role_id = v.require("ROLE_ID", "AppRole")?;
             let secret_id = if let Some(s) = v.value("SECRET_ID") {
                 SecretId::Value(SecretString::from(s.trim().to_owned()))
             } else if let Some(p) = v.path("SECRET_ID_FILE") {
@@ -241,13 +246,7 @@ fn auth(v: &mut Vars<'_>) -> Option<Auth> {
             })
         }
         "kubernetes" | "k8s" => {
-            let Some(role) = v.value("ROLE") else {
-                v.errors.push(Error::config(
-                    Some("VAULT_ROLE"),
-                    "Kubernetes auth needs VAULT_ROLE",
-                ));
-                return None;
-            };
+            let role = v.require("ROLE", "Kubernetes")?;
             Some(Auth::Kubernetes {
                 mount: mount(v, "kubernetes"),
                 role: role.trim().to_owned(),
@@ -257,13 +256,7 @@ fn auth(v: &mut Vars<'_>) -> Option<Auth> {
             })
         }
         "jwt" => {
-            let Some(jwt_path) = v.path("JWT_PATH") else {
-                v.errors.push(Error::config(
-                    Some("VAULT_JWT_PATH"),
-                    "JWT auth needs VAULT_JWT_PATH",
-                ));
-                return None;
-            };
+            let jwt_path = PathBuf::from(v.require("JWT_PATH", "JWT")?.trim());
             Some(Auth::Jwt {
                 mount: mount(v, "jwt"),
                 role: v.value("ROLE").map(|r| r.trim().to_owned()),
