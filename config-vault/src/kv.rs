@@ -17,6 +17,7 @@ const V1_ON_V2_WARNING: &str = "Invalid path for a versioned K/V";
 impl Inner {
     /// The KV version of `mount`: the override, the cache, or `sys/internal/ui/mounts`.
     /// 403 and 404 mean KV v1, as for the Vault CLI; only definite answers are cached.
+    #[tracing::instrument(name = "vault.detect", skip_all, fields(mount = %mount))]
     pub(crate) async fn kv_version(
         &self,
         mount: &str,
