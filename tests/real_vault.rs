@@ -358,3 +358,30 @@ async fn load_inside_a_multi_thread_runtime_with_the_real_client() {
         .unwrap();
     assert_eq!(app.broker_user.expose_secret(), "legacy-user");
 }
+
+#[test]
+fn a_client_built_in_code_is_accepted_by_the_loader() {
+    let Some(v) = dev_vault() else { return };
+    let profile = unique_profile("builder");
+    seed_app(&v, &profile);
+    let client = VaultClient::builder()
+        .address(&v.addr)
+        .approle(&v.role_id, &v.secret_id)
+        .build()
+        .unwrap();
+    // No VAULT_* in the env: the client comes from code.
+    let app = App::loader()
+        .env_vars([("IT_PROFILE", profile.as_str())])
+        .vault(client.clone())
+        .load()
+        .unwrap();
+    assert_eq!(app.database_url.expose_secret(), "postgres://real/db");
+    // The same client serves a second load with its pooled connections and token.
+    assert!(
+        App::loader()
+            .env_vars([("IT_PROFILE", profile.as_str())])
+            .vault(client)
+            .load()
+            .is_ok()
+    );
+}
