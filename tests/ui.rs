@@ -11,6 +11,7 @@ fn ui() {
         "conflict",
         "unsupported-shape",
         "placeholder",
+        "live",
     ] {
         t.compile_fail(format!("tests/ui/{family}/*.rs"));
     }

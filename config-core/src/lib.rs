@@ -23,6 +23,7 @@ mod setup;
 mod snapshot;
 mod source;
 pub mod testing;
+mod tracked;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -40,9 +41,10 @@ pub use schema::{FieldSchema, Schema, VaultLocation};
 pub use setup::{SetupFn, VaultSetup};
 pub use snapshot::Snapshot;
 pub use source::{
-    BoxFuture, FetchResult, SecretData, SecretSource, SourceError, SourceErrorKind, VaultPath,
-    zeroize_json,
+    BoxFuture, FetchResult, SecretData, SecretSource, SourceError, SourceErrorKind, SourceStatus,
+    VaultPath, zeroize_json,
 };
+pub use tracked::{Fingerprints, Pins, Tracked};
 
 /// A settings struct: derive it with `#[derive(VaultConfig)]`, then call `load()` in `main`.
 ///
@@ -82,22 +84,35 @@ pub trait VaultConfig: Sized + 'static {
     fn __build(ctx: &mut __private::BuildCtx<'_>) -> Option<Self>;
 }
 
-impl<S: SecretSource + ?Sized> SecretSource for Arc<S> {
-    fn fetch<'a>(&'a self, paths: &'a [VaultPath]) -> BoxFuture<'a, Vec<FetchResult>> {
-        (**self).fetch(paths)
-    }
+/// Forwards every method, so that `Arc<S>` and `Box<S>` are sources too.
+macro_rules! forward_source {
+    ($($ptr:ident),*) => {$(
+        impl<S: SecretSource + ?Sized> SecretSource for $ptr<S> {
+            fn fetch<'a>(&'a self, paths: &'a [VaultPath]) -> BoxFuture<'a, Vec<FetchResult>> {
+                (**self).fetch(paths)
+            }
 
-    fn fetch_blocking(&self, paths: &[VaultPath]) -> Vec<FetchResult> {
-        (**self).fetch_blocking(paths)
-    }
+            fn fetch_blocking(&self, paths: &[VaultPath]) -> Vec<FetchResult> {
+                (**self).fetch_blocking(paths)
+            }
+
+            fn maintain(&self) -> BoxFuture<'_, Option<std::time::Duration>> {
+                (**self).maintain()
+            }
+
+            fn versions<'a>(&'a self, paths: &'a [VaultPath]) -> BoxFuture<'a, Vec<Option<u64>>> {
+                (**self).versions(paths)
+            }
+
+            fn status(&self) -> BoxFuture<'_, SourceStatus> {
+                (**self).status()
+            }
+
+            fn close(&self) -> BoxFuture<'_, ()> {
+                (**self).close()
+            }
+        }
+    )*};
 }
 
-impl<S: SecretSource + ?Sized> SecretSource for Box<S> {
-    fn fetch<'a>(&'a self, paths: &'a [VaultPath]) -> BoxFuture<'a, Vec<FetchResult>> {
-        (**self).fetch(paths)
-    }
-
-    fn fetch_blocking(&self, paths: &[VaultPath]) -> Vec<FetchResult> {
-        (**self).fetch_blocking(paths)
-    }
-}
+forward_source!(Arc, Box);

@@ -11,6 +11,7 @@ use crate::resolve::{BuildCtx, Fallback, Plan, Resolved};
 use crate::setup::SetupFn;
 use crate::snapshot::Snapshot;
 use crate::source::SecretSource;
+use crate::tracked::{Pins, Tracked};
 
 /// Builds one load of `T`: which env, which Vault source, which profile.
 ///
@@ -34,10 +35,29 @@ pub struct Loader<T> {
     setup: Option<SetupFn>,
     profile: Option<String>,
     fallback: Option<Fallback>,
+    pins: Pins,
+    /// Problems found when the source was pinned, reported by every later load.
+    pinned_problems: Vec<Problem>,
     _marker: PhantomData<fn() -> T>,
 }
 
+impl<T> Clone for Loader<T> {
+    fn clone(&self) -> Self {
+        Loader {
+            env: self.env.clone(),
+            source: self.source.clone(),
+            setup: self.setup,
+            profile: self.profile.clone(),
+            fallback: self.fallback,
+            pins: self.pins.clone(),
+            pinned_problems: self.pinned_problems.clone(),
+            _marker: PhantomData,
+        }
+    }
+}
+
 /// Where the Vault layer comes from.
+#[derive(Clone)]
 enum SourceChoice {
     /// Whatever the setup hook builds from the env (nothing without a hook).
     FromEnv,
@@ -69,6 +89,8 @@ impl<T: VaultConfig> Loader<T> {
             setup: None,
             profile: None,
             fallback: None,
+            pins: Pins::default(),
+            pinned_problems: Vec::new(),
             _marker: PhantomData,
         }
     }
@@ -164,6 +186,54 @@ impl<T: VaultConfig> Loader<T> {
         self.run(false, snapshot::<T>).await
     }
 
+    /// Fixes the environment and the Vault source now, so that every later load of this
+    /// loader (and of its clones) uses the same snapshot and the same client — one login,
+    /// one token to renew. Returns the source, if any. Live settings call this once.
+    pub fn pin_source(&mut self) -> Option<Arc<dyn SecretSource>> {
+        let env = self.env.take().unwrap_or_else(EnvSnapshot::from_process);
+        if matches!(self.source, SourceChoice::FromEnv) {
+            let setup = self
+                .setup
+                .map(|setup| setup(&env, true))
+                .unwrap_or_default();
+            self.source = match setup.source {
+                Some(source) => SourceChoice::Given(source),
+                None => SourceChoice::Disabled,
+            };
+            // Later loads build no client, so they would not see why it failed.
+            let again = self
+                .setup
+                .map(|setup| setup(&env, false).problems)
+                .unwrap_or_default();
+            self.pinned_problems = setup
+                .problems
+                .into_iter()
+                .filter(|p| !again.contains(p))
+                .collect();
+        }
+        self.env = Some(env);
+        match &self.source {
+            SourceChoice::Given(source) => Some(Arc::clone(source)),
+            SourceChoice::FromEnv | SourceChoice::Disabled => None,
+        }
+    }
+
+    /// Keeps these first-load values of `static` fields on every later load.
+    pub fn pin_static(&mut self, pins: Pins) {
+        self.pins = pins;
+    }
+
+    /// Loads and validates like [`load`](Self::load), and returns what a later load compares
+    /// against: per-field fingerprints and the values of `static` fields.
+    pub fn load_tracked(&self) -> Result<Tracked<T>, Error> {
+        self.run_blocking(false, tracked::<T>)
+    }
+
+    /// [`load_tracked`](Self::load_tracked) from async code.
+    pub async fn load_tracked_async(&self) -> Result<Tracked<T>, Error> {
+        self.run(false, tracked::<T>).await
+    }
+
     /// Plans the load, reads the Vault paths it needs from synchronous code, then `finish`es.
     /// `explain` asks Vault for every field, to show what env overrode.
     fn run_blocking<R>(&self, explain: bool, finish: fn(Resolved<'_>) -> R) -> R {
@@ -210,16 +280,21 @@ impl<T: VaultConfig> Loader<T> {
             source,
             fallback: self.fallback.or(setup.fallback).unwrap_or_default(),
             mount: setup.mount,
-            problems: setup.problems,
+            problems: setup
+                .problems
+                .into_iter()
+                .chain(self.pinned_problems.iter().cloned())
+                .collect(),
         }
     }
 
-    fn plan<'p>(&self, prepared: &'p Prepared, explain: bool) -> Plan<'p> {
+    fn plan<'p>(&'p self, prepared: &'p Prepared, explain: bool) -> Plan<'p> {
         let mut plan = Plan::new(
             T::schema(),
             &prepared.env,
             self.profile.as_deref(),
             prepared.mount.as_deref(),
+            &self.pins,
             explain,
         );
         plan.problems.extend(prepared.problems.iter().cloned());
@@ -250,6 +325,16 @@ fn build<T: VaultConfig>(resolved: Resolved<'_>) -> Result<T, Error> {
             ))
         }
     }
+}
+
+fn tracked<T: VaultConfig>(resolved: Resolved<'_>) -> Result<Tracked<T>, Error> {
+    let fingerprints = resolved.fingerprints();
+    let pins = resolved.pins();
+    build::<T>(resolved).map(|value| Tracked {
+        value,
+        fingerprints,
+        pins,
+    })
 }
 
 fn snapshot<T: VaultConfig>(resolved: Resolved<'_>) -> Result<Snapshot, Error> {

@@ -13,6 +13,7 @@ use crate::env::EnvSnapshot;
 use crate::error::{Answer, Attempt, Problem, ProblemKind};
 use crate::schema::{DEFAULT_PROFILE, FieldSchema, Schema, VaultLocation};
 use crate::source::{FetchResult, SecretData, SourceErrorKind, VaultPath};
+use crate::tracked::{Fingerprints, Pinned, PinnedValue, Pins, fingerprint};
 
 /// What to do when Vault fails for a path a field needs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -29,6 +30,8 @@ pub enum Fallback {
 /// What the env layer holds for one field.
 #[derive(Clone, Copy)]
 pub(crate) enum EnvAnswer<'a> {
+    /// A `static` field keeps its first value.
+    Pinned(&'a Pinned),
     Found(&'a str),
     NotSet,
     Empty,
@@ -76,6 +79,7 @@ impl<'a> Plan<'a> {
         env: &'a EnvSnapshot,
         profile: Option<&str>,
         mount: Option<&str>,
+        pins: &'a Pins,
         explain: bool,
     ) -> Self {
         let mut problems = Vec::new();
@@ -101,11 +105,12 @@ impl<'a> Plan<'a> {
         let env_answers: Vec<_> = schema
             .fields
             .iter()
-            .map(|f| match env.get(&f.env) {
-                None => EnvAnswer::NotSet,
-                Some(Err(_)) => EnvAnswer::NotUnicode,
-                Some(Ok("")) if !f.allow_empty => EnvAnswer::Empty,
-                Some(Ok(v)) => EnvAnswer::Found(v),
+            .map(|f| match (pins.0.get(&f.path), env.get(&f.env)) {
+                (Some(pinned), _) => EnvAnswer::Pinned(pinned),
+                (None, None) => EnvAnswer::NotSet,
+                (None, Some(Err(_))) => EnvAnswer::NotUnicode,
+                (None, Some(Ok(""))) if !f.allow_empty => EnvAnswer::Empty,
+                (None, Some(Ok(v))) => EnvAnswer::Found(v),
             })
             .collect();
         let env_labels = schema
@@ -125,6 +130,7 @@ impl<'a> Plan<'a> {
             .fields
             .iter()
             .zip(&env_answers)
+            .filter(|(_, e)| !matches!(e, EnvAnswer::Pinned(_)))
             .filter(|(_, e)| explain || !matches!(e, EnvAnswer::Found(_) | EnvAnswer::NotUnicode))
             .filter_map(|(f, _)| f.vault.as_ref().map(|v| target.path(v)))
             .collect();
@@ -262,6 +268,49 @@ impl<'a> Resolved<'a> {
             .filter(|v| !v.trim().is_empty())
     }
 
+    /// A keyed hash of every field's winning raw value.
+    pub fn fingerprints(&self) -> Fingerprints {
+        let mut out = Fingerprints::default();
+        for (field, state) in self.schema.fields.iter().zip(&self.fields) {
+            let hash = match state.winner {
+                Winner::Env(raw) => fingerprint(1, Some(raw), None),
+                Winner::Vault(v) => fingerprint(2, None, Some(v)),
+                Winner::Default => fingerprint(3, field.default, None),
+                Winner::Nothing => fingerprint(0, None, None),
+            };
+            out.insert(&field.path, hash);
+        }
+        out
+    }
+
+    /// The winning raw values of `static` fields, to keep on later loads.
+    pub fn pins(&self) -> Pins {
+        let pins = self
+            .schema
+            .fields
+            .iter()
+            .zip(&self.fields)
+            .filter(|(field, _)| field.is_static)
+            .map(|(field, state)| {
+                let value = match state.winner {
+                    Winner::Env(raw) => PinnedValue::Str(raw.to_owned()),
+                    Winner::Vault(v) => PinnedValue::Json(v.clone()),
+                    Winner::Default => PinnedValue::Default,
+                    Winner::Nothing => PinnedValue::Absent,
+                };
+                // A value already pinned keeps its first origin.
+                let origin = state
+                    .origin
+                    .split(" (static: ")
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                (field.path.clone(), Pinned { value, origin })
+            })
+            .collect();
+        Pins(pins)
+    }
+
     /// The env and Vault values that won, as figment values, keyed by field path.
     pub fn layer_dict(&self) -> figment::value::Dict {
         let mut dict = figment::value::Dict::new();
@@ -340,6 +389,20 @@ fn resolve_field<'a>(
         failure: None,
     };
     let env_answer = match env {
+        EnvAnswer::Pinned(pinned) => {
+            state.winner = match &pinned.value {
+                PinnedValue::Str(s) => Winner::Env(s),
+                PinnedValue::Json(v) => Winner::Vault(v),
+                PinnedValue::Default => Winner::Default,
+                PinnedValue::Absent => Winner::Nothing,
+            };
+            state.origin = format!("{} (static: first value kept)", pinned.origin);
+            state.attempts.push(Attempt {
+                source: state.origin.clone(),
+                answer: Answer::Found,
+            });
+            return state;
+        }
         EnvAnswer::Found(raw) => {
             state.winner = Winner::Env(raw);
             state.origin = env_source.clone();

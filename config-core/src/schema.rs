@@ -27,6 +27,8 @@ pub struct Schema {
     pub profile_env: String,
     /// Whether prefixed env vars that match no field are tolerated (`allow_unknown_env`).
     pub allow_unknown_env: bool,
+    /// How often live settings re-read their sources (`refresh = "5m"`), in milliseconds.
+    pub refresh_ms: Option<u64>,
     /// The leaf fields.
     pub fields: Vec<FieldSchema>,
 }
@@ -53,6 +55,9 @@ pub struct FieldSchema {
     pub allow_empty: bool,
     /// Whether the field has a `validate` function.
     pub validated: bool,
+    /// Whether live settings keep the first value (`static`, e.g. a bind port) and only
+    /// report a change.
+    pub is_static: bool,
     /// The doc comment, trimmed.
     pub doc: &'static str,
 }
@@ -146,6 +151,7 @@ impl Schema {
             profile_env: format!("{env_prefix}PROFILE"),
             env_prefix,
             allow_unknown_env: meta.allow_unknown_env,
+            refresh_ms: meta.refresh_ms,
             fields: builder.fields,
         }
     }
@@ -174,6 +180,7 @@ pub struct StructMeta {
     pub vault_mount: Option<&'static str>,
     pub vault_path: Option<&'static str>,
     pub allow_unknown_env: bool,
+    pub refresh_ms: Option<u64>,
 }
 
 /// How the derive declares a leaf field.
@@ -189,6 +196,7 @@ pub struct FieldDecl {
     pub optional: bool,
     pub allow_empty: bool,
     pub validated: bool,
+    pub is_static: bool,
     pub doc: &'static str,
     /// `vault(...)` was written on the field.
     pub vault: Option<VaultDecl>,
@@ -253,6 +261,7 @@ impl SchemaBuilder {
             required: !decl.optional && decl.default.is_none(),
             allow_empty: decl.allow_empty,
             validated: decl.validated,
+            is_static: decl.is_static,
             doc: decl.doc,
         });
     }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use serde_json::Value;
 use zeroize::Zeroize;
@@ -58,38 +59,75 @@ impl fmt::Display for VaultPath {
 /// assert!(!format!("{data:?}").contains("canary"));
 /// ```
 #[derive(Default, Clone)]
-pub struct SecretData(BTreeMap<String, Value>);
+pub struct SecretData {
+    map: BTreeMap<String, Value>,
+    version: Option<u64>,
+    lease: Option<Duration>,
+}
 
 impl SecretData {
     /// Data from a map of keys to JSON values (KV values may be any JSON).
     pub fn new(map: BTreeMap<String, Value>) -> Self {
-        SecretData(map)
+        SecretData {
+            map,
+            version: None,
+            lease: None,
+        }
+    }
+
+    /// The same data, marked with the KV v2 version it was read at.
+    pub fn with_version(mut self, version: Option<u64>) -> Self {
+        self.version = version;
+        self
+    }
+
+    /// The same data, with the refresh hint a KV v1 read gave (`lease_duration`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use vault_config_core::SecretData;
+    /// let data = SecretData::default().with_lease(Some(Duration::from_secs(3600))).with_version(Some(3));
+    /// assert_eq!((data.lease(), data.version()), (Some(Duration::from_secs(3600)), Some(3)));
+    /// ```
+    pub fn with_lease(mut self, lease: Option<Duration>) -> Self {
+        self.lease = lease.filter(|l| !l.is_zero());
+        self
+    }
+
+    /// The KV v2 version read, when known.
+    pub fn version(&self) -> Option<u64> {
+        self.version
+    }
+
+    /// The refresh hint of a KV v1 read, when it gave one.
+    pub fn lease(&self) -> Option<Duration> {
+        self.lease
     }
 
     /// The value stored under `key`.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.0.get(key)
+        self.map.get(key)
     }
 
     /// The keys present, in order. Keys are names, not secrets.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.keys().map(String::as_str)
+        self.map.keys().map(String::as_str)
     }
 
     /// How many keys the path holds.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.map.len()
     }
 
     /// Whether the path holds no key.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.map.is_empty()
     }
 }
 
 impl<K: Into<String>, V: Into<Value>> FromIterator<(K, V)> for SecretData {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        SecretData(
+        SecretData::new(
             iter.into_iter()
                 .map(|(k, v)| (k.into(), v.into()))
                 .collect(),
@@ -100,14 +138,15 @@ impl<K: Into<String>, V: Into<Value>> FromIterator<(K, V)> for SecretData {
 impl fmt::Debug for SecretData {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SecretData")
-            .field("keys", &self.0.keys().collect::<Vec<_>>())
+            .field("keys", &self.map.keys().collect::<Vec<_>>())
+            .field("version", &self.version)
             .finish_non_exhaustive()
     }
 }
 
 impl Drop for SecretData {
     fn drop(&mut self) {
-        for value in self.0.values_mut() {
+        for value in self.map.values_mut() {
             zeroize_json(value);
         }
     }
@@ -220,5 +259,58 @@ pub trait SecretSource: Send + Sync {
     /// run the batch on a runtime of its own.
     fn fetch_blocking(&self, paths: &[VaultPath]) -> Vec<FetchResult> {
         pollster::block_on(self.fetch(paths))
+    }
+
+    /// Keeps the source's credentials alive (token renewal, re-login) for live settings, and
+    /// says when to call again; `None` when there is nothing to maintain.
+    fn maintain(&self) -> BoxFuture<'_, Option<Duration>> {
+        Box::pin(async { None })
+    }
+
+    /// The current version of each path when the source can tell it cheaply (KV v2
+    /// metadata), so live settings re-read only what changed; `None` means "read it again".
+    fn versions<'a>(&'a self, paths: &'a [VaultPath]) -> BoxFuture<'a, Vec<Option<u64>>> {
+        Box::pin(async move { vec![None; paths.len()] })
+    }
+
+    /// Whether the source is reachable and authenticated, for a health endpoint.
+    fn status(&self) -> BoxFuture<'_, SourceStatus> {
+        Box::pin(async { SourceStatus::connected() })
+    }
+
+    /// Releases what the source holds (revokes a token it obtained by login).
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+}
+
+/// A source's own view of its health.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct SourceStatus {
+    /// Whether the source answered and accepted its credentials.
+    pub connected: bool,
+    /// Seconds left on the source's token, when it has one that expires.
+    pub token_ttl_remaining: Option<u64>,
+    /// Why the source is not connected.
+    pub error: Option<String>,
+}
+
+impl SourceStatus {
+    /// A reachable source with no expiring token.
+    pub fn connected() -> Self {
+        SourceStatus {
+            connected: true,
+            ..SourceStatus::default()
+        }
+    }
+
+    /// An unreachable source, and why.
+    pub fn disconnected(error: impl Into<String>) -> Self {
+        SourceStatus {
+            connected: false,
+            token_ttl_remaining: None,
+            error: Some(error.into()),
+        }
     }
 }

@@ -8,9 +8,9 @@ use syn::{Expr, ExprPath, LitStr, Token};
 use crate::ctxt::Ctxt;
 
 const CONTAINER_KEYS: &str =
-    "`env_prefix`, `vault_mount`, `vault_path`, `validate`, `allow_unknown_env`";
+    "`env_prefix`, `vault_mount`, `vault_path`, `validate`, `allow_unknown_env`, `refresh`";
 const FIELD_KEYS: &str =
-    "`secret`, `default`, `env`, `vault`, `validate`, `nested`, `skip`, `allow_empty`";
+    "`secret`, `default`, `env`, `vault`, `validate`, `nested`, `skip`, `allow_empty`, `static`";
 const VAULT_KEYS: &str = "`path`, `key`, `aliases`, `mount`";
 
 /// A value given once, remembering where it was written.
@@ -59,6 +59,7 @@ pub struct ContainerAttrs {
     pub vault_path: Attr<LitStr>,
     pub validate: Attr<ExprPath>,
     pub allow_unknown_env: Attr<()>,
+    pub refresh: Attr<LitStr>,
 }
 
 pub enum DefaultValue {
@@ -86,6 +87,7 @@ pub struct FieldAttrs {
     pub nested: Attr<()>,
     pub skip: Attr<()>,
     pub allow_empty: Attr<()>,
+    pub is_static: Attr<()>,
 }
 
 /// Reads the value of an unknown key so that the keys after it are still parsed.
@@ -124,6 +126,7 @@ impl ContainerAttrs {
             vault_path: Attr::none("vault_path"),
             validate: Attr::none("validate"),
             allow_unknown_env: Attr::none("allow_unknown_env"),
+            refresh: Attr::none("refresh"),
         };
         for attr in config_attrs(attrs) {
             let result = attr.parse_nested_meta(|meta| {
@@ -146,6 +149,10 @@ impl ContainerAttrs {
                 } else if meta.path.is_ident("allow_unknown_env") {
                     // #[config(allow_unknown_env)]
                     out.allow_unknown_env.set(cx, &meta, ());
+                } else if meta.path.is_ident("refresh") {
+                    // #[config(refresh = "5m")]
+                    let v = meta.value()?.parse()?;
+                    out.refresh.set(cx, &meta, v);
                 } else {
                     unknown(cx, &meta, "a struct", CONTAINER_KEYS)?;
                 }
@@ -170,6 +177,7 @@ impl FieldAttrs {
             nested: Attr::none("nested"),
             skip: Attr::none("skip"),
             allow_empty: Attr::none("allow_empty"),
+            is_static: Attr::none("static"),
         };
         for attr in config_attrs(attrs) {
             let result = attr.parse_nested_meta(|meta| {
@@ -211,6 +219,9 @@ impl FieldAttrs {
                 } else if meta.path.is_ident("allow_empty") {
                     // #[config(allow_empty)]
                     out.allow_empty.set(cx, &meta, ());
+                } else if meta.path.is_ident("static") {
+                    // #[config(static)]
+                    out.is_static.set(cx, &meta, ());
                 } else {
                     unknown(cx, &meta, "a field", FIELD_KEYS)?;
                 }

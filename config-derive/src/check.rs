@@ -21,11 +21,36 @@ fn check_container(cx: &Ctxt, cont: &Container<'_>) {
     {
         check_placeholders(cx, lit);
     }
+    if let Some(lit) = cont.attrs.refresh.get() {
+        if parse_duration_ms(&lit.value()).is_none_or(|ms| ms == 0) {
+            cx.error_spanned_by(
+                lit,
+                "#[config(refresh)] must be a duration such as \"30s\", \"5m\" or \"1h\"",
+            );
+        }
+    }
     if let Some(mount) = cont.attrs.vault_mount.get() {
         if mount.value().trim_matches('/').is_empty() {
             cx.error_spanned_by(mount, "#[config(vault_mount)] must not be empty");
         }
     }
+}
+
+/// `500ms`, `30s`, `5m`, `1h` (a bare number is seconds), in milliseconds.
+pub fn parse_duration_ms(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let n: u64 = text[..split].parse().ok()?;
+    let unit = match &text[split..] {
+        "ms" => 1,
+        "" | "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return None,
+    };
+    n.checked_mul(unit)
 }
 
 /// Only `{profile}` may appear in braces.
@@ -68,6 +93,7 @@ fn check_field(cx: &Ctxt, field: &Field<'_>) {
                 ("validate", a.validate.span()),
                 ("nested", a.nested.span()),
                 ("allow_empty", a.allow_empty.span()),
+                ("static", a.is_static.span()),
             ],
         );
         return;
@@ -86,6 +112,7 @@ fn check_field(cx: &Ctxt, field: &Field<'_>) {
                 ("vault", a.vault.span()),
                 ("validate", a.validate.span()),
                 ("allow_empty", a.allow_empty.span()),
+                ("static", a.is_static.span()),
             ],
         );
         return;

@@ -26,6 +26,14 @@ pub fn expand(cont: &Container<'_>) -> TokenStream {
     let vault_mount = opt_str(a.vault_mount.get().map(syn::LitStr::value));
     let vault_path = opt_str(a.vault_path.get().map(syn::LitStr::value));
     let allow_unknown_env = a.allow_unknown_env.is_set();
+    let refresh_ms = match a
+        .refresh
+        .get()
+        .and_then(|l| crate::check::parse_duration_ms(&l.value()))
+    {
+        Some(ms) => quote!(::core::option::Option::Some(#ms)),
+        None => quote!(::core::option::Option::None),
+    };
 
     let describe = cont
         .fields
@@ -70,6 +78,7 @@ pub fn expand(cont: &Container<'_>) -> TokenStream {
                     vault_mount: #vault_mount,
                     vault_path: #vault_path,
                     allow_unknown_env: #allow_unknown_env,
+                    refresh_ms: #refresh_ms,
                 }
             }
 
@@ -107,6 +116,7 @@ fn describe_field(field: &Field<'_>) -> TokenStream {
     let optional = option_inner(ty).is_some();
     let allow_empty = a.allow_empty.is_set();
     let validated = a.validate.is_set();
+    let is_static = a.is_static.is_set();
     let doc = &field.doc;
     let vault = match a.vault.get() {
         Some(v) => {
@@ -135,6 +145,7 @@ fn describe_field(field: &Field<'_>) -> TokenStream {
             optional: #optional,
             allow_empty: #allow_empty,
             validated: #validated,
+            is_static: #is_static,
             doc: #doc,
             vault: #vault,
         });

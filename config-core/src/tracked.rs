@@ -1,0 +1,164 @@
+//! What live settings need from a load beyond the value: a fingerprint per field, to name the
+//! fields a refresh changed without ever comparing or printing values, and the first value of
+//! each `static` field, to keep it across refreshes.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+use zeroize::Zeroize;
+
+/// A validated value and what a later load compares against it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Tracked<T> {
+    /// The settings.
+    pub value: T,
+    /// One keyed hash per field of the winning raw value.
+    pub fingerprints: Fingerprints,
+    /// The values of `static` fields, to pin on later loads.
+    pub pins: Pins,
+}
+
+/// Per-field keyed hashes of the winning raw values. The key is random per process, so a
+/// fingerprint says nothing about a value outside it; they are never printed.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Fingerprints(BTreeMap<String, u64>);
+
+impl Fingerprints {
+    pub(crate) fn insert(&mut self, field: &str, hash: u64) {
+        self.0.insert(field.to_owned(), hash);
+    }
+
+    /// The fields whose value differs in `newer`, in field order.
+    pub fn changed(&self, newer: &Fingerprints) -> Vec<String> {
+        let mut fields: Vec<String> = newer
+            .0
+            .iter()
+            .filter(|(field, hash)| self.0.get(*field) != Some(hash))
+            .map(|(field, _)| field.clone())
+            .collect();
+        fields.extend(self.0.keys().filter(|f| !newer.0.contains_key(*f)).cloned());
+        fields
+    }
+}
+
+impl fmt::Debug for Fingerprints {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Fingerprints")
+            .field(&self.0.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// The first-load values of `static` fields.
+#[derive(Clone, Default)]
+pub struct Pins(pub(crate) BTreeMap<String, Pinned>);
+
+impl Pins {
+    /// The pinned fields.
+    pub fn fields(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+}
+
+impl fmt::Debug for Pins {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Pins")
+            .field(&self.0.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// One pinned raw value and where it first came from.
+#[derive(Clone)]
+pub(crate) struct Pinned {
+    pub value: PinnedValue,
+    pub origin: String,
+}
+
+#[derive(Clone)]
+pub(crate) enum PinnedValue {
+    Str(String),
+    Json(Value),
+    Default,
+    Absent,
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        match &mut self.value {
+            PinnedValue::Str(s) => s.zeroize(),
+            PinnedValue::Json(v) => crate::zeroize_json(v),
+            PinnedValue::Default | PinnedValue::Absent => {}
+        }
+    }
+}
+
+fn keyed_hasher() -> impl Hasher {
+    static KEY: OnceLock<std::hash::RandomState> = OnceLock::new();
+    KEY.get_or_init(std::hash::RandomState::new).build_hasher()
+}
+
+/// A keyed hash of a raw value, walking JSON without rendering it to a string.
+pub(crate) fn fingerprint(kind: u8, text: Option<&str>, json: Option<&Value>) -> u64 {
+    fn walk(v: &Value, h: &mut impl Hasher) {
+        match v {
+            Value::Null => 0u8.hash(h),
+            Value::Bool(b) => (1u8, b).hash(h),
+            Value::Number(n) => (2u8, n.as_i64(), n.as_u64(), n.as_f64().map(f64::to_bits)).hash(h),
+            Value::String(s) => (3u8, s).hash(h),
+            Value::Array(items) => {
+                (4u8, items.len()).hash(h);
+                items.iter().for_each(|i| walk(i, h));
+            }
+            Value::Object(map) => {
+                (5u8, map.len()).hash(h);
+                for (k, v) in map {
+                    k.hash(h);
+                    walk(v, h);
+                }
+            }
+        }
+    }
+    let mut h = keyed_hasher();
+    kind.hash(&mut h);
+    text.hash(&mut h);
+    if let Some(v) = json {
+        walk(v, &mut h);
+    }
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changed_names_differing_added_and_removed_fields() {
+        let mut a = Fingerprints::default();
+        a.insert("port", 1);
+        a.insert("db", 2);
+        a.insert("gone", 3);
+        let mut b = Fingerprints::default();
+        b.insert("port", 1);
+        b.insert("db", 9);
+        b.insert("new", 4);
+        assert_eq!(a.changed(&b), ["db", "new", "gone"]);
+        assert!(a.changed(&a.clone()).is_empty());
+    }
+
+    #[test]
+    fn fingerprints_tell_values_and_layers_apart() {
+        let env = fingerprint(1, Some("x"), None);
+        assert_eq!(env, fingerprint(1, Some("x"), None));
+        assert_ne!(env, fingerprint(1, Some("y"), None));
+        assert_ne!(env, fingerprint(2, None, Some(&Value::from("x"))));
+        assert_ne!(
+            fingerprint(2, None, Some(&serde_json::json!({"a": [1]}))),
+            fingerprint(2, None, Some(&serde_json::json!({"a": [2]})))
+        );
+    }
+}
