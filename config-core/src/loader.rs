@@ -330,10 +330,12 @@ fn build<T: VaultConfig>(resolved: Resolved<'_>) -> Result<T, Error> {
 fn tracked<T: VaultConfig>(resolved: Resolved<'_>) -> Result<Tracked<T>, Error> {
     let fingerprints = resolved.fingerprints();
     let pins = resolved.pins();
+    let static_changes = resolved.static_changes();
     build::<T>(resolved).map(|value| Tracked {
         value,
         fingerprints,
         pins,
+        static_changes,
     })
 }
 

@@ -30,8 +30,6 @@ pub enum Fallback {
 /// What the env layer holds for one field.
 #[derive(Clone, Copy)]
 pub(crate) enum EnvAnswer<'a> {
-    /// A `static` field keeps its first value.
-    Pinned(&'a Pinned),
     Found(&'a str),
     NotSet,
     Empty,
@@ -67,6 +65,8 @@ pub(crate) struct Plan<'a> {
     pub env: Vec<EnvAnswer<'a>>,
     /// How each field's env layer is named: `env NAME`, or `file PATH (NAME)`.
     pub env_labels: Vec<String>,
+    /// First-load values of `static` fields, kept over what the layers now hold.
+    pub pins: &'a Pins,
     /// Distinct paths to ask Vault for, sorted.
     pub paths: Vec<VaultPath>,
     pub problems: Vec<Problem>,
@@ -105,12 +105,11 @@ impl<'a> Plan<'a> {
         let env_answers: Vec<_> = schema
             .fields
             .iter()
-            .map(|f| match (pins.0.get(&f.path), env.get(&f.env)) {
-                (Some(pinned), _) => EnvAnswer::Pinned(pinned),
-                (None, None) => EnvAnswer::NotSet,
-                (None, Some(Err(_))) => EnvAnswer::NotUnicode,
-                (None, Some(Ok(""))) if !f.allow_empty => EnvAnswer::Empty,
-                (None, Some(Ok(v))) => EnvAnswer::Found(v),
+            .map(|f| match env.get(&f.env) {
+                None => EnvAnswer::NotSet,
+                Some(Err(_)) => EnvAnswer::NotUnicode,
+                Some(Ok("")) if !f.allow_empty => EnvAnswer::Empty,
+                Some(Ok(v)) => EnvAnswer::Found(v),
             })
             .collect();
         let env_labels = schema
@@ -130,7 +129,6 @@ impl<'a> Plan<'a> {
             .fields
             .iter()
             .zip(&env_answers)
-            .filter(|(_, e)| !matches!(e, EnvAnswer::Pinned(_)))
             .filter(|(_, e)| explain || !matches!(e, EnvAnswer::Found(_) | EnvAnswer::NotUnicode))
             .filter_map(|(f, _)| f.vault.as_ref().map(|v| target.path(v)))
             .collect();
@@ -144,6 +142,7 @@ impl<'a> Plan<'a> {
             target,
             env: env_answers,
             env_labels,
+            pins,
             paths: paths.into_iter().collect(),
             problems,
         }
@@ -195,6 +194,8 @@ enum Winner<'a> {
 
 struct FieldState<'a> {
     winner: Winner<'a>,
+    /// For a pinned `static` field: the fingerprint of what the layers hold now.
+    shadow: Option<u64>,
     /// Where the value came from, as shown in explain.
     origin: String,
     attempts: Vec<Attempt>,
@@ -220,6 +221,7 @@ impl<'a> Resolved<'a> {
             target,
             env,
             env_labels,
+            pins,
             paths,
             problems,
         } = plan;
@@ -241,7 +243,11 @@ impl<'a> Resolved<'a> {
                     };
                     (loc, path, result)
                 });
-                resolve_field(field, env, env_label, vault, fallback)
+                let state = resolve_field(field, env, env_label, vault, fallback);
+                match pins.0.get(&field.path) {
+                    Some(pinned) => pin_field(field, state, pinned),
+                    None => state,
+                }
             })
             .collect();
         Resolved {
@@ -272,15 +278,24 @@ impl<'a> Resolved<'a> {
     pub fn fingerprints(&self) -> Fingerprints {
         let mut out = Fingerprints::default();
         for (field, state) in self.schema.fields.iter().zip(&self.fields) {
-            let hash = match state.winner {
-                Winner::Env(raw) => fingerprint(1, Some(raw), None),
-                Winner::Vault(v) => fingerprint(2, None, Some(v)),
-                Winner::Default => fingerprint(3, field.default, None),
-                Winner::Nothing => fingerprint(0, None, None),
-            };
-            out.insert(&field.path, hash);
+            out.insert(&field.path, winner_fingerprint(field, &state.winner));
         }
         out
+    }
+
+    /// `static` fields whose layers now hold another value than the one kept.
+    pub fn static_changes(&self) -> Vec<String> {
+        self.schema
+            .fields
+            .iter()
+            .zip(&self.fields)
+            .filter(|(field, state)| {
+                state
+                    .shadow
+                    .is_some_and(|now| now != winner_fingerprint(field, &state.winner))
+            })
+            .map(|(field, _)| field.path.clone())
+            .collect()
     }
 
     /// The winning raw values of `static` fields, to keep on later loads.
@@ -357,6 +372,37 @@ impl<'a> Resolved<'a> {
     }
 }
 
+fn winner_fingerprint(field: &FieldSchema, winner: &Winner<'_>) -> u64 {
+    match winner {
+        Winner::Env(raw) => fingerprint(1, Some(raw), None),
+        Winner::Vault(v) => fingerprint(2, None, Some(v)),
+        Winner::Default => fingerprint(3, field.default, None),
+        Winner::Nothing => fingerprint(0, None, None),
+    }
+}
+
+/// Replaces a `static` field's resolution by its first-load value, remembering what the
+/// layers hold now so that a change can be reported.
+fn pin_field<'a>(field: &FieldSchema, now: FieldState<'a>, pinned: &'a Pinned) -> FieldState<'a> {
+    let origin = format!("{} (static: first value kept)", pinned.origin);
+    FieldState {
+        shadow: Some(winner_fingerprint(field, &now.winner)),
+        winner: match &pinned.value {
+            PinnedValue::Str(s) => Winner::Env(s),
+            PinnedValue::Json(v) => Winner::Vault(v),
+            PinnedValue::Default => Winner::Default,
+            PinnedValue::Absent => Winner::Nothing,
+        },
+        attempts: vec![Attempt {
+            source: origin.clone(),
+            answer: Answer::Found,
+        }],
+        origin,
+        overridden: Vec::new(),
+        failure: None,
+    }
+}
+
 fn json_display(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -382,6 +428,7 @@ fn resolve_field<'a>(
     fallback: Fallback,
 ) -> FieldState<'a> {
     let mut state = FieldState {
+        shadow: None,
         winner: Winner::Nothing,
         origin: "-".to_owned(),
         attempts: Vec::new(),
@@ -389,20 +436,6 @@ fn resolve_field<'a>(
         failure: None,
     };
     let env_answer = match env {
-        EnvAnswer::Pinned(pinned) => {
-            state.winner = match &pinned.value {
-                PinnedValue::Str(s) => Winner::Env(s),
-                PinnedValue::Json(v) => Winner::Vault(v),
-                PinnedValue::Default => Winner::Default,
-                PinnedValue::Absent => Winner::Nothing,
-            };
-            state.origin = format!("{} (static: first value kept)", pinned.origin);
-            state.attempts.push(Attempt {
-                source: state.origin.clone(),
-                answer: Answer::Found,
-            });
-            return state;
-        }
         EnvAnswer::Found(raw) => {
             state.winner = Winner::Env(raw);
             state.origin = env_source.clone();

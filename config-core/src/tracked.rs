@@ -20,6 +20,8 @@ pub struct Tracked<T> {
     pub fingerprints: Fingerprints,
     /// The values of `static` fields, to pin on later loads.
     pub pins: Pins,
+    /// Pinned `static` fields whose layers now hold another value (kept, not applied).
+    pub static_changes: Vec<String>,
 }
 
 /// Per-field keyed hashes of the winning raw values. The key is random per process, so a

@@ -77,6 +77,21 @@ pub(crate) struct Kv2Metadata {
     pub destroyed: Option<bool>,
 }
 
+/// `GET /v1/{mount}/metadata/{path}`: `data` (§5.3).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct Kv2MetadataInfo {
+    pub current_version: Option<u64>,
+}
+
+/// `GET /v1/auth/token/lookup-self`: `data` (§6.1). `id` (the token) is not read.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct TokenLookup {
+    pub ttl: Option<u64>,
+    pub renewable: Option<bool>,
+}
+
 /// `POST /v1/sys/wrapping/lookup`: `data` (§8).
 #[derive(Deserialize, Default)]
 #[serde(default)]

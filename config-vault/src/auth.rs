@@ -52,7 +52,7 @@ impl Inner {
     }
 
     #[tracing::instrument(name = "vault.login", skip_all, fields(method))]
-    async fn login(&self, session: &mut Session) -> Result<Arc<SecretString>, Error> {
+    pub(crate) async fn login(&self, session: &mut Session) -> Result<Arc<SecretString>, Error> {
         let Some(auth) = &self.config.auth else {
             return Err(Error::config(
                 None,
@@ -116,7 +116,7 @@ impl Inner {
             method,
             message: format!("{path} answered without an `auth` block"),
         })?;
-        session.lease = Some((Duration::from_secs(auth.lease_duration), auth.renewable));
+        session.set_lease(Duration::from_secs(auth.lease_duration), auth.renewable);
         session.logins += 1;
         tracing::info!(method, lease_secs = auth.lease_duration, "vault: logged in");
         Ok(Arc::new(auth.client_token))

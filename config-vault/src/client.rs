@@ -44,6 +44,8 @@ pub(crate) struct Inner {
     pub config: Config,
     pub session: tokio::sync::Mutex<Session>,
     pub kv_versions: Mutex<HashMap<String, KvVersion>>,
+    /// Why the last request failed to reach a working server; `None` after a good answer.
+    pub contact: Mutex<Option<String>>,
     blocking: OnceLock<Result<BlockingRuntime, String>>,
 }
 
@@ -53,8 +55,11 @@ pub(crate) struct Session {
     pub token: Option<Arc<SecretString>>,
     /// A secret id unwrapped from a single-use wrapping token, kept for re-logins.
     pub unwrapped_secret_id: Option<SecretString>,
-    /// Seconds of validity at login, and whether the token can be renewed.
+    /// The token's TTL when last issued or renewed, and whether it can be renewed.
     pub lease: Option<(Duration, bool)>,
+    pub expires_at: Option<std::time::Instant>,
+    /// When `maintain` should renew or log in again.
+    pub next_action: Option<std::time::Instant>,
     pub logins: u64,
 }
 
@@ -236,6 +241,7 @@ impl VaultClientBuilder {
                 config,
                 session: tokio::sync::Mutex::new(Session::default()),
                 kv_versions: Mutex::new(HashMap::new()),
+                contact: Mutex::new(None),
                 blocking: OnceLock::new(),
             }),
         })
@@ -256,6 +262,16 @@ impl Drop for BlockingRuntime {
 }
 
 impl Inner {
+    pub(crate) fn last_contact(&self) -> Option<String> {
+        self.contact.lock().ok().and_then(|c| c.clone())
+    }
+
+    pub(crate) fn note_contact(&self, outcome: Option<String>) {
+        if let Ok(mut contact) = self.contact.lock() {
+            *contact = outcome;
+        }
+    }
+
     fn blocking_runtime(&self) -> Result<&tokio::runtime::Runtime, String> {
         let rt = self.blocking.get_or_init(|| {
             tokio::runtime::Builder::new_multi_thread()
@@ -366,6 +382,22 @@ impl SecretSource for VaultClient {
                 .map(|r| r.map_err(SourceError::from))
                 .collect()
         })
+    }
+
+    fn maintain(&self) -> BoxFuture<'_, Option<Duration>> {
+        Box::pin(self.inner.maintain())
+    }
+
+    fn versions<'a>(&'a self, paths: &'a [VaultPath]) -> BoxFuture<'a, Vec<Option<u64>>> {
+        Box::pin(self.inner.current_versions(paths))
+    }
+
+    fn status(&self) -> BoxFuture<'_, vault_config_core::SourceStatus> {
+        Box::pin(self.inner.status())
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.inner.close())
     }
 
     /// Runs the batch on the client's own runtime, so `load()` works outside any runtime and

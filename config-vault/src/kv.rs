@@ -75,15 +75,18 @@ impl Inner {
         match (reply.status, version) {
             (200, KvVersion::V1) => {
                 let envelope: Envelope<Map<String, Value>> = reply.json(&shown)?;
-                Ok(SecretData::new(
-                    envelope.data.unwrap_or_default().into_iter().collect(),
-                ))
+                let lease = envelope.lease_duration.map(std::time::Duration::from_secs);
+                let data = envelope.data.unwrap_or_default().into_iter().collect();
+                Ok(SecretData::new(data).with_lease(lease))
             }
             (200, KvVersion::V2) => {
                 let envelope: Envelope<Kv2Read> = reply.json(&shown)?;
                 let read = envelope.data.unwrap_or_default();
+                let version = read.metadata.as_ref().and_then(|m| m.version);
                 match read.data {
-                    Some(data) => Ok(SecretData::new(data.into_iter().collect())),
+                    Some(data) => {
+                        Ok(SecretData::new(data.into_iter().collect()).with_version(version))
+                    }
                     None => Err(deleted(&shown, read.metadata.as_ref()).unwrap_or(
                         Error::NotFound {
                             path: shown,
@@ -95,6 +98,28 @@ impl Inner {
             (404, _) => Err(self.not_found(&shown, secret, version, &reply)),
             _ => Err(reply.status_error(&shown)),
         }
+    }
+
+    /// The current version of each path: KV v2 `metadata.current_version` (§5.3); `None`
+    /// for KV v1 or when the metadata cannot be read (then the path is simply re-read).
+    pub(crate) async fn current_versions(&self, paths: &[VaultPath]) -> Vec<Option<u64>> {
+        let Ok(token) = self.token().await else {
+            return vec![None; paths.len()];
+        };
+        futures_util::future::join_all(paths.iter().map(|p| self.current_version(p, &token))).await
+    }
+
+    async fn current_version(&self, secret: &VaultPath, token: &SecretString) -> Option<u64> {
+        if self.kv_version(&secret.mount, token).await.ok()? != KvVersion::V2 {
+            return None;
+        }
+        let path = format!("{}/metadata/{}", secret.mount, secret.path);
+        let reply = self.send(&Call::get(&path, Some(token))).await.ok()?;
+        if !reply.is_success() {
+            return None;
+        }
+        let envelope: Envelope<crate::api::Kv2MetadataInfo> = reply.json(&path).ok()?;
+        envelope.data?.current_version
     }
 
     /// What a 404 means (§3): missing, a deleted v2 version, or a KV version mix-up.

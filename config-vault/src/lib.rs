@@ -33,6 +33,7 @@ mod env;
 mod error;
 mod health;
 mod kv;
+mod lifecycle;
 mod retry;
 mod tls;
 mod transport;

@@ -148,6 +148,16 @@ impl Inner {
                 Ok(reply) => tracing::debug!(status = reply.status, "vault: answered"),
                 Err(err) => tracing::debug!(error = %err, "vault: request failed"),
             }
+            match &outcome {
+                Ok(reply) if reply.status >= 500 && reply.status != 429 => {
+                    self.note_contact(Some(reply.status_error(call.path).to_string()));
+                }
+                Ok(_) => self.note_contact(None),
+                Err(err @ (Error::Unreachable { .. } | Error::Timeout { .. })) => {
+                    self.note_contact(Some(err.to_string()));
+                }
+                Err(_) => {}
+            }
             if !transient || retry >= policy.max_retries {
                 return outcome;
             }

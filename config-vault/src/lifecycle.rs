@@ -1,0 +1,225 @@
+//! Keeping the token alive for long-running services (§6.3): renew at about two thirds of the
+//! remaining TTL with jitter (Go's `LifetimeWatcher` schedule), log in again when renewal is
+//! denied or stops extending the lease, revoke a login-obtained token on close. A static token
+//! is renewed while it can be and used until it fails; it is never revoked.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use secrecy::SecretString;
+use serde_json::json;
+use vault_config_core::SourceStatus;
+
+use crate::Error;
+use crate::api::{Envelope, TokenLookup};
+use crate::client::{Inner, Session};
+use crate::transport::Call;
+
+/// How soon to try again after a failed login or renewal.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(10);
+
+/// When to act on a token of `ttl`: `2/3 × ttl + 1/3 × grace`, grace drawn from
+/// [10 %, 20 %) of the lease (Go `api.LifetimeWatcher`).
+pub(crate) fn schedule(ttl: Duration, lease: Duration) -> (Duration, Duration) {
+    let grace = lease.mul_f64(0.1 + 0.1 * fastrand::f64());
+    (ttl.mul_f64(2.0 / 3.0) + grace / 3, grace)
+}
+
+impl Session {
+    /// Records a token's lease as learned from a login, lookup or renewal.
+    pub(crate) fn set_lease(&mut self, ttl: Duration, renewable: bool) {
+        let now = Instant::now();
+        self.lease = Some((ttl, renewable));
+        if ttl.is_zero() {
+            // Non-expiring (a root token): nothing to schedule.
+            self.expires_at = None;
+            self.next_action = None;
+        } else {
+            self.expires_at = Some(now + ttl);
+            self.next_action = Some(now + schedule(ttl, ttl).0);
+        }
+    }
+}
+
+impl Inner {
+    /// Logs in if needed, then renews or re-logs in when due; returns when to call again.
+    #[tracing::instrument(name = "vault.maintain", skip_all)]
+    pub(crate) async fn maintain(&self) -> Option<Duration> {
+        let mut session = self.session.lock().await;
+        if session.token.is_none() {
+            match self.login(&mut session).await {
+                Ok(token) => session.token = Some(token),
+                Err(err) => {
+                    tracing::warn!(error = %err, "vault: login failed; retrying later");
+                    return Some(RETRY_AFTER_FAILURE);
+                }
+            }
+        }
+        let is_login = self.config.auth.as_ref().is_some_and(crate::Auth::is_login);
+        if session.lease.is_none() && !is_login {
+            self.lookup_static(&mut session).await;
+        }
+        let due = session.next_action?;
+        let now = Instant::now();
+        if now < due {
+            return Some(due - now);
+        }
+        let token = Arc::clone(session.token.as_ref()?);
+        let (lease, renewable) = session.lease.unwrap_or_default();
+        if renewable {
+            match self.renew(&token, lease).await {
+                Ok((ttl, _)) if ttl >= lease.mul_f64(0.9) || !is_login => {
+                    tracing::debug!(ttl_secs = ttl.as_secs(), "vault: token renewed");
+                    session.set_lease(ttl, true);
+                }
+                Ok((ttl, _)) => {
+                    // Capped by the max TTL: renewing again will not help; log in before
+                    // the token runs out.
+                    let (_, grace) = schedule(ttl, lease);
+                    tracing::info!(
+                        ttl_secs = ttl.as_secs(),
+                        "vault: token hit its max TTL; will log in again"
+                    );
+                    session.lease = Some((ttl, false));
+                    session.expires_at = Some(now + ttl);
+                    session.next_action = Some(now + ttl.saturating_sub(grace));
+                }
+                Err(err @ (Error::Denied { .. } | Error::Status { status: 400, .. }))
+                    if is_login =>
+                {
+                    tracing::info!(error = %err, "vault: renewal refused; logging in again");
+                    return self.relogin_now(&mut session).await;
+                }
+                Err(err @ (Error::Denied { .. } | Error::Status { status: 400, .. })) => {
+                    tracing::warn!(error = %err, "vault: static token renewal refused; using it until it fails");
+                    session.next_action = None;
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "vault: renewal failed; retrying");
+                    let left = session
+                        .expires_at
+                        .map_or(RETRY_AFTER_FAILURE, |e| e.saturating_duration_since(now));
+                    return Some(
+                        RETRY_AFTER_FAILURE
+                            .min(left / 2)
+                            .max(Duration::from_millis(100)),
+                    );
+                }
+            }
+        } else if is_login {
+            return self.relogin_now(&mut session).await;
+        } else {
+            session.next_action = None;
+        }
+        session
+            .next_action
+            .map(|at| at.saturating_duration_since(Instant::now()))
+    }
+
+    async fn relogin_now(&self, session: &mut Session) -> Option<Duration> {
+        match self.login(session).await {
+            Ok(token) => {
+                session.token = Some(token);
+                session
+                    .next_action
+                    .map(|at| at.saturating_duration_since(Instant::now()))
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "vault: login failed; retrying later");
+                Some(RETRY_AFTER_FAILURE)
+            }
+        }
+    }
+
+    /// Learns a static token's TTL and renewability (`lookup-self`).
+    async fn lookup_static(&self, session: &mut Session) {
+        let Some(token) = session.token.clone() else {
+            return;
+        };
+        let path = "auth/token/lookup-self";
+        let reply = match self.send(&Call::get(path, Some(&token))).await {
+            Ok(reply) if reply.is_success() => reply,
+            Ok(reply) => {
+                tracing::warn!(error = %reply.status_error(path), "vault: token lookup failed");
+                return;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "vault: token lookup failed");
+                return;
+            }
+        };
+        let data = reply
+            .json::<Envelope<TokenLookup>>(path)
+            .ok()
+            .and_then(|e| e.data)
+            .unwrap_or_default();
+        session.set_lease(
+            Duration::from_secs(data.ttl.unwrap_or(0)),
+            data.renewable.unwrap_or(false),
+        );
+    }
+
+    /// `POST auth/token/renew-self` (§6.2): the new TTL and renewability.
+    async fn renew(
+        &self,
+        token: &SecretString,
+        increment: Duration,
+    ) -> Result<(Duration, bool), Error> {
+        let path = "auth/token/renew-self";
+        let reply = self
+            .send(&Call::post(
+                path,
+                Some(token),
+                &json!({ "increment": increment.as_secs() }),
+            ))
+            .await?;
+        if !reply.is_success() {
+            return Err(reply.status_error(path));
+        }
+        let auth = reply
+            .json::<Envelope<serde_json::Value>>(path)?
+            .auth
+            .ok_or_else(|| Error::Malformed {
+                path: path.into(),
+                reason: "no `auth` block".into(),
+            })?;
+        Ok((Duration::from_secs(auth.lease_duration), auth.renewable))
+    }
+
+    /// Revokes a token obtained by login (`revoke-self`); a static token is left alone.
+    pub(crate) async fn close(&self) {
+        if !self.config.auth.as_ref().is_some_and(crate::Auth::is_login) {
+            return;
+        }
+        let mut session = self.session.lock().await;
+        if let Some(token) = session.token.take() {
+            let mut call = Call::post("auth/token/revoke-self", Some(&token), &json!({}));
+            call.retry = false;
+            match self.send(&call).await {
+                Ok(reply) if reply.is_success() => tracing::info!("vault: login token revoked"),
+                Ok(reply) => {
+                    tracing::warn!(error = %reply.status_error("auth/token/revoke-self"), "vault: revoking the token failed")
+                }
+                Err(err) => tracing::warn!(error = %err, "vault: revoking the token failed"),
+            }
+        }
+    }
+
+    /// Health from what the client last saw: no request is made.
+    pub(crate) async fn status(&self) -> SourceStatus {
+        let session = self.session.lock().await;
+        let ttl = session
+            .expires_at
+            .map(|at| at.saturating_duration_since(Instant::now()).as_secs());
+        let mut status = match self.last_contact() {
+            Some(error) => SourceStatus::disconnected(error),
+            None if session.token.is_some() => SourceStatus::connected(),
+            None => SourceStatus::disconnected("not logged in yet"),
+        };
+        if ttl == Some(0) {
+            status = SourceStatus::disconnected("the token has expired");
+        }
+        status.token_ttl_remaining = ttl;
+        status
+    }
+}
