@@ -79,7 +79,8 @@ pub use vault_config_core::{
 pub use vault_config_derive::VaultConfig;
 
 pub use vault_config_vault::{
-    Auth, Health, KvVersion, RetryPolicy, Tls, VaultClient, VaultClientBuilder,
+    Auth, Change, Health, KvVersion, Live, LiveBuilder, LiveConfig, LiveHealth, RetryPolicy, Tls,
+    VaultClient, VaultClientBuilder,
 };
 
 /// The Vault client crate, for everything beyond the common types re-exported here.

@@ -16,6 +16,16 @@ pub struct Error {
 }
 
 impl Error {
+    /// A report of `problems` for a load of `type_name`, for code that checks more than the
+    /// loader does (such as live settings' own options).
+    pub fn from_problems(
+        type_name: &'static str,
+        profile: impl Into<String>,
+        problems: Vec<Problem>,
+    ) -> Self {
+        Error::new(type_name, profile.into(), problems)
+    }
+
     pub(crate) fn new(type_name: &'static str, profile: String, problems: Vec<Problem>) -> Self {
         Error {
             type_name,

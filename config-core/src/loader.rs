@@ -218,6 +218,11 @@ impl<T: VaultConfig> Loader<T> {
         }
     }
 
+    /// The env snapshot this loader is pinned to (after [`pin_source`](Self::pin_source)).
+    pub fn pinned_env(&self) -> Option<&EnvSnapshot> {
+        self.env.as_ref()
+    }
+
     /// Keeps these first-load values of `static` fields on every later load.
     pub fn pin_static(&mut self, pins: Pins) {
         self.pins = pins;

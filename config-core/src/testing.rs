@@ -94,8 +94,18 @@ impl MockVault {
 
     /// Makes `mount/path` answer with `error`.
     pub fn fail(self, path: &str, error: SourceError) -> Self {
-        self.lock().failures.insert(key(path), error);
+        self.set_failure(path, Some(error));
         self
+    }
+
+    /// Makes `mount/path` fail from now on (`Some`), or answer normally again (`None`), on a
+    /// shared mock: e.g. Vault going down and coming back while live settings run.
+    pub fn set_failure(&self, path: &str, error: Option<SourceError>) {
+        let mut inner = self.lock();
+        match error {
+            Some(error) => inner.failures.insert(key(path), error),
+            None => inner.failures.remove(&key(path)),
+        };
     }
 
     /// How many batches the loader sent (one per load that needed Vault).

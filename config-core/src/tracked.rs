@@ -27,11 +27,15 @@ pub struct Tracked<T> {
 /// Per-field keyed hashes of the winning raw values. The key is random per process, so a
 /// fingerprint says nothing about a value outside it; they are never printed.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct Fingerprints(BTreeMap<String, u64>);
+pub struct Fingerprints(Vec<(String, u64)>);
 
 impl Fingerprints {
     pub(crate) fn insert(&mut self, field: &str, hash: u64) {
-        self.0.insert(field.to_owned(), hash);
+        self.0.push((field.to_owned(), hash));
+    }
+
+    fn get(&self, field: &str) -> Option<u64> {
+        self.0.iter().find(|(f, _)| f == field).map(|(_, h)| *h)
     }
 
     /// The fields whose value differs in `newer`, in field order.
@@ -39,19 +43,23 @@ impl Fingerprints {
         let mut fields: Vec<String> = newer
             .0
             .iter()
-            .filter(|(field, hash)| self.0.get(*field) != Some(hash))
+            .filter(|(field, hash)| self.get(field) != Some(*hash))
             .map(|(field, _)| field.clone())
             .collect();
-        fields.extend(self.0.keys().filter(|f| !newer.0.contains_key(*f)).cloned());
+        fields.extend(
+            self.0
+                .iter()
+                .filter(|(f, _)| newer.get(f).is_none())
+                .map(|(f, _)| f.clone()),
+        );
         fields
     }
 }
 
 impl fmt::Debug for Fingerprints {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Fingerprints")
-            .field(&self.0.keys().collect::<Vec<_>>())
-            .finish()
+        let fields: Vec<&str> = self.0.iter().map(|(f, _)| f.as_str()).collect();
+        f.debug_tuple("Fingerprints").field(&fields).finish()
     }
 }
 

@@ -94,7 +94,7 @@ impl<'a> Vars<'a> {
     }
 }
 
-fn parse_duration(raw: &str) -> Option<Duration> {
+pub(crate) fn parse_duration(raw: &str) -> Option<Duration> {
     let split = raw
         .find(|c: char| !c.is_ascii_digit() && c != '.')
         .unwrap_or(raw.len());

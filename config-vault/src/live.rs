@@ -1,0 +1,518 @@
+//! Live settings for long-running services: the latest validated settings behind a lock-free
+//! `current()`, refreshed in the background (re-reading only KV v2 paths whose version moved),
+//! token renewal, last-known-good on any failure, change notifications naming fields (never
+//! values), `static` fields kept, and a health report.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwap;
+use serde::Serialize;
+use tokio::sync::watch;
+use vault_config_core::{
+    BoxFuture, Error as LoadError, FetchResult, Fingerprints, Loader, Problem, SecretData,
+    SecretSource, SourceStatus, VaultConfig, VaultPath,
+};
+
+/// The refresh interval when neither the builder, `VAULT_REFRESH_INTERVAL` nor
+/// `#[config(refresh = "..")]` sets one: 5 minutes, as Vault Agent and the AI Gateway seed.
+pub const DEFAULT_REFRESH: Duration = Duration::from_secs(300);
+
+/// What a refresh changed: field names only, never values.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Change {
+    /// Counts applied changes, starting at 0 for the first load.
+    pub version: u64,
+    /// Fields whose value changed in this refresh.
+    pub fields: Vec<String>,
+    /// `static` fields whose source now holds another value, kept until a restart.
+    pub static_fields: Vec<String>,
+}
+
+/// The health of live settings, shaped like the AI Gateway seed's health JSON.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct LiveHealth {
+    /// Whether a Vault source is configured.
+    pub vault_enabled: bool,
+    /// Whether the last contact with Vault worked and the token is valid.
+    pub vault_connected: bool,
+    /// Unix seconds of the last successful refresh (or of the first load).
+    pub last_refresh: Option<u64>,
+    /// Why the last refresh failed, when it did; cleared by the next success.
+    pub last_error: Option<String>,
+    /// Seconds left on the token, when it expires.
+    pub token_ttl_remaining: Option<u64>,
+    /// Successful refreshes since start.
+    pub refreshes: u64,
+    /// Failed refreshes since start.
+    pub failed_refreshes: u64,
+    /// `static` fields changed in their source and not applied.
+    pub static_changes: Vec<String>,
+}
+
+/// Settings that stay current while the service runs. Cheap to clone; the background task
+/// stops when the last clone is dropped or on [`shutdown`](Live::shutdown).
+pub struct Live<T> {
+    handle: Arc<Handle<T>>,
+}
+
+impl<T> Clone for Live<T> {
+    fn clone(&self) -> Self {
+        Live {
+            handle: Arc::clone(&self.handle),
+        }
+    }
+}
+
+impl<T> fmt::Debug for Live<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Live")
+            .field("version", &self.handle.shared.changes.borrow().version)
+            .field(
+                "health",
+                &*self
+                    .handle
+                    .shared
+                    .health
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+struct Handle<T> {
+    shared: Arc<Shared<T>>,
+    stop: watch::Sender<bool>,
+    done: watch::Receiver<bool>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl<T> Drop for Handle<T> {
+    fn drop(&mut self) {
+        // Signal only: joining here could block inside an async context.
+        let _ = self.stop.send(true);
+    }
+}
+
+struct Shared<T> {
+    current: ArcSwap<T>,
+    changes: watch::Sender<Change>,
+    health: Mutex<LiveHealth>,
+}
+
+/// Extends every settings struct with `watch()`: `use vault_config::LiveConfig;`.
+pub trait LiveConfig: VaultConfig + Send + Sync {
+    /// Loads (failing fast like `load()`), then keeps the settings current in the background.
+    fn watch() -> Result<Live<Self>, LoadError> {
+        Live::builder(Self::loader()).start()
+    }
+
+    /// [`watch`](Self::watch) from async code.
+    fn watch_async() -> impl std::future::Future<Output = Result<Live<Self>, LoadError>> + Send {
+        Live::builder(Self::loader()).start_async()
+    }
+}
+
+impl<T: VaultConfig + Send + Sync> LiveConfig for T {}
+
+/// Chooses how live settings refresh.
+#[must_use = "a builder does nothing until `.start()`"]
+pub struct LiveBuilder<T> {
+    loader: Loader<T>,
+    refresh: Option<Duration>,
+}
+
+impl<T: VaultConfig + Send + Sync> Live<T> {
+    /// Live settings from `loader` (its env snapshot, Vault source and profile).
+    pub fn builder(loader: Loader<T>) -> LiveBuilder<T> {
+        LiveBuilder {
+            loader,
+            refresh: None,
+        }
+    }
+
+    /// The latest validated settings: lock-free, never waits for I/O, never half-updated.
+    pub fn current(&self) -> Arc<T> {
+        self.handle.shared.current.load_full()
+    }
+
+    /// A receiver of change notifications (field names only).
+    pub fn subscribe(&self) -> watch::Receiver<Change> {
+        self.handle.shared.changes.subscribe()
+    }
+
+    /// Vault connectivity, the last refresh and its error, and the token's remaining TTL.
+    pub fn health(&self) -> LiveHealth {
+        self.handle
+            .shared
+            .health
+            .lock()
+            .map(|h| h.clone())
+            .unwrap_or_default()
+    }
+
+    /// Stops the background task and waits for it: a token obtained by login is revoked, a
+    /// static token never is. From async code, use [`shutdown_async`](Self::shutdown_async).
+    pub fn shutdown(self) {
+        let _ = self.handle.stop.send(true);
+        let thread = self.handle.thread.lock().ok().and_then(|mut t| t.take());
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
+    }
+
+    /// [`shutdown`](Self::shutdown) from async code.
+    pub async fn shutdown_async(self) {
+        let _ = self.handle.stop.send(true);
+        let mut done = self.handle.done.clone();
+        let _ = done.wait_for(|d| *d).await;
+    }
+}
+
+impl<T: VaultConfig + Send + Sync> LiveBuilder<T> {
+    /// Re-read the sources this often (over `VAULT_REFRESH_INTERVAL` and the struct's
+    /// `refresh`).
+    pub fn refresh_every(mut self, interval: Duration) -> Self {
+        self.refresh = Some(interval);
+        self
+    }
+
+    /// Loads (failing fast), then starts the background task; from synchronous code.
+    pub fn start(self) -> Result<Live<T>, LoadError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (handle_parts, thread) = self.spawn(move |r| {
+            let _ = tx.send(r);
+        })?;
+        let started = rx
+            .recv()
+            .unwrap_or_else(|_| Err(internal::<T>("the live task stopped before the first load")));
+        finish(started, handle_parts, thread)
+    }
+
+    /// Loads (failing fast), then starts the background task; from async code.
+    pub async fn start_async(self) -> Result<Live<T>, LoadError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (handle_parts, thread) = self.spawn(move |r| {
+            let _ = tx.send(r);
+        })?;
+        let started = rx
+            .await
+            .unwrap_or_else(|_| Err(internal::<T>("the live task stopped before the first load")));
+        finish(started, handle_parts, thread)
+    }
+
+    #[allow(
+        clippy::type_complexity,
+        reason = "private plumbing between start and spawn"
+    )]
+    fn spawn(
+        self,
+        started: impl FnOnce(Result<Arc<Shared<T>>, LoadError>) + Send + 'static,
+    ) -> Result<
+        (
+            (watch::Sender<bool>, watch::Receiver<bool>),
+            std::thread::JoinHandle<()>,
+        ),
+        LoadError,
+    > {
+        let LiveBuilder {
+            mut loader,
+            refresh,
+        } = self;
+        let source = loader.pin_source();
+        let interval = refresh_interval::<T>(refresh, &loader)?;
+        let cache = source.map(|s| Arc::new(CachingSource::new(s)));
+        if let Some(cache) = &cache {
+            loader = loader.vault(Arc::clone(cache));
+        }
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let (done_tx, done_rx) = watch::channel(false);
+        let thread = std::thread::Builder::new()
+            .name("vault-config-live".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        started(Err(internal::<T>(&format!(
+                            "could not start the live runtime: {e}"
+                        ))));
+                        let _ = done_tx.send(true);
+                        return;
+                    }
+                };
+                rt.block_on(run(loader, cache, interval, stop_rx, started));
+                let _ = done_tx.send(true);
+            })
+            .map_err(|e| internal::<T>(&format!("could not start the live thread: {e}")))?;
+        Ok(((stop_tx, done_rx), thread))
+    }
+}
+
+fn finish<T>(
+    started: Result<Arc<Shared<T>>, LoadError>,
+    (stop, done): (watch::Sender<bool>, watch::Receiver<bool>),
+    thread: std::thread::JoinHandle<()>,
+) -> Result<Live<T>, LoadError> {
+    let shared = started?;
+    Ok(Live {
+        handle: Arc::new(Handle {
+            shared,
+            stop,
+            done,
+            thread: Mutex::new(Some(thread)),
+        }),
+    })
+}
+
+fn internal<T: VaultConfig>(message: &str) -> LoadError {
+    LoadError::from_problems(
+        T::schema().type_name,
+        "-",
+        vec![Problem::config(None, message)],
+    )
+}
+
+/// Builder, then `VAULT_REFRESH_INTERVAL`, then `#[config(refresh = "..")]`, then 5 minutes.
+fn refresh_interval<T: VaultConfig>(
+    chosen: Option<Duration>,
+    loader: &Loader<T>,
+) -> Result<Duration, LoadError> {
+    if let Some(d) = chosen {
+        return Ok(d);
+    }
+    let var = "VAULT_REFRESH_INTERVAL";
+    let from_env = loader
+        .pinned_env()
+        .and_then(|env| env.get(var).or_else(|| env.get("BAO_REFRESH_INTERVAL")));
+    let bad = |message: &str| {
+        LoadError::from_problems(
+            T::schema().type_name,
+            "-",
+            vec![Problem::config(Some(var), message)],
+        )
+    };
+    match from_env {
+        Some(Ok(raw)) if !raw.trim().is_empty() => crate::env::parse_duration(raw.trim())
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| bad("VAULT_REFRESH_INTERVAL must be a duration such as 30s or 5m")),
+        Some(Err(_)) => Err(bad("VAULT_REFRESH_INTERVAL is not valid UTF-8")),
+        _ => Ok(T::schema()
+            .refresh_ms
+            .map_or(DEFAULT_REFRESH, Duration::from_millis)),
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The background task: first load, then maintain the token and refresh until stopped.
+async fn run<T: VaultConfig + Send + Sync>(
+    loader: Loader<T>,
+    cache: Option<Arc<CachingSource>>,
+    interval: Duration,
+    mut stop: watch::Receiver<bool>,
+    started: impl FnOnce(Result<Arc<Shared<T>>, LoadError>),
+) {
+    let mut loader = loader;
+    let first = match loader.load_tracked_async().await {
+        Ok(first) => first,
+        Err(err) => {
+            started(Err(err));
+            return;
+        }
+    };
+    loader.pin_static(first.pins.clone());
+    let mut fingerprints: Fingerprints = first.fingerprints;
+    let (changes, _) = watch::channel(Change::default());
+    let shared = Arc::new(Shared {
+        current: ArcSwap::from_pointee(first.value),
+        changes,
+        health: Mutex::new(LiveHealth {
+            vault_enabled: cache.is_some(),
+            last_refresh: Some(unix_now()),
+            ..LiveHealth::default()
+        }),
+    });
+    update_status(&shared, cache.as_deref()).await;
+    started(Ok(Arc::clone(&shared)));
+
+    let source = cache.as_deref();
+    let mut next_refresh = tokio::time::Instant::now() + next_interval(interval, source);
+    let mut next_maintain = tokio::time::Instant::now();
+    let mut version = 0;
+    loop {
+        let wake = next_refresh.min(next_maintain);
+        tokio::select! {
+            _ = tokio::time::sleep_until(wake) => {}
+            _ = stop.wait_for(|s| *s) => break,
+        }
+        let now = tokio::time::Instant::now();
+        if now >= next_maintain {
+            let again = match source {
+                Some(s) => s.maintain().await,
+                None => None,
+            };
+            next_maintain = now + again.unwrap_or(interval);
+        }
+        if now >= next_refresh {
+            match loader.load_tracked_async().await {
+                Ok(tracked) => {
+                    let changed = fingerprints.changed(&tracked.fingerprints);
+                    fingerprints = tracked.fingerprints;
+                    let new_static = {
+                        let mut h = shared.health.lock().unwrap_or_else(|e| e.into_inner());
+                        h.refreshes += 1;
+                        h.last_refresh = Some(unix_now());
+                        h.last_error = None;
+                        let new_static = h.static_changes != tracked.static_changes;
+                        h.static_changes = tracked.static_changes.clone();
+                        new_static
+                    };
+                    if !tracked.static_changes.is_empty() && new_static {
+                        tracing::warn!(fields = ?tracked.static_changes, "vault-config: static fields changed in their source; restart to apply");
+                    }
+                    if !changed.is_empty() || (new_static && !tracked.static_changes.is_empty()) {
+                        if !changed.is_empty() {
+                            shared.current.store(Arc::new(tracked.value));
+                        }
+                        version += 1;
+                        tracing::info!(fields = ?changed, "vault-config: settings refreshed");
+                        shared.changes.send_replace(Change {
+                            version,
+                            fields: changed,
+                            static_fields: tracked.static_changes,
+                        });
+                    }
+                }
+                Err(err) => {
+                    let summary = err.to_string();
+                    tracing::warn!(problems = err.problems().len(), error = %summary, "vault-config: refresh failed; keeping the last good settings");
+                    let mut h = shared.health.lock().unwrap_or_else(|e| e.into_inner());
+                    h.failed_refreshes += 1;
+                    h.last_error = Some(summary);
+                }
+            }
+            next_refresh = now + next_interval(interval, source);
+        }
+        update_status(&shared, source).await;
+    }
+    if let Some(source) = source {
+        source.close().await;
+    }
+}
+
+/// The interval, or sooner when a KV v1 read gave a lease (re-read at 85 % of it, as Agent).
+fn next_interval(interval: Duration, source: Option<&CachingSource>) -> Duration {
+    let hint = source
+        .and_then(CachingSource::shortest_lease)
+        .map(|l| l.mul_f64(0.85));
+    hint.map_or(interval, |h| h.min(interval))
+        .max(Duration::from_millis(10))
+}
+
+async fn update_status<T>(shared: &Shared<T>, source: Option<&CachingSource>) {
+    let status = match source {
+        Some(s) => s.status().await,
+        None => SourceStatus::default(),
+    };
+    let mut h = shared.health.lock().unwrap_or_else(|e| e.into_inner());
+    h.vault_connected = source.is_some() && status.connected;
+    h.token_ttl_remaining = status.token_ttl_remaining;
+}
+
+/// A source that keeps the last data of each path and re-reads a path only when its version
+/// moved (or is unknown, as for KV v1).
+struct CachingSource {
+    inner: Arc<dyn SecretSource>,
+    cache: Mutex<HashMap<VaultPath, SecretData>>,
+}
+
+impl CachingSource {
+    fn new(inner: Arc<dyn SecretSource>) -> Self {
+        CachingSource {
+            inner,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn shortest_lease(&self) -> Option<Duration> {
+        self.cache
+            .lock()
+            .ok()?
+            .values()
+            .filter_map(SecretData::lease)
+            .min()
+    }
+
+    async fn fetch_changed(&self, paths: &[VaultPath]) -> Vec<FetchResult> {
+        let cached: Vec<Option<SecretData>> = {
+            let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            paths.iter().map(|p| cache.get(p).cloned()).collect()
+        };
+        let versioned = cached
+            .iter()
+            .any(|c| c.as_ref().is_some_and(|d| d.version().is_some()));
+        let current = if versioned {
+            self.inner.versions(paths).await
+        } else {
+            vec![None; paths.len()]
+        };
+        let stale: Vec<usize> = (0..paths.len())
+            .filter(|&i| {
+                let known = cached[i].as_ref().and_then(SecretData::version);
+                known.is_none() || current.get(i).copied().flatten() != known
+            })
+            .collect();
+        let to_read: Vec<VaultPath> = stale.iter().map(|&i| paths[i].clone()).collect();
+        let fresh = if to_read.is_empty() {
+            Vec::new()
+        } else {
+            self.inner.fetch(&to_read).await
+        };
+        let mut results: Vec<FetchResult> = cached
+            .into_iter()
+            .map(|c| c.ok_or_else(|| vault_config_core::SourceError::unavailable("not read")))
+            .collect();
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        for (i, result) in stale.into_iter().zip(fresh) {
+            if let Ok(data) = &result {
+                cache.insert(paths[i].clone(), data.clone());
+            }
+            results[i] = result;
+        }
+        results
+    }
+}
+
+impl SecretSource for CachingSource {
+    fn fetch<'a>(&'a self, paths: &'a [VaultPath]) -> BoxFuture<'a, Vec<FetchResult>> {
+        Box::pin(self.fetch_changed(paths))
+    }
+
+    fn maintain(&self) -> BoxFuture<'_, Option<Duration>> {
+        self.inner.maintain()
+    }
+
+    fn versions<'a>(&'a self, paths: &'a [VaultPath]) -> BoxFuture<'a, Vec<Option<u64>>> {
+        self.inner.versions(paths)
+    }
+
+    fn status(&self) -> BoxFuture<'_, SourceStatus> {
+        self.inner.status()
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        self.inner.close()
+    }
+}
