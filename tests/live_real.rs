@@ -1,0 +1,149 @@
+//! Live settings against a real Vault-API server of the test's own (`scripts/dev-vault` with a
+//! separate state directory): a rotated secret arrives; with the server stopped mid-run the
+//! last good settings hold and health says disconnected; after a restart it recovers.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use vault_config::{ExposeSecret, Live, SecretString, VaultConfig};
+
+#[derive(Debug, VaultConfig)]
+#[config(env_prefix = "LR_", vault_path = "live-real")]
+struct App {
+    #[config(secret)]
+    api_key: SecretString,
+}
+
+/// A dev server in a temporary state directory, stopped on drop.
+struct OwnServer {
+    state: PathBuf,
+    addr: String,
+    root: String,
+}
+
+impl OwnServer {
+    fn script(&self, command: &str) {
+        let status = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/dev-vault"))
+            .arg(command)
+            .env("DEV_VAULT_STATE", &self.state)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "scripts/dev-vault {command} failed");
+    }
+
+    fn start() -> Option<OwnServer> {
+        let required =
+            std::env::var_os("CI").is_some() || std::env::var_os("DEV_VAULT_REQUIRED").is_some();
+        if !required && std::env::var_os("DEV_VAULT_ADDR").is_none() {
+            eprintln!("skipped: no dev Vault server (scripts/test starts one)");
+            return None;
+        }
+        let state = std::env::temp_dir().join(format!("vc-live-real-{}", std::process::id()));
+        let mut server = OwnServer {
+            state,
+            addr: String::new(),
+            root: String::new(),
+        };
+        server.script("start");
+        let env = std::fs::read_to_string(server.state.join("env")).unwrap();
+        for line in env.lines() {
+            let (k, v) = line.trim_start_matches("export ").split_once('=').unwrap();
+            match k {
+                "DEV_VAULT_ADDR" => server.addr = v.to_owned(),
+                "DEV_VAULT_TOKEN" => server.root = v.to_owned(),
+                _ => {}
+            }
+        }
+        Some(server)
+    }
+
+    fn write(&self, value: &str) {
+        let (addr, root, value) = (self.addr.clone(), self.root.clone(), value.to_owned());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let status = reqwest::Client::new()
+                    .post(format!("{addr}/v1/secret/live-real"))
+                    .header("X-Vault-Token", root)
+                    .body(serde_json::json!({ "api_key": value }).to_string())
+                    .send()
+                    .await
+                    .unwrap()
+                    .status();
+                assert!(status.is_success(), "write: {status}");
+            });
+        })
+        .join()
+        .unwrap();
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        self.script("stop");
+        let _ = std::fs::remove_dir_all(&self.state);
+    }
+}
+
+fn eventually(what: &str, within: Duration, mut pred: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !pred() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn rotation_outage_and_recovery_against_the_real_server() {
+    let Some(server) = OwnServer::start() else {
+        return;
+    };
+    server.write("key-1");
+    let live = Live::builder(App::loader().env_vars([
+        ("VAULT_ADDR", server.addr.as_str()),
+        ("VAULT_TOKEN", server.root.as_str()),
+        ("VAULT_MAX_RETRIES", "0"),
+        ("VAULT_CLIENT_TIMEOUT", "1s"),
+    ]))
+    .refresh_every(Duration::from_millis(100))
+    .start()
+    .unwrap();
+    assert_eq!(live.current().api_key.expose_secret(), "key-1");
+    eventually("connected", Duration::from_secs(5), || {
+        live.health().vault_connected
+    });
+
+    server.write("key-2");
+    eventually("the rotation", Duration::from_secs(10), || {
+        live.current().api_key.expose_secret() == "key-2"
+    });
+
+    server.script("pause");
+    eventually("the outage to show", Duration::from_secs(10), || {
+        let h = live.health();
+        !h.vault_connected && h.last_error.is_some()
+    });
+    assert_eq!(
+        live.current().api_key.expose_secret(),
+        "key-2",
+        "last known good holds"
+    );
+    let error = live.health().last_error.unwrap();
+    assert!(error.contains("cannot reach vault"), "{error}");
+
+    server.script("resume");
+    eventually("recovery", Duration::from_secs(10), || {
+        let h = live.health();
+        h.vault_connected && h.last_error.is_none()
+    });
+    server.write("key-3");
+    eventually("the next rotation", Duration::from_secs(10), || {
+        live.current().api_key.expose_secret() == "key-3"
+    });
+    live.shutdown();
+}
