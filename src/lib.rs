@@ -54,6 +54,7 @@
 //! | `vault_path = "myapp/{profile}"` | base path of the struct's secrets; `{profile}` becomes the active profile |
 //! | `validate = path::to::fn` | `fn(&Self) -> Result<(), E: Display>`, run after every field is valid |
 //! | `allow_unknown_env` | tolerate prefixed env vars that match no field |
+//! | `refresh = "5m"` | how often live settings (`LiveConfig::watch`) re-read their sources |
 //!
 //! On a field:
 //!
@@ -67,6 +68,7 @@
 //! | `nested` | the field is a struct that also derives `VaultConfig` |
 //! | `skip` | not configurable: `Default::default()` |
 //! | `allow_empty` | an empty env value is a value, not "unset" |
+//! | `static` | live settings keep the first value and report a change instead of applying it |
 //!
 //! Fields of type `SecretString`/`SecretBox<T>` are secret even without `secret`.
 
