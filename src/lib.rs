@@ -81,9 +81,12 @@ pub use vault_config_core::{
 pub use vault_config_derive::VaultConfig;
 
 pub use vault_config_vault::{
-    Auth, Change, Health, KvVersion, Live, LiveBuilder, LiveConfig, LiveHealth, RetryPolicy, Tls,
-    VaultClient, VaultClientBuilder,
+    Auth, Change, Health, KvVersion, Live, LiveBuilder, LiveConfig, LiveHealth, MigrateOptions,
+    MigrationReport, RetryPolicy, Tls, VaultClient, VaultClientBuilder,
 };
+
+#[cfg(feature = "cli")]
+pub mod cli;
 
 /// The Vault client crate, for everything beyond the common types re-exported here.
 pub use vault_config_vault as vault;

@@ -16,8 +16,29 @@ pub struct Explanation {
     pub profile: String,
     /// One row per leaf field.
     pub rows: Vec<Row>,
+    /// What Vault answered for each path the struct reads (empty without a Vault source).
+    pub paths: Vec<PathCheck>,
     /// The load's problems, when it would fail.
     pub error: Option<Error>,
+}
+
+/// What Vault answered for one path: never a value, at most the number of keys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct PathCheck {
+    /// `mount/path`.
+    pub path: String,
+    /// `ok`, `not_found`, `deleted`, `denied`, `unavailable` or `malformed`.
+    pub status: &'static str,
+    /// The number of keys read, or why the read failed.
+    pub detail: String,
+}
+
+impl PathCheck {
+    /// Whether the token could read the path (a missing path counts: it can be created).
+    pub fn is_readable(&self) -> bool {
+        matches!(self.status, "ok" | "not_found" | "deleted")
+    }
 }
 
 /// One field of an [`Explanation`].

@@ -12,6 +12,7 @@
 //! assert_eq!(port, 8080);
 //! ```
 
+mod artifacts;
 pub mod de;
 mod env;
 mod error;
@@ -32,9 +33,10 @@ pub mod __private;
 use std::future::Future;
 use std::sync::Arc;
 
+pub use artifacts::CheckReport;
 pub use env::{EnvSnapshot, NotUnicode};
 pub use error::{Answer, Attempt, Error, Problem, ProblemKind};
-pub use explain::{Explanation, Row};
+pub use explain::{Explanation, PathCheck, Row};
 pub use loader::Loader;
 pub use resolve::Fallback;
 pub use schema::{FieldSchema, Schema, VaultLocation};

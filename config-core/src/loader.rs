@@ -4,6 +4,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crate::VaultConfig;
+use crate::artifacts::CheckReport;
 use crate::env::EnvSnapshot;
 use crate::error::{Error, Problem};
 use crate::explain::{Explanation, Row};
@@ -186,6 +187,17 @@ impl<T: VaultConfig> Loader<T> {
         self.run(false, snapshot::<T>).await
     }
 
+    /// Loads without starting anything and checks that every Vault path the struct reads is
+    /// readable: the report for CI and init containers.
+    pub fn check(self) -> CheckReport {
+        self.explain().into()
+    }
+
+    /// [`check`](Self::check) from async code.
+    pub async fn check_async(self) -> CheckReport {
+        self.explain_async().await.into()
+    }
+
     /// Fixes the environment and the Vault source now, so that every later load of this
     /// loader (and of its clones) uses the same snapshot and the same client — one login,
     /// one token to renew. Returns the source, if any. Live settings call this once.
@@ -364,6 +376,7 @@ fn explain<T: VaultConfig>(resolved: Resolved<'_>) -> Explanation {
         type_name: resolved.schema.type_name,
         profile: resolved.target.profile.clone(),
         rows,
+        paths: resolved.paths.clone(),
         error: build::<T>(resolved).err(),
     }
 }

@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::de::{self, Absent, DeError};
 use crate::env::EnvSnapshot;
 use crate::error::{Answer, Attempt, Problem, ProblemKind};
+use crate::explain::PathCheck;
 use crate::schema::{DEFAULT_PROFILE, FieldSchema, Schema, VaultLocation};
 use crate::source::{FetchResult, SecretData, SourceErrorKind, VaultPath};
 use crate::tracked::{Fingerprints, Pinned, PinnedValue, Pins, fingerprint};
@@ -209,6 +210,8 @@ struct FieldState<'a> {
 pub(crate) struct Resolved<'a> {
     pub schema: &'a Schema,
     pub target: Target,
+    /// What Vault answered per path.
+    pub paths: Vec<PathCheck>,
     fields: Vec<FieldState<'a>>,
     pub problems: Vec<Problem>,
 }
@@ -250,9 +253,13 @@ impl<'a> Resolved<'a> {
                 }
             })
             .collect();
+        let path_checks = results
+            .map(|r| paths.iter().zip(r).map(|(p, r)| path_check(p, r)).collect())
+            .unwrap_or_default();
         Resolved {
             schema,
             target,
+            paths: path_checks,
             fields,
             problems,
         }
@@ -369,6 +376,27 @@ impl<'a> Resolved<'a> {
                     state.overridden.as_slice(),
                 )
             })
+    }
+}
+
+fn path_check(path: &VaultPath, result: &FetchResult) -> PathCheck {
+    let (status, detail) = match result {
+        Ok(data) => ("ok", format!("{} keys", data.len())),
+        Err(e) => (
+            match e.kind() {
+                SourceErrorKind::NotFound => "not_found",
+                SourceErrorKind::Deleted => "deleted",
+                SourceErrorKind::Denied => "denied",
+                SourceErrorKind::Malformed => "malformed",
+                _ => "unavailable",
+            },
+            e.message().to_owned(),
+        ),
+    };
+    PathCheck {
+        path: path.to_string(),
+        status,
+        detail,
     }
 }
 
