@@ -381,7 +381,10 @@ impl<'a> Resolved<'a> {
 
 fn path_check(path: &VaultPath, result: &FetchResult) -> PathCheck {
     let (status, detail) = match result {
-        Ok(data) => ("ok", format!("{} keys", data.len())),
+        Ok(data) => (
+            "ok",
+            format!("{} key{}", data.len(), if data.len() == 1 { "" } else { "s" }),
+        ),
         Err(e) => (
             match e.kind() {
                 SourceErrorKind::NotFound => "not_found",
