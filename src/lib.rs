@@ -74,9 +74,10 @@
 
 pub use secrecy::{ExposeSecret, SecretBox, SecretString};
 pub use vault_config_core::{
-    Answer, Attempt, BoxFuture, EnvSnapshot, Error, Explanation, Fallback, FetchResult,
-    FieldSchema, Loader, Problem, ProblemKind, Row, Schema, SecretData, SecretSource, Snapshot,
-    SourceError, SourceErrorKind, VaultConfig, VaultLocation, VaultPath, de, schema, testing,
+    Answer, Attempt, BoxFuture, CheckReport, EnvSnapshot, Error, Explanation, Fallback,
+    FetchResult, FieldSchema, Loader, PathCheck, Problem, ProblemKind, Row, Schema, SecretData,
+    SecretFolder, SecretSource, Snapshot, SourceError, SourceErrorKind, SourceStatus, VaultConfig,
+    VaultLocation, VaultPath, de, schema, testing,
 };
 pub use vault_config_derive::VaultConfig;
 

@@ -12,6 +12,7 @@ fn ui() {
         "unsupported-shape",
         "placeholder",
         "live",
+        "folder",
     ] {
         t.compile_fail(format!("tests/ui/{family}/*.rs"));
     }

@@ -130,7 +130,23 @@ impl Schema {
         let paths: BTreeSet<VaultPath> =
             profiles.iter().flat_map(|p| self.vault_paths(p)).collect();
         for p in paths {
-            if is_v2(&p.mount) {
+            if p.folder {
+                let (list, read) = if is_v2(&p.mount) {
+                    (
+                        format!("{}/metadata/{}/", p.mount, p.path),
+                        format!("{}/data/{}/*", p.mount, p.path),
+                    )
+                } else {
+                    (
+                        format!("{}/{}/", p.mount, p.path),
+                        format!("{}/{}/*", p.mount, p.path),
+                    )
+                };
+                let _ = write!(
+                    out,
+                    "\n# A folder: list its entries, then read each.\npath \"{list}\" {{\n  capabilities = [\"list\"]\n}}\n\npath \"{read}\" {{\n  capabilities = [\"read\"]\n}}\n"
+                );
+            } else if is_v2(&p.mount) {
                 let _ = write!(
                     out,
                     "\npath \"{m}/data/{p}\" {{\n  capabilities = [\"read\"]\n}}\n\n\

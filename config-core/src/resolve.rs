@@ -55,7 +55,11 @@ impl Target {
     }
 
     pub fn display(&self, loc: &VaultLocation) -> String {
-        format!("{}#{}", self.path(loc), loc.key)
+        if loc.folder {
+            format!("{}*", self.path(loc))
+        } else {
+            format!("{}#{}", self.path(loc), loc.key)
+        }
     }
 }
 
@@ -185,10 +189,35 @@ fn unknown_env(schema: &Schema, env: &EnvSnapshot) -> Vec<Problem> {
         .collect()
 }
 
+/// A Vault value: borrowed from the fetched data, or built for a folder from its entries.
+enum VaultValue<'a> {
+    Borrowed(&'a Value),
+    Owned(Value),
+}
+
+impl std::ops::Deref for VaultValue<'_> {
+    type Target = Value;
+
+    fn deref(&self) -> &Value {
+        match self {
+            VaultValue::Borrowed(v) => v,
+            VaultValue::Owned(v) => v,
+        }
+    }
+}
+
+impl Drop for VaultValue<'_> {
+    fn drop(&mut self) {
+        if let VaultValue::Owned(v) = self {
+            crate::zeroize_json(v);
+        }
+    }
+}
+
 /// Which layer supplies a field's value.
 enum Winner<'a> {
     Env(&'a str),
-    Vault(&'a Value),
+    Vault(VaultValue<'a>),
     Default,
     Nothing,
 }
@@ -272,10 +301,12 @@ impl<'a> Resolved<'a> {
             .iter()
             .zip(&self.fields)
             .filter(|(f, _)| f.secret)
-            .filter_map(|(_, s)| match s.winner {
-                Winner::Env(raw) => Some(raw.to_owned()),
-                Winner::Vault(Value::String(v)) => Some(v.clone()),
-                Winner::Vault(v) => Some(v.to_string()),
+            .filter_map(|(_, s)| match &s.winner {
+                Winner::Env(raw) => Some((*raw).to_owned()),
+                Winner::Vault(v) => Some(match &**v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                }),
                 Winner::Default | Winner::Nothing => None,
             })
             .filter(|v| !v.trim().is_empty())
@@ -314,9 +345,9 @@ impl<'a> Resolved<'a> {
             .zip(&self.fields)
             .filter(|(field, _)| field.is_static)
             .map(|(field, state)| {
-                let value = match state.winner {
-                    Winner::Env(raw) => PinnedValue::Str(raw.to_owned()),
-                    Winner::Vault(v) => PinnedValue::Json(v.clone()),
+                let value = match &state.winner {
+                    Winner::Env(raw) => PinnedValue::Str((*raw).to_owned()),
+                    Winner::Vault(v) => PinnedValue::Json((**v).clone()),
                     Winner::Default => PinnedValue::Default,
                     Winner::Nothing => PinnedValue::Absent,
                 };
@@ -343,7 +374,7 @@ impl<'a> Resolved<'a> {
                     .parse()
                     .unwrap_or_else(|_| figment::value::Value::from((*raw).to_owned())),
                 (Winner::Vault(v), _) => {
-                    match <figment::value::Value as Deserialize>::deserialize(*v) {
+                    match <figment::value::Value as Deserialize>::deserialize(&**v) {
                         Ok(value) => value,
                         Err(_) => continue,
                     }
@@ -383,7 +414,11 @@ fn path_check(path: &VaultPath, result: &FetchResult) -> PathCheck {
     let (status, detail) = match result {
         Ok(data) => (
             "ok",
-            format!("{} key{}", data.len(), if data.len() == 1 { "" } else { "s" }),
+            format!(
+                "{} key{}",
+                data.len(),
+                if data.len() == 1 { "" } else { "s" }
+            ),
         ),
         Err(e) => (
             match e.kind() {
@@ -406,7 +441,7 @@ fn path_check(path: &VaultPath, result: &FetchResult) -> PathCheck {
 fn winner_fingerprint(field: &FieldSchema, winner: &Winner<'_>) -> u64 {
     match winner {
         Winner::Env(raw) => fingerprint(1, Some(raw), None),
-        Winner::Vault(v) => fingerprint(2, None, Some(v)),
+        Winner::Vault(v) => fingerprint(2, None, Some(&**v)),
         Winner::Default => fingerprint(3, field.default, None),
         Winner::Nothing => fingerprint(0, None, None),
     }
@@ -420,7 +455,7 @@ fn pin_field<'a>(field: &FieldSchema, now: FieldState<'a>, pinned: &'a Pinned) -
         shadow: Some(winner_fingerprint(field, &now.winner)),
         winner: match &pinned.value {
             PinnedValue::Str(s) => Winner::Env(s),
-            PinnedValue::Json(v) => Winner::Vault(v),
+            PinnedValue::Json(v) => Winner::Vault(VaultValue::Borrowed(v)),
             PinnedValue::Default => Winner::Default,
             PinnedValue::Absent => Winner::Nothing,
         },
@@ -502,13 +537,23 @@ fn resolve_field<'a>(
                 SourceErrorKind::Denied => Answer::Denied(e.message().to_owned()),
                 _ => Answer::Unavailable(e.message().to_owned()),
             },
+            PathResult::Answer(Ok(data)) if loc.folder => {
+                source = format!("vault {path}*");
+                if decided(&state) {
+                    state.overridden.push(source.clone());
+                } else {
+                    state.winner = Winner::Vault(VaultValue::Owned(data.to_object()));
+                    state.origin = source.clone();
+                }
+                Answer::Found
+            }
             PathResult::Answer(Ok(data)) => match find_key(data, loc.keys()) {
                 Some((key, value)) => {
                     source = format!("vault {path}#{key}");
                     if decided(&state) {
                         state.overridden.push(source.clone());
                     } else {
-                        state.winner = Winner::Vault(value);
+                        state.winner = Winner::Vault(VaultValue::Borrowed(value));
                         state.origin = source.clone();
                     }
                     Answer::Found

@@ -74,6 +74,8 @@ pub struct VaultLocation {
     pub key: String,
     /// Keys tried in order when `key` is absent.
     pub aliases: Vec<String>,
+    /// The path is a folder: the field gets every secret in it (`vault(folder = "..")`).
+    pub folder: bool,
 }
 
 impl VaultLocation {
@@ -90,6 +92,7 @@ impl VaultLocation {
             path: path.into(),
             key: key.into(),
             aliases: Vec::new(),
+            folder: false,
         }
     }
 
@@ -111,12 +114,22 @@ impl VaultLocation {
     /// assert_eq!(loc.resolve("production").to_string(), "secret/myapp/production/db");
     /// ```
     pub fn resolve(&self, profile: &str) -> VaultPath {
-        VaultPath::new(&self.mount, self.path.replace(PROFILE_PLACEHOLDER, profile))
+        let path = self.path.replace(PROFILE_PLACEHOLDER, profile);
+        if self.folder {
+            VaultPath::folder(&self.mount, path)
+        } else {
+            VaultPath::new(&self.mount, path)
+        }
     }
 
-    /// `mount/path#key` for the active profile, as shown in errors and explain.
+    /// `mount/path#key` (a folder: `mount/path/*`) for the active profile, as shown in errors
+    /// and explain.
     pub fn display(&self, profile: &str) -> String {
-        format!("{}#{}", self.resolve(profile), self.key)
+        if self.folder {
+            format!("{}*", self.resolve(profile))
+        } else {
+            format!("{}#{}", self.resolve(profile), self.key)
+        }
     }
 
     /// The key and then each alias, in the order they are tried.
@@ -127,7 +140,11 @@ impl VaultLocation {
 
 impl fmt::Display for VaultLocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}#{}", self.mount, self.path, self.key)
+        if self.folder {
+            write!(f, "{}/{}/*", self.mount, self.path)
+        } else {
+            write!(f, "{}/{}#{}", self.mount, self.path, self.key)
+        }
     }
 }
 
@@ -210,6 +227,7 @@ pub struct VaultDecl {
     pub path: Option<&'static str>,
     pub key: Option<&'static str>,
     pub aliases: &'static [&'static str],
+    pub folder: bool,
 }
 
 #[derive(Clone)]
@@ -249,6 +267,7 @@ impl SchemaBuilder {
                 path,
                 key: v.key.unwrap_or(decl.name).to_owned(),
                 aliases: v.aliases.iter().map(|a| (*a).to_owned()).collect(),
+                folder: v.folder,
             })
         });
         self.fields.push(FieldSchema {

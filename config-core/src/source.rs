@@ -23,6 +23,9 @@ pub struct VaultPath {
     pub mount: String,
     /// The path inside the mount, e.g. `myapp/production/database`.
     pub path: String,
+    /// A folder: the source lists it and answers with every secret directly inside it, as
+    /// one [`SecretData`] of entry name to key/values.
+    pub folder: bool,
 }
 
 impl VaultPath {
@@ -37,13 +40,41 @@ impl VaultPath {
         VaultPath {
             mount: mount.as_ref().trim_matches('/').to_owned(),
             path: path.as_ref().trim_matches('/').to_owned(),
+            folder: false,
         }
+    }
+
+    /// A folder inside `mount`, shown with a trailing `/`.
+    ///
+    /// ```
+    /// use vault_config_core::VaultPath;
+    /// assert_eq!(VaultPath::folder("secret", "gpubroker").to_string(), "secret/gpubroker/");
+    /// ```
+    pub fn folder(mount: impl AsRef<str>, path: impl AsRef<str>) -> Self {
+        VaultPath {
+            folder: true,
+            ..VaultPath::new(mount, path)
+        }
+    }
+
+    /// The secret `name` directly inside this folder.
+    pub fn child(&self, name: &str) -> VaultPath {
+        VaultPath::new(
+            &self.mount,
+            format!("{}/{}", self.path, name.trim_matches('/')),
+        )
     }
 }
 
 impl fmt::Display for VaultPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.mount, self.path)
+        write!(
+            f,
+            "{}/{}{}",
+            self.mount,
+            self.path,
+            if self.folder { "/" } else { "" }
+        )
     }
 }
 
@@ -107,6 +138,16 @@ impl SecretData {
     /// The value stored under `key`.
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.map.get(key)
+    }
+
+    /// The key/values as one JSON object (a copy; zeroize it when done).
+    pub fn to_object(&self) -> Value {
+        Value::Object(
+            self.map
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        )
     }
 
     /// The keys present, in order. Keys are names, not secrets.

@@ -135,9 +135,23 @@ impl MockVault {
         paths
             .iter()
             .map(|p| {
-                let k = p.to_string();
+                let k = key(&p.to_string());
                 if let Some(err) = inner.failures.get(&k) {
                     return Err(err.clone());
+                }
+                if p.folder {
+                    // Every secret directly inside the folder, by entry name.
+                    let prefix = format!("{k}/");
+                    let entries: BTreeMap<String, Value> = inner
+                        .secrets
+                        .iter()
+                        .filter_map(|(path, data)| {
+                            let name = path.strip_prefix(&prefix)?;
+                            (!name.is_empty() && !name.contains('/'))
+                                .then(|| (name.to_owned(), data.to_object()))
+                        })
+                        .collect();
+                    return Ok(SecretData::new(entries));
                 }
                 inner
                     .secrets

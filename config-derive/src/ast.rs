@@ -133,10 +133,19 @@ pub fn option_inner(ty: &Type) -> Option<&Type> {
     }
 }
 
-/// Whether the type is a `secrecy` secret: `SecretString`, `SecretBox<T>`, or one inside `Option`.
+/// Whether the type is a secret: `SecretString`, `SecretBox<T>`, `SecretFolder`, or one inside
+/// `Option`.
 pub fn is_secret_type(ty: &Type) -> bool {
     let ty = option_inner(ty).unwrap_or(ty);
-    last_segment(ty).is_some_and(|s| s.ident == "SecretString" || s.ident == "SecretBox")
+    last_segment(ty).is_some_and(|s| {
+        s.ident == "SecretString" || s.ident == "SecretBox" || s.ident == "SecretFolder"
+    })
+}
+
+/// Whether the type is `SecretFolder` or `Option<SecretFolder>`.
+pub fn is_folder_type(ty: &Type) -> bool {
+    let ty = option_inner(ty).unwrap_or(ty);
+    last_segment(ty).is_some_and(|s| s.ident == "SecretFolder")
 }
 
 /// The type as the user wrote it, with the spaces `quote` adds removed.

@@ -11,7 +11,7 @@ const CONTAINER_KEYS: &str =
     "`env_prefix`, `vault_mount`, `vault_path`, `validate`, `allow_unknown_env`, `refresh`";
 const FIELD_KEYS: &str =
     "`secret`, `default`, `env`, `vault`, `validate`, `nested`, `skip`, `allow_empty`, `static`";
-const VAULT_KEYS: &str = "`path`, `key`, `aliases`, `mount`";
+const VAULT_KEYS: &str = "`path`, `key`, `aliases`, `mount`, `folder`";
 
 /// A value given once, remembering where it was written.
 pub struct Attr<T> {
@@ -76,6 +76,7 @@ pub struct VaultAttr {
     pub key: Attr<LitStr>,
     pub aliases: Attr<Vec<LitStr>>,
     pub mount: Attr<LitStr>,
+    pub folder: Attr<LitStr>,
 }
 
 pub struct FieldAttrs {
@@ -242,6 +243,7 @@ impl VaultAttr {
             key: Attr::none("key"),
             aliases: Attr::none("aliases"),
             mount: Attr::none("mount"),
+            folder: Attr::none("folder"),
         };
         if !outer.input.peek(syn::token::Paren) {
             return Err(outer.error(
@@ -268,6 +270,10 @@ impl VaultAttr {
                 // vault(mount = "kv")
                 let v = meta.value()?.parse()?;
                 out.mount.set(cx, &meta, v);
+            } else if meta.path.is_ident("folder") {
+                // vault(folder = "providers")
+                let v = meta.value()?.parse()?;
+                out.folder.set(cx, &meta, v);
             } else {
                 unknown(cx, &meta, "`vault(...)`", VAULT_KEYS)?;
             }

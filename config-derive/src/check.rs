@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::ast::{Container, Field, is_secret_type, type_name};
+use crate::ast::{Container, Field, is_folder_type, is_secret_type, type_name};
 use crate::attr::DefaultValue;
 use crate::ctxt::Ctxt;
 
@@ -118,6 +118,14 @@ fn check_field(cx: &Ctxt, field: &Field<'_>) {
         return;
     }
 
+    let has_folder = a.vault.get().is_some_and(|v| v.folder.is_set());
+    if is_folder_type(field.ty) && !has_folder {
+        cx.error_spanned_by(
+            field.ty,
+            format!("SecretFolder field `{name}` needs #[config(vault(folder = \"path\"))] naming the folder to read"),
+        );
+    }
+
     if a.secret.is_set() && !secret_type {
         cx.error_spanned_by(
             field.ty,
@@ -146,7 +154,33 @@ fn check_field(cx: &Ctxt, field: &Field<'_>) {
     }
 
     if let Some(vault) = a.vault.get() {
-        for lit in [vault.path.get(), vault.mount.get()].into_iter().flatten() {
+        if let Some(span) = vault.folder.span() {
+            for (other, set) in [
+                ("path", vault.path.is_set()),
+                ("key", vault.key.is_set()),
+                ("aliases", vault.aliases.is_set()),
+            ] {
+                if set {
+                    cx.syn_error(syn::Error::new(
+                        span,
+                        format!("`vault(folder)` on `{name}` reads every secret of a folder; it cannot have `{other}`"),
+                    ));
+                }
+            }
+            if !is_folder_type(field.ty) {
+                cx.error_spanned_by(
+                    field.ty,
+                    format!(
+                        "`vault(folder)` field `{name}` must be SecretFolder; found `{}`",
+                        type_name(field.ty)
+                    ),
+                );
+            }
+        }
+        for lit in [vault.path.get(), vault.mount.get(), vault.folder.get()]
+            .into_iter()
+            .flatten()
+        {
             check_placeholders(cx, lit);
         }
         for lit in vault

@@ -121,7 +121,8 @@ fn describe_field(field: &Field<'_>) -> TokenStream {
     let vault = match a.vault.get() {
         Some(v) => {
             let mount = opt_str(v.mount.get().map(syn::LitStr::value));
-            let path = opt_str(v.path.get().map(syn::LitStr::value));
+            let folder = v.folder.is_set();
+            let path = opt_str(v.path.get().or(v.folder.get()).map(syn::LitStr::value));
             let key = opt_str(v.key.get().map(syn::LitStr::value));
             let aliases = v.aliases.get().into_iter().flatten();
             quote! {
@@ -130,6 +131,7 @@ fn describe_field(field: &Field<'_>) -> TokenStream {
                     path: #path,
                     key: #key,
                     aliases: &[#(#aliases),*],
+                    folder: #folder,
                 })
             }
         }

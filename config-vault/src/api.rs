@@ -77,6 +77,14 @@ pub(crate) struct Kv2Metadata {
     pub destroyed: Option<bool>,
 }
 
+/// `LIST /v1/{mount}/metadata/{path}/` (v2) or `LIST /v1/{mount}/{path}/` (v1): `data`
+/// (§5.4); folders end with `/`.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct ListKeys {
+    pub keys: Vec<String>,
+}
+
 /// `GET /v1/{mount}/metadata/{path}`: `data` (§5.3).
 #[derive(Deserialize, Default)]
 #[serde(default)]

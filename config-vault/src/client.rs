@@ -365,6 +365,7 @@ impl Inner {
         token: &SecretString,
     ) -> Result<vault_config_core::SecretData, Error> {
         match versions.get(path.mount.as_str()) {
+            Some(Ok(version)) if path.folder => self.read_folder(path, *version, token).await,
             Some(Ok(version)) => self.read(path, *version, token).await,
             Some(Err(err)) => Err(err.clone()),
             None => Err(Error::config(None, "internal: mount not detected")),

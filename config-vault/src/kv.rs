@@ -100,6 +100,51 @@ impl Inner {
         }
     }
 
+    /// Every secret directly inside a folder (LIST, then the entries in parallel), as one
+    /// [`SecretData`] of entry name to key/values. An empty or missing folder is empty.
+    #[tracing::instrument(name = "vault.list", skip_all, fields(path = %folder))]
+    pub(crate) async fn read_folder(
+        &self,
+        folder: &VaultPath,
+        version: KvVersion,
+        token: &SecretString,
+    ) -> Result<SecretData, Error> {
+        let shown = folder.to_string();
+        let api_path = match version {
+            KvVersion::V2 => format!("{}/metadata/{}", folder.mount, folder.path),
+            KvVersion::V1 => format!("{}/{}", folder.mount, folder.path),
+        };
+        let mut call = Call::get(&api_path, Some(token));
+        call.method = reqwest::Method::from_bytes(b"LIST").unwrap_or(reqwest::Method::GET);
+        let reply = self.send(&call).await?;
+        let names: Vec<String> = match reply.status {
+            200 => {
+                let listed: Envelope<crate::api::ListKeys> = reply.json(&shown)?;
+                listed.data.unwrap_or_default().keys
+            }
+            // Vault answers an empty folder with 404.
+            404 => Vec::new(),
+            _ => return Err(reply.status_error(&shown)),
+        };
+        let entries: Vec<&String> = names.iter().filter(|n| !n.ends_with('/')).collect();
+        let paths: Vec<VaultPath> = entries.iter().map(|name| folder.child(name)).collect();
+        let reads =
+            futures_util::future::join_all(paths.iter().map(|p| self.read(p, version, token)))
+                .await;
+        let mut map = std::collections::BTreeMap::new();
+        for (name, read) in entries.into_iter().zip(reads) {
+            match read {
+                Ok(data) => {
+                    map.insert(name.clone(), data.to_object());
+                }
+                // Deleted between the LIST and the read: not an entry any more.
+                Err(Error::NotFound { hint: None, .. } | Error::Deleted { .. }) => {}
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(SecretData::new(map))
+    }
+
     /// The current version of each path: KV v2 `metadata.current_version` (§5.3); `None`
     /// for KV v1 or when the metadata cannot be read (then the path is simply re-read).
     pub(crate) async fn current_versions(&self, paths: &[VaultPath]) -> Vec<Option<u64>> {
@@ -110,6 +155,9 @@ impl Inner {
     }
 
     async fn current_version(&self, secret: &VaultPath, token: &SecretString) -> Option<u64> {
+        if secret.folder {
+            return None;
+        }
         if self.kv_version(&secret.mount, token).await.ok()? != KvVersion::V2 {
             return None;
         }
