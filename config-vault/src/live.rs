@@ -87,6 +87,8 @@ impl<T> fmt::Debug for Live<T> {
 
 struct Handle<T> {
     shared: Arc<Shared<T>>,
+    /// The loader pinned to the live client, for `explain`.
+    loader: Loader<T>,
     stop: watch::Sender<bool>,
     done: watch::Receiver<bool>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -156,6 +158,11 @@ impl<T: VaultConfig + Send + Sync> Live<T> {
             .unwrap_or_default()
     }
 
+    /// Where every field's value comes from now, asked with the live client (no new login).
+    pub fn explain(&self) -> vault_config_core::Explanation {
+        self.handle.loader.clone().explain()
+    }
+
     /// Stops the background task and waits for it: a token obtained by login is revoked, a
     /// static token never is. From async code, use [`shutdown_async`](Self::shutdown_async).
     pub fn shutdown(self) {
@@ -213,13 +220,7 @@ impl<T: VaultConfig + Send + Sync> LiveBuilder<T> {
     fn spawn(
         self,
         started: impl FnOnce(Result<Arc<Shared<T>>, LoadError>) + Send + 'static,
-    ) -> Result<
-        (
-            (watch::Sender<bool>, watch::Receiver<bool>),
-            std::thread::JoinHandle<()>,
-        ),
-        LoadError,
-    > {
+    ) -> Result<(Parts<T>, std::thread::JoinHandle<()>), LoadError> {
         let LiveBuilder {
             mut loader,
             refresh,
@@ -230,6 +231,7 @@ impl<T: VaultConfig + Send + Sync> LiveBuilder<T> {
         if let Some(cache) = &cache {
             loader = loader.vault(Arc::clone(cache));
         }
+        let pinned = loader.clone();
         let (stop_tx, stop_rx) = watch::channel(false);
         let (done_tx, done_rx) = watch::channel(false);
         let thread = std::thread::Builder::new()
@@ -252,19 +254,23 @@ impl<T: VaultConfig + Send + Sync> LiveBuilder<T> {
                 let _ = done_tx.send(true);
             })
             .map_err(|e| internal::<T>(&format!("could not start the live thread: {e}")))?;
-        Ok(((stop_tx, done_rx), thread))
+        Ok(((stop_tx, done_rx, pinned), thread))
     }
 }
 
+/// What `start` keeps of `spawn`: the stop signal, the done signal, the pinned loader.
+type Parts<T> = (watch::Sender<bool>, watch::Receiver<bool>, Loader<T>);
+
 fn finish<T>(
     started: Result<Arc<Shared<T>>, LoadError>,
-    (stop, done): (watch::Sender<bool>, watch::Receiver<bool>),
+    (stop, done, loader): Parts<T>,
     thread: std::thread::JoinHandle<()>,
 ) -> Result<Live<T>, LoadError> {
     let shared = started?;
     Ok(Live {
         handle: Arc::new(Handle {
             shared,
+            loader,
             stop,
             done,
             thread: Mutex::new(Some(thread)),
@@ -498,6 +504,12 @@ impl CachingSource {
 impl SecretSource for CachingSource {
     fn fetch<'a>(&'a self, paths: &'a [VaultPath]) -> BoxFuture<'a, Vec<FetchResult>> {
         Box::pin(self.fetch_changed(paths))
+    }
+
+    /// Synchronous reads (`Live::explain`) go straight to the client, which knows how to
+    /// block; the cache serves the refresh task only.
+    fn fetch_blocking(&self, paths: &[VaultPath]) -> Vec<FetchResult> {
+        self.inner.fetch_blocking(paths)
     }
 
     fn maintain(&self) -> BoxFuture<'_, Option<Duration>> {

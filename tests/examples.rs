@@ -1,0 +1,450 @@
+//! Every seed example, run as its built binary with only the env vars a user would set:
+//! against the dev server, or wiremock where rusty_vault cannot serve (Kubernetes auth, KV v2).
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::json;
+use wiremock::matchers::{body_partial_json, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+struct DevVault {
+    addr: String,
+    root: String,
+    role_id: String,
+    secret_id: String,
+}
+
+fn dev_vault() -> Option<DevVault> {
+    let var = |n: &str| std::env::var(n).ok();
+    match (
+        var("DEV_VAULT_ADDR"),
+        var("DEV_VAULT_TOKEN"),
+        var("DEV_VAULT_ROLE_ID"),
+        var("DEV_VAULT_SECRET_ID"),
+    ) {
+        (Some(addr), Some(root), Some(role_id), Some(secret_id)) => Some(DevVault {
+            addr,
+            root,
+            role_id,
+            secret_id,
+        }),
+        _ if var("CI").is_some() || var("DEV_VAULT_REQUIRED").is_some() => {
+            panic!("the dev Vault server is not running")
+        }
+        _ => None,
+    }
+}
+
+impl DevVault {
+    fn write(&self, secret: &str, data: serde_json::Value) {
+        let (addr, root) = (self.addr.clone(), self.root.clone());
+        let secret = secret.to_owned();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let status = reqwest::Client::new()
+                    .post(format!("{addr}/v1/secret/{secret}"))
+                    .header("X-Vault-Token", root)
+                    .body(data.to_string())
+                    .send()
+                    .await
+                    .unwrap()
+                    .status();
+                assert!(status.is_success(), "writing {secret}: {status}");
+            });
+        })
+        .join()
+        .unwrap();
+    }
+
+    fn token_env(&self) -> Vec<(String, String)> {
+        vec![
+            ("VAULT_ADDR".into(), self.addr.clone()),
+            ("VAULT_TOKEN".into(), self.root.clone()),
+        ]
+    }
+}
+
+/// Runs `target/<profile>/examples/<name>` with exactly `env`.
+fn run(name: &str, args: &[&str], env: &[(String, String)]) -> Output {
+    let mut exe: PathBuf = std::env::current_exe().unwrap();
+    exe.pop();
+    if exe.ends_with("deps") {
+        exe.pop();
+    }
+    let exe = exe.join("examples").join(name);
+    assert!(
+        exe.exists(),
+        "{} is not built (cargo test builds examples)",
+        exe.display()
+    );
+    Command::new(exe)
+        .args(args)
+        .env_clear()
+        .envs(env.iter().cloned())
+        .output()
+        .unwrap()
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn kv(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+fn seed_ai_trader(v: &DevVault) {
+    v.write(
+        "ai-trader/database",
+        json!({ "url": "postgres://trader@db/trading" }),
+    );
+    v.write(
+        "ai-trader/alpaca",
+        json!({ "ALPACA_API_KEY": "PK-canary", "ALPACA_SECRET_KEY": "sk-canary" }),
+    );
+    v.write(
+        "ai-trader/llm",
+        json!({ "OPENAI_API_KEY": "sk-openai-canary" }),
+    );
+    v.write(
+        "ai-trader/market-data",
+        json!({ "FINNHUB_API_KEY": "fh-canary" }),
+    );
+    v.write(
+        "ai-trader/session",
+        json!({ "SESSION_SECRET": "session-canary", "JWT_SECRET": "jwt-canary" }),
+    );
+}
+
+#[test]
+fn ai_trader_against_the_dev_server() {
+    let Some(v) = dev_vault() else { return };
+    seed_ai_trader(&v);
+    let out = run("ai_trader", &[], &v.token_env());
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("ai-trader ready: database url 28 bytes, alpaca keys set, 1 LLM key(s)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\"vault_enabled\":true,\"vault_connected\":true"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("database_url       from vault secret/ai-trader/database#url"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("canary") && !stderr.contains("canary"),
+        "no secret in the output"
+    );
+}
+
+#[test]
+fn ai_trader_from_vault_agent_injected_files() {
+    let dir = std::env::temp_dir().join(format!("vc-agent-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("database"),
+        "export DATABASE_URL=\"postgres://agent/db\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("alpaca"),
+        "export ALPACA_API_KEY=\"a\"\nexport ALPACA_SECRET_KEY=\"b\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("session"),
+        "export SESSION_SECRET=\"s\"\nexport JWT_SECRET=\"j\"\n",
+    )
+    .unwrap();
+    let out = run(
+        "ai_trader",
+        &[],
+        &kv(&[
+            ("VAULT_ENABLED", "false"),
+            ("VAULT_SECRETS_PATH", dir.to_str().unwrap()),
+        ]),
+    );
+    let (stdout, stderr) = text(&out);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("\"vault_enabled\":false"), "{stdout}");
+    assert!(stdout.contains("/database (DATABASE_URL)"), "{stdout}");
+}
+
+#[test]
+fn ai_trader_with_kubernetes_auth() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(MockServer::start());
+    let jwt = std::env::temp_dir().join(format!("vc-sa-token-{}", std::process::id()));
+    std::fs::write(&jwt, "eyJ.service-account").unwrap();
+    rt.block_on(async {
+        Mock::given(path("/v1/auth/kubernetes/login"))
+            .and(body_partial_json(json!({ "role": "ai-trader", "jwt": "eyJ.service-account" })))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "auth": { "client_token": "k8s-tok", "lease_duration": 3600, "renewable": true } })))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(path("/v1/sys/internal/ui/mounts/secret"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "data": { "type": "kv", "options": { "version": "2" } } })))
+            .mount(&server)
+            .await;
+        for (p, data) in [
+            ("database", json!({ "url": "postgres://k8s/db" })),
+            ("alpaca", json!({ "ALPACA_API_KEY": "a", "ALPACA_SECRET_KEY": "b" })),
+            ("session", json!({ "SESSION_SECRET": "s", "JWT_SECRET": "j" })),
+            ("llm", json!({})),
+            ("market-data", json!({})),
+        ] {
+            Mock::given(method("GET"))
+                .and(path(format!("/v1/secret/data/ai-trader/{p}")))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "data": { "data": data, "metadata": { "version": 1 } } })))
+                .mount(&server)
+                .await;
+        }
+        Mock::given(path("/v1/auth/token/revoke-self")).respond_with(ResponseTemplate::new(204)).expect(1).mount(&server).await;
+    });
+    let out = run(
+        "ai_trader",
+        &[],
+        &kv(&[
+            ("VAULT_ADDR", &server.uri()),
+            ("VAULT_ROLE", "ai-trader"),
+            ("VAULT_K8S_TOKEN_PATH", jwt.to_str().unwrap()),
+        ]),
+    );
+    let (stdout, stderr) = text(&out);
+    std::fs::remove_file(&jwt).unwrap();
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("0 LLM key(s)"), "{stdout}");
+    drop(rt);
+}
+
+#[test]
+fn spreadpilot_reads_both_key_formats_under_the_mount_point() {
+    let Some(v) = dev_vault() else { return };
+    v.write(
+        "ibkr/original_strategy",
+        json!({ "IB_USER": "orig-user", "IB_PASS": "orig-pass" }),
+    );
+    v.write(
+        "ibkr/vertical_spreads_strategy",
+        json!({ "username": "vs-user", "password": "vs-password" }),
+    );
+    let mut env = v.token_env();
+    env.extend(kv(&[
+        ("VAULT_ENABLED", "true"),
+        ("VAULT_MOUNT_POINT", "secret"),
+    ]));
+    let out = run(
+        "spreadpilot",
+        &["original_strategy", "vertical_spreads_strategy"],
+        &env,
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("original_strategy: user of 9 bytes, password of 9 bytes, from vault secret/ibkr/original_strategy#IB_USER"), "{stdout}");
+    assert!(stdout.contains("vertical_spreads_strategy: user of 7 bytes, password of 11 bytes, from vault secret/ibkr/vertical_spreads_strategy#username"), "{stdout}");
+}
+
+#[test]
+fn spreadpilot_falls_back_to_env_when_vault_is_disabled_or_unreachable() {
+    let creds = kv(&[("IB_USER", "env-user"), ("IB_PASS", "env-pass")]);
+    let disabled = [creds.clone(), kv(&[("VAULT_ENABLED", "false")])].concat();
+    let out = run("spreadpilot", &["original_strategy"], &disabled);
+    assert!(
+        text(&out).0.contains("from env IB_USER"),
+        "{:?}",
+        text(&out)
+    );
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let down = kv(&[
+        ("VAULT_ADDR", &format!("http://127.0.0.1:{port}")),
+        ("VAULT_TOKEN", "t"),
+        ("VAULT_MAX_RETRIES", "0"),
+    ]);
+    let without_creds = run("spreadpilot", &["original_strategy"], &down);
+    assert!(
+        !without_creds.status.success(),
+        "fail fast: no credentials anywhere"
+    );
+    assert!(text(&without_creds).1.contains("cannot reach vault"));
+    let with_fallback = [down, creds, kv(&[("VAULT_FALLBACK", "env")])].concat();
+    let out = run("spreadpilot", &["original_strategy"], &with_fallback);
+    assert!(out.status.success(), "{:?}", text(&out));
+}
+
+#[test]
+fn ai_gateway_against_the_dev_server_with_its_health_json() {
+    let Some(v) = dev_vault() else { return };
+    v.write("ai-gateway", json!({ "OPENAI_API_KEY": "sk-o", "ANTHROPIC_API_KEY": "sk-a", "SESSION_SECRET": "s", "DATABASE_PASSWORD": "p" }));
+    let out = run("ai_gateway", &[], &v.token_env());
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(r#""secrets":{"vault_connected":true,"vault_enabled":true}"#),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("gateway on :8000 with 2 provider keys"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn ai_gateway_on_kv2_with_approle_and_env_fallback() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(MockServer::start());
+    rt.block_on(async {
+        Mock::given(path("/v1/auth/approle/login"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "auth": { "client_token": "gw", "lease_duration": 3600, "renewable": true } })))
+            .mount(&server)
+            .await;
+        Mock::given(path("/v1/sys/internal/ui/mounts/secret"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "data": { "type": "kv", "options": { "version": "2" } } })))
+            .mount(&server)
+            .await;
+        Mock::given(path("/v1/secret/data/ai-gateway"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "data": { "data": { "OPENAI_API_KEY": "o", "ANTHROPIC_API_KEY": "a", "SESSION_SECRET": "s", "DATABASE_PASSWORD": "p" }, "metadata": { "version": 3 } } })))
+            .mount(&server)
+            .await;
+    });
+    let approle = kv(&[
+        ("VAULT_ADDR", &server.uri()),
+        ("VAULT_ROLE_ID", "r"),
+        ("VAULT_SECRET_ID", "s"),
+    ]);
+    let out = run("ai_gateway", &[], &approle);
+    assert!(out.status.success(), "{:?}", text(&out));
+    drop(rt);
+
+    // Vault gone: with VAULT_FALLBACK=env the gateway starts on env keys and says so.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env = kv(&[
+        ("VAULT_ADDR", &format!("http://127.0.0.1:{port}")),
+        ("VAULT_TOKEN", "t"),
+        ("VAULT_MAX_RETRIES", "0"),
+        ("VAULT_FALLBACK", "env"),
+        ("OPENAI_API_KEY", "o"),
+        ("ANTHROPIC_API_KEY", "a"),
+        ("SESSION_SECRET", "s"),
+        ("DATABASE_PASSWORD", "p"),
+    ]);
+    let out = run("ai_gateway", &[], &env);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(r#""secrets":{"vault_connected":false,"vault_enabled":true}"#),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn pake_migrates_env_secrets_then_loads_per_environment() {
+    let Some(v) = dev_vault() else { return };
+    let profile = format!("staging{}", std::process::id());
+    let vault = [v.token_env(), kv(&[("PAKE_PROFILE", &profile)])].concat();
+    let secrets = kv(&[
+        ("SECRET_KEY", "k-123"),
+        ("DATABASE_URL", "postgres://pake/db"),
+        ("REDIS_URL", "redis://pake:6379"),
+    ]);
+    let out = run("pake", &["migrate"], &[vault.clone(), secrets].concat());
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!(
+            "write       secret/pake_system/{profile}/database (KV v1)"
+        )),
+        "{stdout}"
+    );
+
+    // Env cleared: Vault has them now.
+    let out = run("pake", &[], &vault);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(
+            "pake ready: database 18 bytes, redis 17 bytes, secret key 5 bytes, firecrawl not set"
+        ),
+        "{stdout}"
+    );
+
+    // Env overrides Vault.
+    let out = run(
+        "pake",
+        &[],
+        &[
+            vault.clone(),
+            kv(&[("DATABASE_URL", "postgres://override")]),
+        ]
+        .concat(),
+    );
+    assert!(
+        text(&out).0.contains("pake ready: database 19 bytes"),
+        "{:?}",
+        text(&out)
+    );
+
+    // Another environment with neither env nor Vault values: an error naming each.
+    let other = [v.token_env(), kv(&[("PAKE_PROFILE", "production-empty")])].concat();
+    let out = run("pake", &[], &other);
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("missing `database.url`") && stderr.contains("env DATABASE_URL"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("vault secret/pake_system/production-empty/database#url"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn gpubroker_loads_the_provider_folder_with_approle() {
+    let Some(v) = dev_vault() else { return };
+    v.write("gpubroker/runpod", json!({ "api_key": "rp-0123456789" }));
+    v.write(
+        "gpubroker/aws",
+        json!({ "access_key_id": "AKIA", "secret_access_key": "s3" }),
+    );
+    let env = kv(&[
+        ("VAULT_ADDR", &v.addr),
+        ("VAULT_ROLE_ID", &v.role_id),
+        ("VAULT_SECRET_ID", &v.secret_id),
+    ]);
+    let out = run("gpubroker", &["runpod", "api_key"], &env);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("aws") && stdout.contains("runpod"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("runpod.api_key: 13 bytes"), "{stdout}");
+    let out = run("gpubroker", &["vastai", "api_key"], &env);
+    assert!(!out.status.success() && text(&out).1.contains("vastai.api_key: not in Vault"));
+}
