@@ -169,24 +169,11 @@ fn explain_prints_json_without_secrets() {
     assert!(!out.contains("canary-url"));
 }
 
-struct DevVault {
-    addr: String,
-    root: String,
-}
+mod dev_vault;
+use dev_vault::{DevVault, closed_port};
 
 fn dev_vault() -> Option<DevVault> {
-    match (
-        std::env::var("DEV_VAULT_ADDR"),
-        std::env::var("DEV_VAULT_TOKEN"),
-    ) {
-        (Ok(addr), Ok(root)) => Some(DevVault { addr, root }),
-        _ if std::env::var_os("CI").is_some()
-            || std::env::var_os("DEV_VAULT_REQUIRED").is_some() =>
-        {
-            panic!("the dev Vault server is not running")
-        }
-        _ => None,
-    }
+    DevVault::get()
 }
 
 fn profile(name: &str) -> String {
@@ -243,11 +230,7 @@ fn check_exit_codes_and_json_shape() {
     assert_eq!(report["problems"][0]["kind"], "denied");
 
     // Unreachable: a closed port.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = closed_port();
     let addr = format!("http://127.0.0.1:{port}");
     let (code, out, _) = run(
         &["check", "--json"],
@@ -376,29 +359,8 @@ fn migrate_uses_check_and_set_on_kv2() {
 #[test]
 fn the_dev_server_does_not_enforce_policies() {
     let Some(v) = dev_vault() else { return };
-    let (addr, root) = (v.addr.clone(), v.root.clone());
-    let status = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            reqwest::Client::new()
-                .post(format!("{addr}/v1/sys/policy/shop"))
-                .header("X-Vault-Token", root)
-                .body(
-                    json!({ "policy": "path \"secret/shop/*\" { capabilities = [\"read\"] }" })
-                        .to_string(),
-                )
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        })
-    })
-    .join()
-    .unwrap();
+    let policy = json!({ "policy": "path \"secret/shop/*\" { capabilities = [\"read\"] }" });
+    let status = dev_vault::post(&v.addr, &v.root, "sys/policy/shop", &policy);
     assert_eq!(
         status, 404,
         "rusty_vault now accepts policies: extend this test to log in with a token restricted to \

@@ -8,65 +8,11 @@ use serde_json::json;
 use wiremock::matchers::{body_partial_json, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-struct DevVault {
-    addr: String,
-    root: String,
-    role_id: String,
-    secret_id: String,
-}
+mod dev_vault;
+use dev_vault::{DevVault, closed_port};
 
 fn dev_vault() -> Option<DevVault> {
-    let var = |n: &str| std::env::var(n).ok();
-    match (
-        var("DEV_VAULT_ADDR"),
-        var("DEV_VAULT_TOKEN"),
-        var("DEV_VAULT_ROLE_ID"),
-        var("DEV_VAULT_SECRET_ID"),
-    ) {
-        (Some(addr), Some(root), Some(role_id), Some(secret_id)) => Some(DevVault {
-            addr,
-            root,
-            role_id,
-            secret_id,
-        }),
-        _ if var("CI").is_some() || var("DEV_VAULT_REQUIRED").is_some() => {
-            panic!("the dev Vault server is not running")
-        }
-        _ => None,
-    }
-}
-
-impl DevVault {
-    fn write(&self, secret: &str, data: serde_json::Value) {
-        let (addr, root) = (self.addr.clone(), self.root.clone());
-        let secret = secret.to_owned();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                let status = reqwest::Client::new()
-                    .post(format!("{addr}/v1/secret/{secret}"))
-                    .header("X-Vault-Token", root)
-                    .body(data.to_string())
-                    .send()
-                    .await
-                    .unwrap()
-                    .status();
-                assert!(status.is_success(), "writing {secret}: {status}");
-            });
-        })
-        .join()
-        .unwrap();
-    }
-
-    fn token_env(&self) -> Vec<(String, String)> {
-        vec![
-            ("VAULT_ADDR".into(), self.addr.clone()),
-            ("VAULT_TOKEN".into(), self.root.clone()),
-        ]
-    }
+    DevVault::get()
 }
 
 /// Runs `target/<profile>/examples/<name>` with exactly `env`.
@@ -106,23 +52,23 @@ fn kv(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 
 fn seed_ai_trader(v: &DevVault) {
     v.write(
-        "ai-trader/database",
+        "secret/ai-trader/database",
         json!({ "url": "postgres://trader@db/trading" }),
     );
     v.write(
-        "ai-trader/alpaca",
+        "secret/ai-trader/alpaca",
         json!({ "ALPACA_API_KEY": "PK-canary", "ALPACA_SECRET_KEY": "sk-canary" }),
     );
     v.write(
-        "ai-trader/llm",
+        "secret/ai-trader/llm",
         json!({ "OPENAI_API_KEY": "sk-openai-canary" }),
     );
     v.write(
-        "ai-trader/market-data",
+        "secret/ai-trader/market-data",
         json!({ "FINNHUB_API_KEY": "fh-canary" }),
     );
     v.write(
-        "ai-trader/session",
+        "secret/ai-trader/session",
         json!({ "SESSION_SECRET": "session-canary", "JWT_SECRET": "jwt-canary" }),
     );
 }
@@ -238,11 +184,11 @@ fn ai_trader_with_kubernetes_auth() {
 fn spreadpilot_reads_both_key_formats_under_the_mount_point() {
     let Some(v) = dev_vault() else { return };
     v.write(
-        "ibkr/original_strategy",
+        "secret/ibkr/original_strategy",
         json!({ "IB_USER": "orig-user", "IB_PASS": "orig-pass" }),
     );
     v.write(
-        "ibkr/vertical_spreads_strategy",
+        "secret/ibkr/vertical_spreads_strategy",
         json!({ "username": "vs-user", "password": "vs-password" }),
     );
     let mut env = v.token_env();
@@ -272,11 +218,7 @@ fn spreadpilot_falls_back_to_env_when_vault_is_disabled_or_unreachable() {
         text(&out)
     );
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = closed_port();
     let down = kv(&[
         ("VAULT_ADDR", &format!("http://127.0.0.1:{port}")),
         ("VAULT_TOKEN", "t"),
@@ -296,7 +238,7 @@ fn spreadpilot_falls_back_to_env_when_vault_is_disabled_or_unreachable() {
 #[test]
 fn ai_gateway_against_the_dev_server_with_its_health_json() {
     let Some(v) = dev_vault() else { return };
-    v.write("ai-gateway", json!({ "OPENAI_API_KEY": "sk-o", "ANTHROPIC_API_KEY": "sk-a", "SESSION_SECRET": "s", "DATABASE_PASSWORD": "p" }));
+    v.write("secret/ai-gateway", json!({ "OPENAI_API_KEY": "sk-o", "ANTHROPIC_API_KEY": "sk-a", "SESSION_SECRET": "s", "DATABASE_PASSWORD": "p" }));
     let out = run("ai_gateway", &[], &v.token_env());
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}{stderr}");
@@ -338,11 +280,7 @@ fn ai_gateway_on_kv2_with_approle_and_env_fallback() {
     drop(rt);
 
     // Vault gone: with VAULT_FALLBACK=env the gateway starts on env keys and says so.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = closed_port();
     let env = kv(&[
         ("VAULT_ADDR", &format!("http://127.0.0.1:{port}")),
         ("VAULT_TOKEN", "t"),
@@ -427,9 +365,12 @@ fn pake_migrates_env_secrets_then_loads_per_environment() {
 #[test]
 fn gpubroker_loads_the_provider_folder_with_approle() {
     let Some(v) = dev_vault() else { return };
-    v.write("gpubroker/runpod", json!({ "api_key": "rp-0123456789" }));
     v.write(
-        "gpubroker/aws",
+        "secret/gpubroker/runpod",
+        json!({ "api_key": "rp-0123456789" }),
+    );
+    v.write(
+        "secret/gpubroker/aws",
         json!({ "access_key_id": "AKIA", "secret_access_key": "s3" }),
     );
     let env = kv(&[

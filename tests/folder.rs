@@ -2,6 +2,9 @@
 //! `get_secret`-style lookup.
 
 use vault_config::testing::MockVault;
+mod dev_vault;
+
+use dev_vault::DevVault;
 use vault_config::{SecretFolder, VaultConfig, VaultPath};
 
 #[derive(Debug, VaultConfig)]
@@ -74,39 +77,14 @@ fn a_denied_folder_fails_the_load() {
 
 #[test]
 fn the_real_server_lists_a_folder() {
-    let (Ok(addr), Ok(root)) = (
-        std::env::var("DEV_VAULT_ADDR"),
-        std::env::var("DEV_VAULT_TOKEN"),
-    ) else {
-        assert!(
-            std::env::var_os("DEV_VAULT_REQUIRED").is_none() && std::env::var_os("CI").is_none(),
-            "dev server required"
-        );
-        return;
-    };
+    let Some(v) = DevVault::get() else { return };
     let base = format!("folder-{}", std::process::id());
-    let (a, r, b2) = (addr.clone(), root.clone(), base.clone());
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            for (name, key) in [("runpod", "rp"), ("vastai", "va")] {
-                let status = reqwest::Client::new()
-                    .post(format!("{a}/v1/secret/{b2}/gpubroker/{name}"))
-                    .header("X-Vault-Token", &r)
-                    .body(format!(r#"{{"api_key":"{key}"}}"#))
-                    .send()
-                    .await
-                    .unwrap()
-                    .status();
-                assert!(status.is_success());
-            }
-        });
-    })
-    .join()
-    .unwrap();
+    for (name, key) in [("runpod", "rp"), ("vastai", "va")] {
+        v.write(
+            &format!("secret/{base}/gpubroker/{name}"),
+            serde_json::json!({ "api_key": key }),
+        );
+    }
     #[derive(Debug, VaultConfig)]
     #[config(vault_path = "{profile}")]
     struct Real {
@@ -115,8 +93,8 @@ fn the_real_server_lists_a_folder() {
     }
     let real = Real::loader()
         .env_vars([
-            ("VAULT_ADDR", addr.as_str()),
-            ("VAULT_TOKEN", root.as_str()),
+            ("VAULT_ADDR", v.addr.as_str()),
+            ("VAULT_TOKEN", v.root.as_str()),
             ("PROFILE", base.as_str()),
         ])
         .load()

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use vault_config::{ExposeSecret, Live, SecretString, VaultConfig};
 
+mod dev_vault;
+
 #[derive(Debug, VaultConfig)]
 #[config(env_prefix = "LR_", vault_path = "live-real")]
 struct App {
@@ -60,26 +62,13 @@ impl OwnServer {
     }
 
     fn write(&self, value: &str) {
-        let (addr, root, value) = (self.addr.clone(), self.root.clone(), value.to_owned());
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                let status = reqwest::Client::new()
-                    .post(format!("{addr}/v1/secret/live-real"))
-                    .header("X-Vault-Token", root)
-                    .body(serde_json::json!({ "api_key": value }).to_string())
-                    .send()
-                    .await
-                    .unwrap()
-                    .status();
-                assert!(status.is_success(), "write: {status}");
-            });
-        })
-        .join()
-        .unwrap();
+        let status = dev_vault::post(
+            &self.addr,
+            &self.root,
+            "secret/live-real",
+            &serde_json::json!({ "api_key": value }),
+        );
+        assert!((200..300).contains(&status), "write: {status}");
     }
 }
 

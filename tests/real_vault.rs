@@ -6,37 +6,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use vault_config::{Answer, ExposeSecret, ProblemKind, SecretString, VaultClient, VaultConfig};
 
-struct DevVault {
-    addr: String,
-    root: String,
-    role_id: String,
-    secret_id: String,
-}
+mod dev_vault;
+use dev_vault::{DevVault, closed_port};
 
 fn dev_vault() -> Option<DevVault> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    match (
-        var("DEV_VAULT_ADDR"),
-        var("DEV_VAULT_TOKEN"),
-        var("DEV_VAULT_ROLE_ID"),
-        var("DEV_VAULT_SECRET_ID"),
-    ) {
-        (Some(addr), Some(root), Some(role_id), Some(secret_id)) => Some(DevVault {
-            addr,
-            root,
-            role_id,
-            secret_id,
-        }),
-        _ if var("CI").is_some() || var("DEV_VAULT_REQUIRED").is_some() => {
-            panic!(
-                "the dev Vault server is not running: run `scripts/dev-vault start` and export .dev-vault/env"
-            )
-        }
-        _ => {
-            eprintln!("skipped: no dev Vault server (scripts/test starts one)");
-            None
-        }
-    }
+    DevVault::get()
 }
 
 /// A profile unique to this test, so tests sharing the server never see each other's data.
@@ -49,47 +23,10 @@ fn unique_profile(test: &str) -> String {
     )
 }
 
-impl DevVault {
-    /// Writes a secret with the root token (KV v1), on a thread of its own so that async
-    /// tests can call it too.
-    fn write(&self, path: &str, data: serde_json::Value) {
-        std::thread::scope(|s| s.spawn(|| self.write_now(path, &data)).join().unwrap());
-    }
-
-    fn write_now(&self, path: &str, data: &serde_json::Value) {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let status = reqwest::Client::new()
-                .post(format!("{}/v1/{path}", self.addr))
-                .header("X-Vault-Token", &self.root)
-                .body(data.to_string())
-                .send()
-                .await
-                .unwrap()
-                .status();
-            assert!(status.is_success(), "writing {path}: {status}");
-        });
-    }
-
-    fn token_env(&self, profile: &str) -> Vec<(String, String)> {
-        vec![
-            ("VAULT_ADDR".into(), self.addr.clone()),
-            ("VAULT_TOKEN".into(), self.root.clone()),
-            ("IT_PROFILE".into(), profile.into()),
-        ]
-    }
-
-    fn approle_env(&self, profile: &str) -> Vec<(String, String)> {
-        vec![
-            ("VAULT_ADDR".into(), self.addr.clone()),
-            ("VAULT_ROLE_ID".into(), self.role_id.clone()),
-            ("VAULT_SECRET_ID".into(), self.secret_id.clone()),
-            ("IT_PROFILE".into(), profile.into()),
-        ]
-    }
+/// An env with this test's profile added.
+fn with_profile(mut env: Vec<(String, String)>, profile: &str) -> Vec<(String, String)> {
+    env.push(("IT_PROFILE".into(), profile.into()));
+    env
 }
 
 #[derive(Debug, VaultConfig)]
@@ -124,7 +61,7 @@ fn token_auth_reads_secrets_from_env_vars_only() {
     let profile = unique_profile("token");
     seed_app(&v, &profile);
     let app = App::loader()
-        .env_vars(v.token_env(&profile))
+        .env_vars(with_profile(v.token_env(), &profile))
         .load()
         .unwrap();
     assert_eq!(app.database_url.expose_secret(), "postgres://real/db");
@@ -142,7 +79,7 @@ fn approle_auth_reads_secrets_from_env_vars_only() {
     let profile = unique_profile("approle");
     seed_app(&v, &profile);
     let app = App::loader()
-        .env_vars(v.approle_env(&profile))
+        .env_vars(with_profile(v.approle_env(), &profile))
         .load()
         .unwrap();
     assert_eq!(app.database_url.expose_secret(), "postgres://real/db");
@@ -152,7 +89,7 @@ fn approle_auth_reads_secrets_from_env_vars_only() {
 fn a_wrong_secret_id_is_a_login_problem_without_the_credentials() {
     let Some(v) = dev_vault() else { return };
     let profile = unique_profile("badlogin");
-    let mut env = v.approle_env(&profile);
+    let mut env = with_profile(v.approle_env(), &profile);
     env[2].1 = "not-the-secret-id-canary".into();
     let err = App::loader().env_vars(env).load().unwrap_err();
     let report = err.to_string();
@@ -202,7 +139,7 @@ fn a_denied_token_fails_the_load_naming_each_path() {
     let Some(v) = dev_vault() else { return };
     let profile = unique_profile("denied");
     seed_app(&v, &profile);
-    let mut env = v.token_env(&profile);
+    let mut env = with_profile(v.token_env(), &profile);
     env[1].1 = "revoked-or-bogus".into();
     let err = App::loader().env_vars(env).load().unwrap_err();
     let denied: Vec<_> = err
@@ -228,7 +165,7 @@ fn a_missing_path_is_reported_and_a_default_still_applies() {
         serde_json::json!({ "IB_USER": "u" }),
     );
     let err = App::loader()
-        .env_vars(v.token_env(&profile))
+        .env_vars(with_profile(v.token_env(), &profile))
         .load()
         .unwrap_err();
     let problems: Vec<_> = err
@@ -249,7 +186,7 @@ fn env_overrides_the_real_vault() {
     let Some(v) = dev_vault() else { return };
     let profile = unique_profile("override");
     seed_app(&v, &profile);
-    let mut env = v.token_env(&profile);
+    let mut env = with_profile(v.token_env(), &profile);
     env.push(("IT_DATABASE_URL".into(), "postgres://from-env".into()));
     let explained = App::loader().env_vars(env).explain();
     let row = explained.row("database_url").unwrap();
@@ -263,11 +200,7 @@ fn env_overrides_the_real_vault() {
 #[test]
 fn fallback_mode_loads_from_env_when_vault_is_unreachable() {
     // A closed port: bind, note the port, drop the listener.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = closed_port();
     let env = |fallback: bool| {
         let mut env = vec![
             ("VAULT_ADDR".to_owned(), format!("http://127.0.0.1:{port}")),
@@ -335,12 +268,12 @@ async fn load_inside_a_current_thread_runtime_with_the_real_client() {
     let profile = unique_profile("rt-current");
     seed_app(&v, &profile);
     let app = App::loader()
-        .env_vars(v.token_env(&profile))
+        .env_vars(with_profile(v.token_env(), &profile))
         .load()
         .unwrap();
     assert_eq!(app.port, 9443);
     let app = App::loader()
-        .env_vars(v.approle_env(&profile))
+        .env_vars(with_profile(v.approle_env(), &profile))
         .load_async()
         .await
         .unwrap();
@@ -353,7 +286,7 @@ async fn load_inside_a_multi_thread_runtime_with_the_real_client() {
     let profile = unique_profile("rt-multi");
     seed_app(&v, &profile);
     let app = App::loader()
-        .env_vars(v.token_env(&profile))
+        .env_vars(with_profile(v.token_env(), &profile))
         .load()
         .unwrap();
     assert_eq!(app.broker_user.expose_secret(), "legacy-user");
