@@ -117,7 +117,6 @@ impl Inner {
             message: format!("{path} answered without an `auth` block"),
         })?;
         session.set_lease(Duration::from_secs(auth.lease_duration), auth.renewable);
-        session.logins += 1;
         tracing::info!(method, lease_secs = auth.lease_duration, "vault: logged in");
         Ok(Arc::new(auth.client_token))
     }

@@ -60,7 +60,6 @@ pub(crate) struct Session {
     pub expires_at: Option<std::time::Instant>,
     /// When `maintain` should renew or log in again.
     pub next_action: Option<std::time::Instant>,
-    pub logins: u64,
 }
 
 impl fmt::Debug for VaultClient {

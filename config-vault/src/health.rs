@@ -45,9 +45,10 @@ impl VaultClient {
             vault_enabled: true,
             ..Health::default()
         };
-        let status = ["sys/health", "sys/seal-status"];
+        // `sys/seal-status` answers where `sys/health` does not exist (404/405).
+        let endpoints = ["sys/health", "sys/seal-status"];
         let mut server: Option<HealthBody> = None;
-        for path in status {
+        for path in endpoints {
             let mut call = Call::get(path, None);
             call.ns = Ns::Root;
             call.retry = false;
