@@ -641,6 +641,10 @@ impl<'r> BuildCtx<'r> {
     }
 
     /// The next leaf field: parsed from the winning layer, defaulted, then validated.
+    ///
+    /// Never inlined: a derived struct calls it once per field, and inlining it hundreds of
+    /// times into one function makes release builds of large structs very slow.
+    #[inline(never)]
     pub fn leaf<T, E>(
         &mut self,
         validate: Option<Validator<T, E>>,

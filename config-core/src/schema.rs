@@ -246,7 +246,9 @@ pub struct SchemaBuilder {
 }
 
 impl SchemaBuilder {
-    /// Adds a leaf field in the current scope.
+    /// Adds a leaf field in the current scope (never inlined, for the same reason as
+    /// `BuildCtx::leaf`).
+    #[inline(never)]
     pub fn field(&mut self, decl: FieldDecl) {
         let scope = &self.scope;
         let env = match decl.env {

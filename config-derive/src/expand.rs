@@ -42,15 +42,20 @@ pub fn expand(cont: &Container<'_>) -> TokenStream {
         .map(describe_field);
     let (bindings, inits): (Vec<_>, Vec<_>) =
         cont.fields.iter().enumerate().map(build_field).unzip();
-    let binds = cont
+    // One failure point for all fields: a `?` per field would give every early return its
+    // own drops of the fields before it, quadratic code for large structs.
+    let vars: Vec<_> = cont
         .fields
         .iter()
         .enumerate()
         .filter(|(_, f)| !f.attrs.skip.is_set())
-        .map(|(i, _)| {
-            let var = quote::format_ident!("__field{}", i);
-            quote!(let #var = #var?;)
-        });
+        .map(|(i, _)| quote::format_ident!("__field{}", i))
+        .collect();
+    let binds = quote! {
+        let (#(::core::option::Option::Some(#vars),)*) = (#(#vars,)*) else {
+            return ::core::option::Option::None;
+        };
+    };
     let finish = match a.validate.get() {
         Some(path) => quote_spanned! {path.span()=>
             __ctx.check(__value, #name, #path as fn(&Self) -> _)
@@ -88,7 +93,7 @@ pub fn expand(cont: &Container<'_>) -> TokenStream {
 
             fn __build(__ctx: &mut ::vault_config::__private::BuildCtx<'_>) -> ::core::option::Option<Self> {
                 #(#bindings)*
-                #(#binds)*
+                #binds
                 let __value = Self { #(#inits),* };
                 #finish
             }
