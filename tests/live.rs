@@ -87,6 +87,11 @@ fn a_rotated_secret_arrives_without_restart_and_names_the_fields() {
         live.current().user.expose_secret() == "user-2"
     });
     assert_eq!(live.current().pass.expose_secret(), "pass-2");
+    assert_eq!(
+        live.read().pass.expose_secret(),
+        "pass-2",
+        "the guard sees the same version"
+    );
     let change = changes.borrow_and_update().clone();
     assert_eq!(change.fields, ["user", "pass", "workers"]);
     assert!(change.version >= 1);

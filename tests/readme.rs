@@ -67,7 +67,7 @@ fn every_example_the_readme_names_exists_and_is_exercised() {
 #[test]
 fn every_script_the_readme_names_exists() {
     let readme = read("README.md");
-    for script in ["scripts/test", "scripts/dev-vault"] {
+    for script in ["scripts/test", "scripts/dev-vault", "scripts/bench"] {
         assert!(readme.contains(script));
         let meta = std::fs::metadata(Path::new(env!("CARGO_MANIFEST_DIR")).join(script)).unwrap();
         #[cfg(unix)]

@@ -72,13 +72,13 @@ pub fn markdown(r: &Report) -> String {
         o,
         "\n## 1. Cold load with AppRole, N = 4·P secrets over P paths\n\nThe real Vault-API server from `scripts/dev-vault` (rusty_vault, KV v1) behind a delay proxy adding {} ms each way; measured round trip {}. \
 Floor = (login + KV detection + one parallel batch) × RTT = 3 × RTT. Each contender creates its client, logs in and reads everything, per run. \
-vaultrs 0.8's `approle::login` cannot parse this server's login answer (it requires `accessor`), so its login is the same single request made with reqwest; its reads are `vaultrs::kv1::get` per path, as its docs show.\n",
+The sequential contender is vaultrs' documented pattern (one client, an AppRole login, then `kv1::get` per path in a loop) issued with reqwest: vaultrs 0.8 itself cannot parse this server's answers (its types require `accessor` on logins and `request_id` on reads, which rusty_vault leaves out), so the crate could not run here; the wire pattern, and so its cost, is the same.\n",
         r.delay_ms,
         ms(r.rtt_us)
     );
     let _ = writeln!(
         o,
-        "| P | N | floor | vault-config median (p95) | vs floor | vaultrs median (p95) | hvac median (p95) | vaultrs / ours | hvac / ours |\n|---|---|---|---|---|---|---|---|---|"
+        "| P | N | floor | vault-config median (p95) | vs floor | sequential (vaultrs pattern) median (p95) | hvac median (p95) | sequential / ours | hvac / ours |\n|---|---|---|---|---|---|---|---|---|"
     );
     for c in &r.cold {
         let hvac = c.hvac.map_or_else(
@@ -158,7 +158,7 @@ vaultrs 0.8's `approle::login` cannot parse this server's login answer (it requi
         let v = c.vaultrs.median_us / c.ours.median_us;
         let _ = writeln!(
             o,
-            "| scenario 1, P = 32: ≥ 10× faster than vaultrs | {v:.1}× | {} |",
+            "| scenario 1, P = 32: ≥ 10× faster than the vaultrs pattern | {v:.1}× | {} |",
             verdict(v >= 10.0)
         );
         if let Some(h) = c.hvac {
@@ -175,35 +175,23 @@ vaultrs 0.8's `approle::login` cannot parse this server's login answer (it requi
         "| scenario 2: within 1.5× of plain figment | {env_ratio:.2}× | {} |",
         verdict(env_ratio <= 1.5)
     );
-    if let (Some(live), Some(lock)) = (
-        r.reads
-            .iter()
-            .find(|(n, _)| n.starts_with("Live::current, 1")),
-        r.reads
-            .iter()
-            .find(|(n, _)| n.starts_with("Arc<RwLock>, 1")),
-    ) {
-        let x = live.1 / lock.1;
-        let _ = writeln!(
-            o,
-            "| scenario 3, 1 thread: at least as fast as RwLock | {x:.2}× | {} |",
-            verdict(x >= 1.0)
-        );
-    }
-    if let (Some(live), Some(lock)) = (
-        r.reads
-            .iter()
-            .find(|(n, _)| n.starts_with("Live::current, 2")),
-        r.reads
-            .iter()
-            .find(|(n, _)| n.starts_with("Arc<RwLock>, 2")),
-    ) {
-        let x = live.1 / lock.1;
-        let _ = writeln!(
-            o,
-            "| scenario 3, 2 threads: at least as fast as RwLock | {x:.2}× | {} |",
-            verdict(x >= 1.0)
-        );
+    for reader in ["Live::current", "Live::read (guard)"] {
+        for threads in ["1 thread", "2 threads"] {
+            let rate = |prefix: &str| {
+                r.reads
+                    .iter()
+                    .find(|(n, _)| *n == format!("{prefix}, {threads}"))
+                    .map(|(_, v)| *v)
+            };
+            if let (Some(live), Some(lock)) = (rate(reader), rate("Arc<RwLock>")) {
+                let x = live / lock;
+                let _ = writeln!(
+                    o,
+                    "| scenario 3, `{reader}`, {threads}: at least as fast as RwLock | {x:.2}× | {} |",
+                    verdict(x >= 1.0)
+                );
+            }
+        }
     }
     if let Some(x) = compile_ratio {
         let _ = writeln!(
@@ -212,5 +200,14 @@ vaultrs 0.8's `approle::login` cannot parse this server's login answer (it requi
             verdict(x <= 2.0)
         );
     }
+    let _ = writeln!(o, "\n## Notes on the targets\n");
+    let _ = writeln!(
+        o,
+        "- Scenario 1: a sequential client pays 1 + P round trips, vault-config 3 (login, KV detection, one batch of up to 128 parallel reads), so at P = 32 the best possible ratio is 33 / 3 = 11×; the 10× target leaves 10 % for client and server work. What vault-config adds over the floor grows with P (the rows above): 32 to 128 concurrent reads are parsed by the client and served by rusty_vault on the same 2 cores. The detection round trip is also why a single-path load is slower than a sequential client that is told the KV version: set `VAULT_KV_VERSION` to skip it."
+    );
+    let _ = writeln!(
+        o,
+        "- Scenario 3: `Live::current()` returns an `Arc` clone, one atomic increment on a shared counter, the same work as the baseline's `read().clone()`, so single-threaded they are equal within noise; with two threads the baseline's lock contends. `Live::read()` returns a guard without touching the counter: use it on hot paths."
+    );
     o
 }

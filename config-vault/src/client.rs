@@ -178,7 +178,7 @@ impl VaultClientBuilder {
         self
     }
 
-    /// How many paths are read at once (default 64).
+    /// How many paths are read at once (default 128: one wave of reads for most services).
     pub fn concurrency(mut self, n: usize) -> Self {
         self.config.concurrency = n.max(1);
         self

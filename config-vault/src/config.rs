@@ -196,7 +196,7 @@ impl Default for Config {
             connect_timeout: Duration::from_secs(5),
             retry: RetryPolicy::default(),
             kv_version: None,
-            concurrency: 64,
+            concurrency: 128,
             max_response_bytes: 4 * 1024 * 1024,
         }
     }

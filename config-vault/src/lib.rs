@@ -45,6 +45,6 @@ pub use config::{Auth, K8S_TOKEN_PATH, KvVersion, SecretId, Tls, WrappingToken};
 pub use env::setup_from_env;
 pub use error::Error;
 pub use health::Health;
-pub use live::{Change, Live, LiveBuilder, LiveConfig, LiveHealth};
+pub use live::{Change, Current, Live, LiveBuilder, LiveConfig, LiveHealth};
 pub use migrate::{MigrateOptions, MigrationReport, PathMigration};
 pub use retry::RetryPolicy;
