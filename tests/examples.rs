@@ -15,20 +15,27 @@ fn dev_vault() -> Option<DevVault> {
     DevVault::get()
 }
 
-/// Runs `target/<profile>/examples/<name>` with exactly `env`.
-fn run(name: &str, args: &[&str], env: &[(String, String)]) -> Output {
-    let mut exe: PathBuf = std::env::current_exe().unwrap();
-    exe.pop();
-    if exe.ends_with("deps") {
-        exe.pop();
+/// The built example, `target/<profile>/examples/<name>`, as `cargo build --examples` leaves
+/// it (`scripts/test` builds the examples before the tests; `cargo test` alone only leaves
+/// hashed copies, which could be stale).
+fn example_binary(name: &str) -> PathBuf {
+    let mut dir: PathBuf = std::env::current_exe().unwrap();
+    dir.pop();
+    if dir.ends_with("deps") {
+        dir.pop();
     }
-    let exe = exe.join("examples").join(name);
+    let plain = dir.join("examples").join(name);
     assert!(
-        exe.exists(),
-        "{} is not built (cargo test builds examples)",
-        exe.display()
+        plain.is_file(),
+        "{} is not built: run `cargo build --examples --all-features` first (scripts/test does)",
+        plain.display()
     );
-    Command::new(exe)
+    plain
+}
+
+/// Runs the built example with exactly `env`.
+fn run(name: &str, args: &[&str], env: &[(String, String)]) -> Output {
+    Command::new(example_binary(name))
         .args(args)
         .env_clear()
         .envs(env.iter().cloned())
