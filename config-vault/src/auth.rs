@@ -13,7 +13,11 @@ use crate::client::{Inner, Session};
 use crate::config::{Auth, SecretId, WrappingToken};
 use crate::transport::{Call, Ns};
 
-fn read_secret_file(path: &std::path::Path, method: &'static str) -> Result<SecretString, Error> {
+/// A credential file's contents, trimmed; the raw text is zeroized.
+pub(crate) fn read_secret_file(
+    path: &std::path::Path,
+    method: &'static str,
+) -> Result<SecretString, Error> {
     let mut raw = std::fs::read_to_string(path).map_err(|e| Error::Login {
         method,
         message: format!("cannot read {}: {e}", path.display()),

@@ -277,10 +277,9 @@ fn auth(v: &mut Vars<'_>) -> Option<Auth> {
 /// `$HOME/.vault-token`, trimmed, as the Vault CLI's token helper writes it.
 fn token_file(env: &EnvSnapshot) -> Option<SecretString> {
     let home = env.get("HOME")?.ok()?;
-    let mut raw = std::fs::read_to_string(PathBuf::from(home).join(".vault-token")).ok()?;
-    let token = raw.trim().to_owned();
-    zeroize::Zeroize::zeroize(&mut raw);
-    (!token.is_empty()).then(|| SecretString::from(token))
+    let token =
+        crate::auth::read_secret_file(&PathBuf::from(home).join(".vault-token"), "token").ok()?;
+    (!secrecy::ExposeSecret::expose_secret(&token).is_empty()).then_some(token)
 }
 
 /// The setup hook `Settings::load()` runs: reads the seeds' switches and, when Vault is
