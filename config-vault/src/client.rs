@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
+use tracing::instrument::WithSubscriber;
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesOrdered;
@@ -415,7 +416,8 @@ impl SecretSource for VaultClient {
         };
         let this = self.clone();
         let owned = paths.to_vec();
-        let task = rt.spawn(async move { this.fetch(&owned).await });
+        // Spans and events go to the caller's subscriber, also a scoped one.
+        let task = rt.spawn(async move { this.fetch(&owned).await }.with_current_subscriber());
         match pollster::block_on(task) {
             Ok(results) => results,
             Err(e) => fail(format!("the fetch task failed: {e}")),

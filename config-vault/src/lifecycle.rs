@@ -95,6 +95,12 @@ impl Inner {
                     session.next_action = None;
                 }
                 Err(err) => {
+                    let now = Instant::now();
+                    if is_login && session.expires_at.is_some_and(|at| at <= now) {
+                        // Renewing a dead token cannot work; a login can.
+                        tracing::warn!(error = %err, "vault: renewal failed and the token expired; logging in again");
+                        return self.relogin_now(&mut session).await;
+                    }
                     tracing::warn!(error = %err, "vault: renewal failed; retrying");
                     let left = session
                         .expires_at

@@ -251,9 +251,12 @@ impl<T: VaultConfig + Send + Sync> LiveBuilder<T> {
         let pinned = loader.clone();
         let (stop_tx, stop_rx) = watch::channel(false);
         let (done_tx, done_rx) = watch::channel(false);
+        // The task logs to the subscriber of the caller, scoped (`set_default`) or global.
+        let dispatch = tracing::dispatcher::get_default(Clone::clone);
         let thread = std::thread::Builder::new()
             .name("vault-config-live".into())
             .spawn(move || {
+                let _subscriber = tracing::dispatcher::set_default(&dispatch);
                 let rt = match tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
