@@ -44,7 +44,25 @@ impl Drop for Entry {
 impl EnvSnapshot {
     /// The current process environment.
     pub fn from_process() -> Self {
-        let vars = std::env::vars_os()
+        Self::from_os(std::env::vars_os())
+    }
+
+    /// A snapshot of OS strings, as the process environment holds them: a value that is not
+    /// UTF-8 is kept as such (a field reading it reports it), a name that is not is dropped.
+    ///
+    /// ```
+    /// use std::ffi::OsString;
+    /// use std::os::unix::ffi::OsStringExt;
+    /// use vault_config_core::{EnvSnapshot, NotUnicode};
+    /// let env = EnvSnapshot::from_os([(OsString::from("APP_KEY"), OsString::from_vec(vec![0xff]))]);
+    /// assert_eq!(env.get("APP_KEY"), Some(Err(NotUnicode)));
+    /// ```
+    pub fn from_os<I>(vars: I) -> Self
+    where
+        I: IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+    {
+        let vars = vars
+            .into_iter()
             .filter_map(|(k, v)| {
                 let entry = Entry {
                     value: v.into_string().ok(),

@@ -96,26 +96,42 @@ fn read_file(root: &Path, path: &Path) -> Result<Option<Vec<FileValue>>, String>
     })?;
     let text = zeroize::Zeroizing::new(text);
     let origin = path.display().to_string();
-    let named_like_env = !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
-    let exported = text.lines().any(|l| l.trim_start().starts_with("export "));
-    let pairs = if is_env_file(&text) && (exported || !named_like_env) {
-        parse_env_file(&text).map_err(|line| format!("{origin}: line {line} is not `KEY=value`"))?
-    } else {
-        let value = text
-            .strip_suffix('\n')
-            .map(|v| v.strip_suffix('\r').unwrap_or(v))
-            .unwrap_or(&text);
-        vec![(name, value.to_owned())]
-    };
+    let pairs =
+        parse(&name, &text).map_err(|line| format!("{origin}: line {line} is not `KEY=value`"))?;
     Ok(Some(
         pairs
             .into_iter()
             .map(|(k, v)| (k, v, origin.clone()))
             .collect(),
     ))
+}
+
+/// How one injected file is read, given its name and text: `(env name, value)` pairs, or the
+/// number of the first line that is not `[export ]KEY=value` (never the line itself, which
+/// may hold a secret). The rule of [`read_dir`]: a file named like an env var holds one value
+/// unless a line starts with `export`; any other file whose lines all look like `KEY=value`
+/// is an env file.
+///
+/// ```
+/// use vault_config_vault::agent::parse;
+/// assert_eq!(parse("TOKEN", "c2VjcmV0=\n").unwrap(), [("TOKEN".to_owned(), "c2VjcmV0=".to_owned())]);
+/// assert_eq!(parse("db", "export URL=\"pg://x\"\n").unwrap(), [("URL".to_owned(), "pg://x".to_owned())]);
+/// assert_eq!(parse("db", "A=1\nB=\"open\n"), Err(2));
+/// ```
+pub fn parse(name: &str, text: &str) -> Result<Vec<(String, String)>, usize> {
+    let named_like_env = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    let exported = text.lines().any(|l| l.trim_start().starts_with("export "));
+    if is_env_file(text) && (exported || !named_like_env) {
+        return parse_env_file(text);
+    }
+    let value = text
+        .strip_suffix('\n')
+        .map(|v| v.strip_suffix('\r').unwrap_or(v))
+        .unwrap_or(text);
+    Ok(vec![(name.to_owned(), value.to_owned())])
 }
 
 fn env_line(line: &str) -> Option<(&str, &str)> {

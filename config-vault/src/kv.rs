@@ -9,7 +9,7 @@ use crate::Error;
 use crate::api::{Envelope, Kv2Read, MountInfo};
 use crate::client::Inner;
 use crate::config::KvVersion;
-use crate::transport::Call;
+use crate::transport::{Call, Reply};
 
 /// The warning a KV v2 mount gives a v1-style read (§3).
 const V1_ON_V2_WARNING: &str = "Invalid path for a versioned K/V";
@@ -72,32 +72,7 @@ impl Inner {
             KvVersion::V1 => shown.clone(),
         };
         let reply = self.send(&Call::get(&api_path, Some(token))).await?;
-        match (reply.status, version) {
-            (200, KvVersion::V1) => {
-                let envelope: Envelope<Map<String, Value>> = reply.json(&shown)?;
-                let lease = envelope.lease_duration.map(std::time::Duration::from_secs);
-                let data = envelope.data.unwrap_or_default().into_iter().collect();
-                Ok(SecretData::new(data).with_lease(lease))
-            }
-            (200, KvVersion::V2) => {
-                let envelope: Envelope<Kv2Read> = reply.json(&shown)?;
-                let read = envelope.data.unwrap_or_default();
-                let version = read.metadata.as_ref().and_then(|m| m.version);
-                match read.data {
-                    Some(data) => {
-                        Ok(SecretData::new(data.into_iter().collect()).with_version(version))
-                    }
-                    None => Err(deleted(&shown, read.metadata.as_ref()).unwrap_or(
-                        Error::NotFound {
-                            path: shown,
-                            hint: None,
-                        },
-                    )),
-                }
-            }
-            (404, _) => Err(self.not_found(&shown, secret, version, &reply)),
-            _ => Err(reply.status_error(&shown)),
-        }
+        decode_read(&reply, secret, version)
     }
 
     /// Every secret directly inside a folder (LIST, then the entries in parallel), as one
@@ -169,45 +144,78 @@ impl Inner {
         let envelope: Envelope<crate::api::Kv2MetadataInfo> = reply.json(&path).ok()?;
         envelope.data?.current_version
     }
+}
 
-    /// What a 404 means (§3): missing, a deleted v2 version, or a KV version mix-up.
-    fn not_found(
-        &self,
-        shown: &str,
-        secret: &VaultPath,
-        version: KvVersion,
-        reply: &crate::transport::Reply,
-    ) -> Error {
-        let envelope: Envelope<Kv2Read> = reply.json(shown).unwrap_or_default();
-        if let Some(err) = envelope
-            .data
-            .as_ref()
-            .and_then(|d| deleted(shown, d.metadata.as_ref()))
-        {
-            return err;
+/// What a KV read's answer means: the secret, or a precise error (§3, §5.2). Pure, so the
+/// fuzz target `vault_response` runs exactly this on arbitrary answers.
+pub(crate) fn decode_read(
+    reply: &Reply,
+    secret: &VaultPath,
+    version: KvVersion,
+) -> Result<SecretData, Error> {
+    let shown = secret.to_string();
+    match (reply.status, version) {
+        (200, KvVersion::V1) => {
+            let envelope: Envelope<Map<String, Value>> = reply.json(&shown)?;
+            let lease = envelope.lease_duration.map(std::time::Duration::from_secs);
+            let data = envelope.data.unwrap_or_default().into_iter().collect();
+            Ok(SecretData::new(data).with_lease(lease))
         }
-        let v1_on_v2 = envelope
-            .warnings
-            .iter()
-            .flatten()
-            .any(|w| w.contains(V1_ON_V2_WARNING));
-        let hint = if v1_on_v2 {
-            Some(format!(
-                "mount `{}` is KV v2 but was read as KV v1; remove the KV version override (VAULT_KV_VERSION) or set it to 2",
-                secret.mount
-            ))
-        } else if version == KvVersion::V1 && secret.path.starts_with("data/") {
-            Some(format!(
-                "mount `{}` is KV v1, so `data/` is part of the path; write paths without `data/`, the KV version is detected",
-                secret.mount
-            ))
-        } else {
-            None
-        };
-        Error::NotFound {
-            path: shown.to_owned(),
-            hint,
+        (200, KvVersion::V2) => {
+            let envelope: Envelope<Kv2Read> = reply.json(&shown)?;
+            let read = envelope.data.unwrap_or_default();
+            let version = read.metadata.as_ref().and_then(|m| m.version);
+            match read.data {
+                Some(data) => Ok(SecretData::new(data.into_iter().collect()).with_version(version)),
+                None => Err(
+                    deleted(&shown, read.metadata.as_ref()).unwrap_or(Error::NotFound {
+                        path: shown,
+                        hint: None,
+                    }),
+                ),
+            }
         }
+        (404, _) => Err(not_found(&shown, secret, version, reply)),
+        _ => Err(reply.status_error(&shown)),
+    }
+}
+
+/// What a 404 means (§3): missing, a deleted v2 version, or a KV version mix-up.
+fn not_found(
+    shown: &str,
+    secret: &VaultPath,
+    version: KvVersion,
+    reply: &crate::transport::Reply,
+) -> Error {
+    let envelope: Envelope<Kv2Read> = reply.json(shown).unwrap_or_default();
+    if let Some(err) = envelope
+        .data
+        .as_ref()
+        .and_then(|d| deleted(shown, d.metadata.as_ref()))
+    {
+        return err;
+    }
+    let v1_on_v2 = envelope
+        .warnings
+        .iter()
+        .flatten()
+        .any(|w| w.contains(V1_ON_V2_WARNING));
+    let hint = if v1_on_v2 {
+        Some(format!(
+            "mount `{}` is KV v2 but was read as KV v1; remove the KV version override (VAULT_KV_VERSION) or set it to 2",
+            secret.mount
+        ))
+    } else if version == KvVersion::V1 && secret.path.starts_with("data/") {
+        Some(format!(
+            "mount `{}` is KV v1, so `data/` is part of the path; write paths without `data/`, the KV version is detected",
+            secret.mount
+        ))
+    } else {
+        None
+    };
+    Error::NotFound {
+        path: shown.to_owned(),
+        hint,
     }
 }
 

@@ -31,6 +31,9 @@ mod client;
 mod config;
 mod env;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod health;
 mod kv;
 mod lifecycle;

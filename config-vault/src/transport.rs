@@ -68,6 +68,16 @@ pub(crate) struct Reply {
 }
 
 impl Reply {
+    /// A reply as if received (for decoding without a server).
+    #[cfg(feature = "fuzzing")]
+    pub fn received(status: u16, body: &[u8]) -> Reply {
+        Reply {
+            status,
+            body: Zeroizing::new(body.to_vec()),
+            retry_after: None,
+        }
+    }
+
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
