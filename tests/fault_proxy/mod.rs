@@ -90,6 +90,8 @@ pub enum Action {
     Huge(usize),
     /// A 307 to the same path on another address.
     RedirectTo(SocketAddr),
+    /// Each match takes the next of these, round and round.
+    Cycle(Arc<Vec<Action>>),
 }
 
 impl Action {
@@ -157,7 +159,12 @@ impl Rule {
         if n < self.skip || self.times.is_some_and(|t| n >= self.skip + t) {
             return None;
         }
-        Some(self.action.clone())
+        match &self.action {
+            Action::Cycle(actions) if !actions.is_empty() => {
+                Some(actions[(n - self.skip) % actions.len()].clone())
+            }
+            action => Some(action.clone()),
+        }
     }
 }
 
@@ -378,7 +385,7 @@ async fn handle(mut client: TcpStream, state: Arc<State>) {
     }
     .unwrap_or((None, Action::Forward));
     let name = match &action {
-        Action::Forward | Action::ForwardPatched(_) => "forward",
+        Action::Forward | Action::ForwardPatched(_) | Action::Cycle(_) => "forward",
         Action::Reply(_) | Action::ReplyWith(_) => "reply",
         Action::RefuseAfter(_) => "refuse-after",
         Action::ResetMidBody => "reset",
@@ -403,7 +410,7 @@ async fn act(
     state: &Arc<State>,
 ) -> std::io::Result<()> {
     match action {
-        Action::Forward => {
+        Action::Forward | Action::Cycle(_) => {
             let (head, body) = forward(state.upstream, raw).await?;
             state.answers.lock().unwrap().push(body.clone());
             write_response(client, &head, &body).await
