@@ -71,6 +71,7 @@
 //! | `static` | live settings keep the first value and report a change instead of applying it |
 //!
 //! Fields of type `SecretString`/`SecretBox<T>` are secret even without `secret`.
+#![forbid(unsafe_code)]
 
 pub use secrecy::{ExposeSecret, SecretBox, SecretString};
 pub use vault_config_core::{

@@ -11,6 +11,7 @@
 //! let port: u16 = de::from_str(env.get("APP_PORT").unwrap().unwrap()).unwrap();
 //! assert_eq!(port, 8080);
 //! ```
+#![forbid(unsafe_code)]
 
 mod artifacts;
 pub mod de;

@@ -3,6 +3,7 @@
 //!
 //! This crate only dispatches: `ast` + `attr` parse, `check` validates across fields,
 //! `expand` writes the impl. Every misuse is reported at once, spanned on its token.
+#![forbid(unsafe_code)]
 
 mod ast;
 mod attr;

@@ -23,6 +23,7 @@
 //! assert_eq!(client.address(), "https://vault.internal:8200");
 //! // Settings::loader().vault(client).load()
 //! ```
+#![forbid(unsafe_code)]
 
 pub mod agent;
 mod api;
