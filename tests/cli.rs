@@ -367,3 +367,74 @@ fn the_dev_server_does_not_enforce_policies() {
          the generated policy and check it reads exactly the needed paths"
     );
 }
+
+/// The leak canary over the command line: every subcommand, text and JSON, with canary
+/// secrets in Vault and in env and a canary token; then the error paths (a token Vault
+/// refuses, an unreachable server, a conflicting migration). Nothing printed holds a canary.
+#[test]
+fn no_subcommand_prints_a_secret_or_the_token() {
+    let Some(v) = dev_vault() else { return };
+    let p = profile("canary");
+    let in_vault = "canary-vault-db-url-3c1f";
+    let in_env = "canary-env-pay-user-9e07";
+    let in_env_cache = "canary-env-cache-pw-51aa";
+    v.write(
+        &format!("secret/shop/{p}/database"),
+        json!({ "url": in_vault }),
+    );
+    let base = [
+        ("VAULT_ADDR", v.addr.as_str()),
+        ("VAULT_TOKEN", v.root.as_str()),
+        ("SHOP_PROFILE", p.as_str()),
+        ("SHOP_PAYMENTS_USER", in_env),
+        ("SHOP_CACHE__PASSWORD", in_env_cache),
+    ];
+    let bad_token = "hvs.canary-refused-token-77d2";
+    let refused = [
+        ("VAULT_ADDR", v.addr.as_str()),
+        ("VAULT_TOKEN", bad_token),
+        ("SHOP_PROFILE", p.as_str()),
+        ("SHOP_DATABASE_URL", in_env),
+    ];
+    let closed = format!("http://127.0.0.1:{}", closed_port());
+    let unreachable = [
+        ("VAULT_ADDR", closed.as_str()),
+        ("VAULT_TOKEN", v.root.as_str()),
+        ("VAULT_MAX_RETRIES", "0"),
+        ("SHOP_DATABASE_URL", in_env),
+    ];
+    // A different value already in Vault: migrate refuses the path, naming only keys.
+    let conflicting = [base.as_slice(), &[("SHOP_DATABASE_URL", in_env)]].concat();
+    let runs: [(&[&str], &[(&str, &str)]); 16] = [
+        (&["check"], &base),
+        (&["check", "--json"], &base),
+        (&["explain"], &base),
+        (&["explain", "--json"], &base),
+        (&["env-template"], &base),
+        (&["docs"], &base),
+        (&["policy"], &base),
+        (&["migrate", "--dry-run"], &base),
+        (&["migrate", "--dry-run", "--json"], &base),
+        (&["migrate", "--dry-run"], &conflicting),
+        (&["check"], &refused),
+        (&["explain", "--json"], &refused),
+        (&["migrate", "--dry-run"], &refused),
+        (&["check", "--json"], &unreachable),
+        (&["explain"], &unreachable),
+        (&["policy"], &unreachable),
+    ];
+    for (args, env) in runs {
+        let (code, out, err) = run(args, env);
+        assert!(code <= 2, "{args:?}: exit {code}");
+        assert!(
+            !out.is_empty() || !err.is_empty(),
+            "{args:?} printed nothing"
+        );
+        for canary in [in_vault, in_env, in_env_cache, bad_token, v.root.as_str()] {
+            assert!(
+                !out.contains(canary) && !err.contains(canary),
+                "{args:?} printed a canary:\n{out}\n{err}"
+            );
+        }
+    }
+}
