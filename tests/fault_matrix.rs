@@ -516,7 +516,7 @@ fn finish(
         variant: if once { "once" } else { "always" },
         expected: match expect {
             Expect::Success => "success".into(),
-            Expect::Error(parts) => parts.first().cloned().unwrap_or_default(),
+            Expect::Error(parts) => parts.join(" … "),
         },
         passed: problems.is_empty(),
         elapsed_ms: elapsed.as_millis() as u64,
