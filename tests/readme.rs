@@ -67,9 +67,23 @@ fn every_example_the_readme_names_exists_and_is_exercised() {
 #[test]
 fn every_script_the_readme_names_exists() {
     let readme = read("README.md");
-    for script in ["scripts/test", "scripts/dev-vault", "scripts/bench"] {
-        assert!(readme.contains(script));
-        let meta = std::fs::metadata(Path::new(env!("CARGO_MANIFEST_DIR")).join(script)).unwrap();
+    let named: std::collections::BTreeSet<String> = readme
+        .split("scripts/")
+        .skip(1)
+        .map(|rest| {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .collect();
+            format!("scripts/{name}")
+        })
+        .collect();
+    for script in ["scripts/test", "scripts/dev-vault", "scripts/bench", "scripts/reliability"] {
+        assert!(named.contains(script), "README names {script}");
+    }
+    for script in &named {
+        let meta = std::fs::metadata(Path::new(env!("CARGO_MANIFEST_DIR")).join(script))
+            .unwrap_or_else(|_| panic!("README names {script}, which does not exist"));
         #[cfg(unix)]
         assert!(
             std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o111 != 0,
