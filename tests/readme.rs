@@ -78,7 +78,12 @@ fn every_script_the_readme_names_exists() {
             format!("scripts/{name}")
         })
         .collect();
-    for script in ["scripts/test", "scripts/dev-vault", "scripts/bench", "scripts/reliability"] {
+    for script in [
+        "scripts/test",
+        "scripts/dev-vault",
+        "scripts/bench",
+        "scripts/reliability",
+    ] {
         assert!(named.contains(script), "README names {script}");
     }
     for script in &named {
