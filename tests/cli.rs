@@ -405,7 +405,8 @@ fn no_subcommand_prints_a_secret_or_the_token() {
     ];
     // A different value already in Vault: migrate refuses the path, naming only keys.
     let conflicting = [base.as_slice(), &[("SHOP_DATABASE_URL", in_env)]].concat();
-    let runs: [(&[&str], &[(&str, &str)]); 16] = [
+    type Run<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
+    let runs: [Run; 16] = [
         (&["check"], &base),
         (&["check", "--json"], &base),
         (&["explain"], &base),
