@@ -281,21 +281,38 @@ fn server() -> Option<&'static DevVault> {
         .as_ref()
 }
 
-fn client(proxy: &FaultProxy, dv: &DevVault) -> VaultClient {
+/// How long a `once` refusal keeps the port closed: longer than a loaded machine needs to
+/// send the first attempt (or start a refresh), shorter than the first retry's wait with
+/// [`REOPEN_BACKOFF`] (>= 500 ms).
+const REOPEN_AFTER: Duration = Duration::from_millis(400);
+const REOPEN_BACKOFF: Duration = Duration::from_secs(1);
+
+fn client(proxy: &FaultProxy, dv: &DevVault, slow_retry: bool) -> VaultClient {
+    let retry = if slow_retry {
+        RetryPolicy::new(RETRIES, REOPEN_BACKOFF, REOPEN_BACKOFF * 2)
+    } else {
+        RetryPolicy::new(RETRIES, BACKOFF, BACKOFF_MAX)
+    };
     VaultClient::builder()
         .address(proxy.url())
         .approle(dv.role_id.clone(), dv.secret_id.clone())
         .timeout(TIMEOUT)
         .connect_timeout(TIMEOUT)
-        .retry(RetryPolicy::new(RETRIES, BACKOFF, BACKOFF_MAX))
+        .retry(retry)
         .build()
         .unwrap()
 }
 
-fn loader(proxy: &FaultProxy, dv: &DevVault) -> vault_config::Loader<Service> {
+/// A loader through the proxy; a `once` refusal gets the slow backoff (see [`REOPEN_AFTER`]).
+fn loader(
+    proxy: &FaultProxy,
+    dv: &DevVault,
+    fault: Fault,
+    once: bool,
+) -> vault_config::Loader<Service> {
     Service::loader()
         .env_vars::<_, String, String>([])
-        .vault(client(proxy, dv))
+        .vault(client(proxy, dv, fault == Fault::Refused && once))
 }
 
 fn values_ok(s: &Service) -> bool {
@@ -400,8 +417,7 @@ fn leaks(outputs: &[&str], canaries: &[String]) -> Vec<String> {
 fn inject(proxy: &FaultProxy, phase: Phase, fault: Fault, once: bool, other: std::net::SocketAddr) {
     let (method, path) = phase.request();
     if fault == Fault::Refused {
-        // Closed for longer than the first attempt, shorter than the retries' span (>= 150 ms).
-        let reopen = once.then_some(Duration::from_millis(100));
+        let reopen = once.then_some(REOPEN_AFTER);
         match phase.before() {
             Some(before) => {
                 proxy.rule(Rule::on(before, Action::RefuseAfter(reopen)).times(1));
@@ -447,7 +463,7 @@ fn run_load_cell(dv: &DevVault, phase: Phase, fault: Fault, once: bool) -> Cell 
     let proxy = FaultProxy::start(&dv.addr);
     let other = Recorder::start();
     // Built first: loading the system's root certificates takes longer than a short outage.
-    let loader = loader(&proxy, dv);
+    let loader = loader(&proxy, dv, fault, once);
     inject(&proxy, phase, fault, once, other.addr);
     let expect = if once {
         Expect::Success
@@ -619,7 +635,7 @@ fn run_renewal_cell(dv: &DevVault, phase: Phase, fault: Fault, once: bool) -> Ce
         }),
     ));
     let started = Instant::now();
-    let live = match Live::builder(loader(&proxy, dv))
+    let live = match Live::builder(loader(&proxy, dv, fault, once))
         .refresh_every(Duration::from_secs(3600))
         .start()
     {
@@ -762,7 +778,7 @@ fn run_refresh_cell(dv: &DevVault, phase: Phase, fault: Fault, once: bool) -> Ce
     let proxy = FaultProxy::start(&dv.addr);
     let other = Recorder::start();
     let started = Instant::now();
-    let live = match Live::builder(loader(&proxy, dv))
+    let live = match Live::builder(loader(&proxy, dv, fault, once))
         .refresh_every(Duration::from_millis(100))
         .start()
     {
@@ -783,8 +799,7 @@ fn run_refresh_cell(dv: &DevVault, phase: Phase, fault: Fault, once: bool) -> Ce
     if fault == Fault::Refused {
         proxy.refuse();
         if once {
-            // Longer than a refresh interval, shorter than the retries' span (>= 150 ms).
-            reopen_after(&proxy, Duration::from_millis(140));
+            reopen_after(&proxy, REOPEN_AFTER);
         }
     } else {
         // The first read was the start's; the fault hits refreshes.
