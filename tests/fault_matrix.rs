@@ -14,14 +14,15 @@
 
 mod dev_vault;
 mod fault_proxy;
+mod trace_capture;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use dev_vault::DevVault;
 use fault_proxy::{Action, Canned, FaultProxy, Recorder, Rule};
 use serde_json::json;
+use trace_capture::capture_trace;
 use vault_config::{ExposeSecret, Live, RetryPolicy, SecretString, VaultClient, VaultConfig};
 
 const DB_PASSWORD: &str = "canary-db-password-7f3a";
@@ -246,26 +247,6 @@ struct Cell {
     detail: String,
 }
 
-/// Writes text to a shared buffer: one cell's `tracing` output.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Capture {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
 /// The dev server with the matrix's secret written once.
 fn server() -> Option<&'static DevVault> {
     static SERVER: OnceLock<Option<DevVault>> = OnceLock::new();
@@ -442,19 +423,6 @@ fn reopen_after(proxy: &FaultProxy, d: Duration) {
         std::thread::sleep(d);
         handle.accept_again();
     });
-}
-
-/// Captures this thread's `tracing` output at TRACE level (and that of the client's runtime
-/// and the live task, which inherit it) until the guard drops.
-fn capture_trace() -> (Capture, tracing::subscriber::DefaultGuard) {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    (capture, tracing::subscriber::set_default(subscriber))
 }
 
 fn run_load_cell(dv: &DevVault, phase: Phase, fault: Fault, once: bool) -> Cell {
@@ -635,10 +603,7 @@ fn run_renewal_cell(dv: &DevVault, phase: Phase, fault: Fault, once: bool) -> Ce
         }),
     ));
     let started = Instant::now();
-    let live = match Live::builder(loader(&proxy, dv, fault, once))
-        .refresh_every(Duration::from_secs(3600))
-        .start()
-    {
+    let live = match start_live(&proxy, dv, fault, once, Duration::from_secs(3600)) {
         Ok(live) => live,
         Err(e) => {
             return finish(
@@ -647,7 +612,7 @@ fn run_renewal_cell(dv: &DevVault, phase: Phase, fault: Fault, once: bool) -> Ce
                 once,
                 &Expect::Success,
                 started.elapsed(),
-                vec![format!("start failed: {e}")],
+                e,
                 "",
             );
         }
@@ -733,26 +698,13 @@ fn run_renewal_cell(dv: &DevVault, phase: Phase, fault: Fault, once: bool) -> Ce
         }
     }
     let elapsed = started.elapsed();
-    let trace = capture.text();
+    let trace = close_live(live, dv, &proxy, &other, fault, &capture, &mut problems);
     if let Expect::Error(parts) = &expect {
         for part in parts {
             if !trace.contains(part.as_str()) {
                 problems.push(format!("trace lacks `{part}`"));
             }
         }
-    }
-    if !values_ok(&live.current()) {
-        problems.push("the settings changed".into());
-    }
-    if fault == Fault::Redirect && !other.requests().is_empty() {
-        problems.push("the other host was contacted".into());
-    }
-    let health = serde_json::to_string(&live.health()).unwrap();
-    let debug = format!("{:?}", live.current());
-    live.shutdown();
-    let leaked = leaks(&[&health, &debug, &trace], &canaries(dv, &proxy));
-    if !leaked.is_empty() {
-        problems.push(format!("{} canary value(s) leaked", leaked.len()));
     }
     let first_warning = trace
         .lines()
@@ -778,10 +730,7 @@ fn run_refresh_cell(dv: &DevVault, phase: Phase, fault: Fault, once: bool) -> Ce
     let proxy = FaultProxy::start(&dv.addr);
     let other = Recorder::start();
     let started = Instant::now();
-    let live = match Live::builder(loader(&proxy, dv, fault, once))
-        .refresh_every(Duration::from_millis(100))
-        .start()
-    {
+    let live = match start_live(&proxy, dv, fault, once, Duration::from_millis(100)) {
         Ok(live) => live,
         Err(e) => {
             return finish(
@@ -790,7 +739,7 @@ fn run_refresh_cell(dv: &DevVault, phase: Phase, fault: Fault, once: bool) -> Ce
                 once,
                 &Expect::Success,
                 started.elapsed(),
-                vec![format!("start failed: {e}")],
+                e,
                 "",
             );
         }
@@ -866,8 +815,38 @@ fn run_refresh_cell(dv: &DevVault, phase: Phase, fault: Fault, once: bool) -> Ce
         expect
     };
     let elapsed = started.elapsed();
+    close_live(live, dv, &proxy, &other, fault, &capture, &mut problems);
+    finish(phase, fault, once, &expect, elapsed, problems, "")
+}
+
+/// Starts live settings through the proxy; the problem to report when that fails.
+fn start_live(
+    proxy: &FaultProxy,
+    dv: &DevVault,
+    fault: Fault,
+    once: bool,
+    every: Duration,
+) -> Result<Live<Service>, Vec<String>> {
+    Live::builder(loader(proxy, dv, fault, once))
+        .refresh_every(every)
+        .start()
+        .map_err(|e| vec![format!("start failed: {e}")])
+}
+
+/// What every live cell ends with: the settings are still the right ones, the redirect target
+/// saw nothing, and after shutdown no canary is in the health JSON, `Debug` or the trace (read
+/// last, so the shutdown's own logging is covered). Returns the trace.
+fn close_live(
+    live: Live<Service>,
+    dv: &DevVault,
+    proxy: &FaultProxy,
+    other: &Recorder,
+    fault: Fault,
+    capture: &trace_capture::Capture,
+    problems: &mut Vec<String>,
+) -> String {
     if !values_ok(&live.current()) {
-        problems.push("the settings are wrong".into());
+        problems.push("the settings are wrong or changed".into());
     }
     if fault == Fault::Redirect && !other.requests().is_empty() {
         problems.push("the other host was contacted".into());
@@ -876,11 +855,11 @@ fn run_refresh_cell(dv: &DevVault, phase: Phase, fault: Fault, once: bool) -> Ce
     let debug = format!("{:?}", live.current());
     live.shutdown();
     let trace = capture.text();
-    let leaked = leaks(&[&health, &debug, &trace], &canaries(dv, &proxy));
+    let leaked = leaks(&[&health, &debug, &trace], &canaries(dv, proxy));
     if !leaked.is_empty() {
         problems.push(format!("{} canary value(s) leaked", leaked.len()));
     }
-    finish(phase, fault, once, &expect, elapsed, problems, "")
+    trace
 }
 
 #[test]

@@ -1,9 +1,9 @@
 //! `tracing` at TRACE level, captured: spans name paths, never a token, a secret id or a value.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+mod trace_capture;
 
 use serde_json::json;
+use trace_capture::capture_trace;
 use vault_config::{ExposeSecret, SecretString, VaultConfig};
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -11,19 +11,6 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const TOKEN: &str = "hvs.canary-token-91c2";
 const SECRET_ID: &str = "canary-secret-id-55e1";
 const VALUE: &str = "canary-value-0d4b";
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[derive(Debug, VaultConfig)]
 #[config(vault_path = "traced")]
@@ -57,14 +44,7 @@ async fn trace_output_holds_paths_but_no_secrets() {
         .mount(&server)
         .await;
 
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = capture_trace();
 
     let env = [
         ("VAULT_ADDR", server.uri()),
@@ -80,7 +60,7 @@ async fn trace_output_holds_paths_but_no_secrets() {
     assert!(traced.missing_key.is_none());
     let _ = Traced::loader().env_vars(env).explain_async().await;
 
-    let log = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let log = capture.text();
     for span in [
         "vault.fetch",
         "vault.login",

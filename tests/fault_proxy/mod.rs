@@ -282,14 +282,6 @@ impl FaultProxy {
         self.state.log.lock().unwrap().clone()
     }
 
-    /// How many requests had a path starting with `path` and got `action`.
-    pub fn count(&self, path: &str, action: &str) -> usize {
-        self.log()
-            .iter()
-            .filter(|s| s.request.path.starts_with(path) && s.action == action)
-            .count()
-    }
-
     /// Every `client_token` the upstream issued through this proxy.
     pub fn issued_tokens(&self) -> Vec<String> {
         self.state
