@@ -63,10 +63,13 @@ def render(figures):
     w("## 1. Fault matrix")
     w("")
     w("`tests/fault_matrix.rs`: every phase of talking to Vault × every fault, through a "
-      "fault-injecting proxy (`tests/fault_proxy`) in front of the real Vault-API server "
-      "(rusty_vault, `scripts/dev-vault`). Login, detection and reads reach the real server; it "
-      "has no token renewal, so for the renewal row the proxy shortens the login lease to 6 s "
-      "and answers `renew-self` itself. Client settings: 400 ms request timeout, 2 retries, "
+      "fault-injecting proxy (`tests/fault_proxy`) in front of a real OpenBao server "
+      "(`scripts/dev-vault`: KV v2, enforced policies). Login, detection, reads, renewal and "
+      "refreshes reach the real server unless the cell's fault answers instead; the renewal row "
+      "logs in with an AppRole role whose tokens live 6 s, so the server's own renewal is what "
+      "the faults replace. A refused-connection fault that must happen once reopens the port "
+      "when the client's trace shows the refusal, not after a time. Client settings: 400 ms "
+      "request timeout, 2 retries, "
       "backoff 100–200 ms. Each cell also checks that the error report, `Debug`, the health "
       "JSON and the cell's own TRACE-level `tracing` capture hold none of: the two secret "
       "values, the AppRole secret id, the root token, every token the server issued, and a "

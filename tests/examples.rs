@@ -1,5 +1,5 @@
 //! Every seed example, run as its built binary with only the env vars a user would set:
-//! against the dev server, or wiremock where rusty_vault cannot serve (Kubernetes auth, KV v2).
+//! against the dev OpenBao server.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -322,7 +322,7 @@ fn pake_migrates_env_secrets_then_loads_per_environment() {
     assert!(out.status.success(), "{stdout}{stderr}");
     assert!(
         stdout.contains(&format!(
-            "write       secret/pake_system/{profile}/database (KV v1)"
+            "write       secret/pake_system/{profile}/database (KV v2)"
         )),
         "{stdout}"
     );

@@ -70,13 +70,32 @@ impl Phase {
         }
     }
 
-    /// The request of this phase: method and path after `/v1/`.
+    /// The requests of this phase: method and path prefix after `/v1/`. A refresh asks for
+    /// the KV v2 metadata first and re-reads when that fails or the version moved, so its
+    /// fault covers both.
     fn request(self) -> (&'static str, &'static str) {
         match self {
             Phase::Login => ("POST", "auth/approle/login"),
             Phase::Detect => ("GET", "sys/internal/ui/mounts/secret"),
-            Phase::Read | Phase::Refresh => ("GET", "secret/fault-matrix"),
+            Phase::Read => ("GET", "secret/data/fault-matrix"),
+            Phase::Refresh => ("GET", "secret/"),
             Phase::Renewal => ("POST", "auth/token/renew-self"),
+        }
+    }
+
+    /// The path as errors about an answer name it: a secret as the user wrote it.
+    fn shown(self) -> &'static str {
+        match self {
+            Phase::Read | Phase::Refresh => "secret/fault-matrix",
+            other => other.request().1,
+        }
+    }
+
+    /// The path as transport errors name it: the request's (KV v2 `data/` included).
+    fn wire(self) -> &'static str {
+        match self {
+            Phase::Read | Phase::Refresh => "secret/data/fault-matrix",
+            other => other.request().1,
         }
     }
 
@@ -262,38 +281,22 @@ fn server() -> Option<&'static DevVault> {
         .as_ref()
 }
 
-/// How long a `once` refusal keeps the port closed: longer than a loaded machine needs to
-/// send the first attempt (or start a refresh), shorter than the first retry's wait with
-/// [`REOPEN_BACKOFF`] (>= 500 ms).
-const REOPEN_AFTER: Duration = Duration::from_millis(400);
-const REOPEN_BACKOFF: Duration = Duration::from_secs(1);
-
-fn client(proxy: &FaultProxy, dv: &DevVault, slow_retry: bool) -> VaultClient {
-    let retry = if slow_retry {
-        RetryPolicy::new(RETRIES, REOPEN_BACKOFF, REOPEN_BACKOFF * 2)
-    } else {
-        RetryPolicy::new(RETRIES, BACKOFF, BACKOFF_MAX)
-    };
+fn client(proxy: &FaultProxy, role_id: &str, secret_id: &str) -> VaultClient {
     VaultClient::builder()
         .address(proxy.url())
-        .approle(dv.role_id.clone(), dv.secret_id.clone())
+        .approle(role_id, secret_id)
         .timeout(TIMEOUT)
         .connect_timeout(TIMEOUT)
-        .retry(retry)
+        .retry(RetryPolicy::new(RETRIES, BACKOFF, BACKOFF_MAX))
         .build()
         .unwrap()
 }
 
-/// A loader through the proxy; a `once` refusal gets the slow backoff (see [`REOPEN_AFTER`]).
-fn loader(
-    proxy: &FaultProxy,
-    dv: &DevVault,
-    fault: Fault,
-    once: bool,
-) -> vault_config::Loader<Service> {
+/// A loader through the proxy, logging in with the demo AppRole (tokens of 1 h).
+fn loader(proxy: &FaultProxy, dv: &DevVault) -> vault_config::Loader<Service> {
     Service::loader()
         .env_vars::<_, String, String>([])
-        .vault(client(proxy, dv, fault == Fault::Refused && once))
+        .vault(client(proxy, &dv.role_id, &dv.secret_id))
 }
 
 fn values_ok(s: &Service) -> bool {
@@ -316,7 +319,7 @@ fn wait_until(within: Duration, mut cond: impl FnMut() -> bool) -> bool {
 
 /// What a load phase (login, detect, read) must answer for a persistent fault.
 fn load_expectation(phase: Phase, fault: Fault) -> Expect {
-    let (_, path) = phase.request();
+    let (path, wire) = (phase.shown(), phase.wire());
     let err = |parts: &[&str]| Expect::Error(parts.iter().map(|s| (*s).to_owned()).collect());
     let unreadable = |reason: &str| {
         Expect::Error(vec![
@@ -328,11 +331,11 @@ fn load_expectation(phase: Phase, fault: Fault) -> Expect {
         (_, Fault::Refused) => err(&["unavailable", "cannot reach vault at http://127.0.0.1:"]),
         (_, Fault::ResetMidBody | Fault::Truncated) => err(&[
             "unavailable",
-            &format!("connection lost while reading the answer to {path}"),
+            &format!("connection lost while reading the answer to {wire}"),
         ]),
         (_, Fault::Stall) => err(&[
             "unavailable",
-            &format!("vault did not answer {path} within 400ms"),
+            &format!("vault did not answer {wire} within 400ms"),
         ]),
         (_, Fault::S500) => err(&[&format!("vault answered 500 on {path}: internal error")]),
         (_, Fault::S502) => err(&[&format!("vault answered 502 on {path}: no error message")]),
@@ -342,19 +345,23 @@ fn load_expectation(phase: Phase, fault: Fault) -> Expect {
             "vault answered 412 on {path}: required index state not present"
         )]),
         (_, Fault::MalformedJson) => unreadable("invalid JSON at line 1 column"),
-        (_, Fault::Huge) => unreadable("body larger than the 4194304-byte limit"),
+        // Size and redirects are judged on the wire, before any decoding.
+        (_, Fault::Huge) => err(&[
+            &format!("vault answered {wire} with something unreadable"),
+            "body larger than the 4194304-byte limit",
+        ]),
         (_, Fault::WrongContentType) => unreadable("invalid JSON at line 1 column 1"),
         (_, Fault::Redirect) => err(&[&format!(
-            "vault answered 307 on {path}: redirect not followed"
+            "vault answered 307 on {wire}: redirect not followed"
         )]),
         (Phase::Login, Fault::S403) => err(&[
             "login with approle failed: permission denied on auth/approle/login: permission denied",
         ]),
         (Phase::Login, _) => err(&["vault answered 404 on auth/approle/login"]),
-        // Detection: like the Vault CLI, 403 and 404 mean "read it as KV v1"; the real server
-        // then answers the read.
-        (Phase::Detect, _) => Expect::Success,
-        (_, Fault::S403) => err(&[
+        // Detection: like the Vault CLI, 403 and 404 mean "read it as KV v1"; on this KV v2
+        // mount the real server then denies the v1-style path to the token's policy, and the
+        // report names each field's path.
+        (Phase::Detect, _) | (_, Fault::S403) => err(&[
             "denied `db_password`: vault denied access to secret/fault-matrix",
             "denied `api_key`",
             "[env FM_DB_PASSWORD, vault secret/fault-matrix#db_password]",
@@ -395,20 +402,24 @@ fn leaks(outputs: &[&str], canaries: &[String]) -> Vec<String> {
 }
 
 /// Installs the fault for a load phase.
-fn inject(proxy: &FaultProxy, phase: Phase, fault: Fault, once: bool, other: std::net::SocketAddr) {
+fn inject(
+    proxy: &FaultProxy,
+    phase: Phase,
+    fault: Fault,
+    once: bool,
+    other: std::net::SocketAddr,
+    capture: &trace_capture::Capture,
+) {
     let (method, path) = phase.request();
     if fault == Fault::Refused {
-        let reopen = once.then_some(REOPEN_AFTER);
         match phase.before() {
             Some(before) => {
-                proxy.rule(Rule::on(before, Action::RefuseAfter(reopen)).times(1));
+                proxy.rule(Rule::on(before, Action::RefuseAfter(None)).times(1));
             }
-            None => {
-                proxy.refuse();
-                if let Some(d) = reopen {
-                    reopen_after(proxy, d);
-                }
-            }
+            None => proxy.refuse(),
+        }
+        if once {
+            reopen_when_refused(proxy, capture);
         }
         return;
     }
@@ -416,11 +427,18 @@ fn inject(proxy: &FaultProxy, phase: Phase, fault: Fault, once: bool, other: std
     proxy.rule(if once { rule.times(1) } else { rule });
 }
 
-/// Lets the proxy listen again after `d`, from another thread.
-fn reopen_after(proxy: &FaultProxy, d: Duration) {
+/// Lets the proxy listen again as soon as the client's trace shows a refused connection: the
+/// fault is keyed to the client having met it, not to a time window, so a slow first attempt
+/// on a busy machine cannot miss it; the client's first retry (>= 100 ms later) finds the
+/// port open.
+fn reopen_when_refused(proxy: &FaultProxy, capture: &trace_capture::Capture) {
     let handle = proxy.handle();
+    let capture = capture.clone();
     std::thread::spawn(move || {
-        std::thread::sleep(d);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !capture.text().contains("Connection refused") && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         handle.accept_again();
     });
 }
@@ -431,8 +449,8 @@ fn run_load_cell(dv: &DevVault, phase: Phase, fault: Fault, once: bool) -> Cell 
     let proxy = FaultProxy::start(&dv.addr);
     let other = Recorder::start();
     // Built first: loading the system's root certificates takes longer than a short outage.
-    let loader = loader(&proxy, dv, fault, once);
-    inject(&proxy, phase, fault, once, other.addr);
+    let loader = loader(&proxy, dv);
+    inject(&proxy, phase, fault, once, other.addr, &capture);
     let expect = if once {
         Expect::Success
     } else {
@@ -571,11 +589,11 @@ fn read_faults() {
     run_phase(Phase::Read, run_load_cell);
 }
 
-/// The login lease the proxy gives renewal cells: renewal is due after about 4.2 s.
+/// The TTL of the `short-lived` AppRole role's tokens: renewal is due after about 4.2 s.
 const LEASE_SECS: u64 = 6;
 
-/// Renewal: the proxy shortens the login lease and answers `renew-self` itself (the server
-/// has no renewal); the fault replaces that answer.
+/// Renewal: a live value logged in with the `short-lived` role, whose tokens the server
+/// renews for real; the fault replaces the server's answer to `renew-self`.
 fn run_renewal_cell(dv: &DevVault, phase: Phase, fault: Fault, once: bool) -> Cell {
     let (capture, _guard) = capture_trace();
     let proxy = FaultProxy::start(&dv.addr);
@@ -585,25 +603,16 @@ fn run_renewal_cell(dv: &DevVault, phase: Phase, fault: Fault, once: bool) -> Ce
         let rule = Rule::on(path, fault.action(other.addr)).method(method);
         proxy.rule(if once { rule.times(1) } else { rule });
     }
-    let login_rule = proxy.rule(Rule::on(
-        "auth/approle/login",
-        Action::patched(|v| {
-            v["auth"]["lease_duration"] = json!(LEASE_SECS);
-            v["auth"]["renewable"] = json!(true);
-        }),
-    ));
-    let renew_rule = proxy.rule(Rule::on(
-        path,
-        Action::reply_with(|req| {
-            let token = req.header("x-vault-token").unwrap_or_default();
-            Canned::json(
-                200,
-                json!({ "auth": { "client_token": token, "lease_duration": LEASE_SECS, "renewable": true } }),
-            )
-        }),
-    ));
+    let login_rule = proxy.rule(Rule::on("auth/approle/login", Action::Forward));
+    let renew_rule = proxy.rule(Rule::on(path, Action::Forward));
     let started = Instant::now();
-    let live = match start_live(&proxy, dv, fault, once, Duration::from_secs(3600)) {
+    let loader = Service::loader()
+        .env_vars::<_, String, String>([])
+        .vault(client(&proxy, &dv.short_role_id, &dv.short_secret_id));
+    let live = match Live::builder(loader)
+        .refresh_every(Duration::from_secs(3600))
+        .start()
+    {
         Ok(live) => live,
         Err(e) => {
             return finish(
@@ -612,7 +621,7 @@ fn run_renewal_cell(dv: &DevVault, phase: Phase, fault: Fault, once: bool) -> Ce
                 once,
                 &Expect::Success,
                 started.elapsed(),
-                e,
+                vec![format!("start failed: {e}")],
                 "",
             );
         }
@@ -620,13 +629,7 @@ fn run_renewal_cell(dv: &DevVault, phase: Phase, fault: Fault, once: bool) -> Ce
     if fault == Fault::Refused {
         proxy.refuse();
         if once {
-            let handle = proxy.handle();
-            std::thread::spawn(move || {
-                std::thread::sleep(
-                    Duration::from_millis(LEASE_SECS * 800).saturating_sub(started.elapsed()),
-                );
-                handle.accept_again();
-            });
+            reopen_when_refused(&proxy, &capture);
         }
     }
     let logins = || proxy.served_by(login_rule);
@@ -637,11 +640,7 @@ fn run_renewal_cell(dv: &DevVault, phase: Phase, fault: Fault, once: bool) -> Ce
     if once {
         expect = Expect::Success;
         // Renewed after the fault, no second login.
-        let ok = wait_until(within, || {
-            renewed() >= 1
-                && (fault != Fault::Refused
-                    || started.elapsed() > Duration::from_millis(LEASE_SECS * 800))
-        });
+        let ok = wait_until(within, || renewed() >= 1);
         if !ok {
             problems.push(format!(
                 "no successful renewal after the fault (logins {})",
@@ -730,7 +729,10 @@ fn run_refresh_cell(dv: &DevVault, phase: Phase, fault: Fault, once: bool) -> Ce
     let proxy = FaultProxy::start(&dv.addr);
     let other = Recorder::start();
     let started = Instant::now();
-    let live = match start_live(&proxy, dv, fault, once, Duration::from_millis(100)) {
+    let live = match Live::builder(loader(&proxy, dv))
+        .refresh_every(Duration::from_millis(100))
+        .start()
+    {
         Ok(live) => live,
         Err(e) => {
             return finish(
@@ -739,7 +741,7 @@ fn run_refresh_cell(dv: &DevVault, phase: Phase, fault: Fault, once: bool) -> Ce
                 once,
                 &Expect::Success,
                 started.elapsed(),
-                e,
+                vec![format!("start failed: {e}")],
                 "",
             );
         }
@@ -748,7 +750,7 @@ fn run_refresh_cell(dv: &DevVault, phase: Phase, fault: Fault, once: bool) -> Ce
     if fault == Fault::Refused {
         proxy.refuse();
         if once {
-            reopen_after(&proxy, REOPEN_AFTER);
+            reopen_when_refused(&proxy, &capture);
         }
     } else {
         // The first read was the start's; the fault hits refreshes.
@@ -817,20 +819,6 @@ fn run_refresh_cell(dv: &DevVault, phase: Phase, fault: Fault, once: bool) -> Ce
     let elapsed = started.elapsed();
     close_live(live, dv, &proxy, &other, fault, &capture, &mut problems);
     finish(phase, fault, once, &expect, elapsed, problems, "")
-}
-
-/// Starts live settings through the proxy; the problem to report when that fails.
-fn start_live(
-    proxy: &FaultProxy,
-    dv: &DevVault,
-    fault: Fault,
-    once: bool,
-    every: Duration,
-) -> Result<Live<Service>, Vec<String>> {
-    Live::builder(loader(proxy, dv, fault, once))
-        .refresh_every(every)
-        .start()
-        .map_err(|e| vec![format!("start failed: {e}")])
 }
 
 /// What every live cell ends with: the settings are still the right ones, the redirect target

@@ -1,4 +1,4 @@
-//! Live settings against a real Vault-API server of the test's own (`scripts/dev-vault` with a
+//! Live settings against a real OpenBao server of the test's own (`scripts/dev-vault` with a
 //! separate state directory): a rotated secret arrives; with the server stopped mid-run the
 //! last good settings hold and health says disconnected; after a restart it recovers.
 
@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use vault_config::{ExposeSecret, Live, SecretString, VaultConfig};
 
 mod dev_vault;
+use dev_vault::DevVault;
 
 #[derive(Debug, VaultConfig)]
 #[config(env_prefix = "LR_", vault_path = "live-real")]
@@ -20,15 +21,14 @@ struct App {
 /// A dev server in a temporary state directory, stopped on drop.
 struct OwnServer {
     state: PathBuf,
-    addr: String,
-    root: String,
+    dev: DevVault,
 }
 
 impl OwnServer {
-    fn script(&self, command: &str) {
+    fn script(state: &std::path::Path, command: &str) {
         let status = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/dev-vault"))
             .arg(command)
-            .env("DEV_VAULT_STATE", &self.state)
+            .env("DEV_VAULT_STATE", state)
             .stdout(std::process::Stdio::null())
             .status()
             .unwrap();
@@ -36,45 +36,23 @@ impl OwnServer {
     }
 
     fn start() -> Option<OwnServer> {
-        let required =
-            std::env::var_os("CI").is_some() || std::env::var_os("DEV_VAULT_REQUIRED").is_some();
-        if !required && std::env::var_os("DEV_VAULT_ADDR").is_none() {
-            eprintln!("skipped: no dev Vault server (scripts/test starts one)");
-            return None;
-        }
+        // The shared server's presence (or CI) says whether real-server tests run at all.
+        DevVault::get()?;
         let state = std::env::temp_dir().join(format!("vc-live-real-{}", std::process::id()));
-        let mut server = OwnServer {
-            state,
-            addr: String::new(),
-            root: String::new(),
-        };
-        server.script("start");
-        let env = std::fs::read_to_string(server.state.join("env")).unwrap();
-        for line in env.lines() {
-            let (k, v) = line.trim_start_matches("export ").split_once('=').unwrap();
-            match k {
-                "DEV_VAULT_ADDR" => server.addr = v.to_owned(),
-                "DEV_VAULT_TOKEN" => server.root = v.to_owned(),
-                _ => {}
-            }
-        }
-        Some(server)
+        OwnServer::script(&state, "start");
+        let dev = DevVault::from_env_file(&state.join("env"));
+        Some(OwnServer { state, dev })
     }
 
     fn write(&self, value: &str) {
-        let status = dev_vault::post(
-            &self.addr,
-            &self.root,
-            "secret/live-real",
-            &serde_json::json!({ "api_key": value }),
-        );
-        assert!((200..300).contains(&status), "write: {status}");
+        self.dev
+            .write("secret/live-real", serde_json::json!({ "api_key": value }));
     }
 }
 
 impl Drop for OwnServer {
     fn drop(&mut self) {
-        self.script("stop");
+        OwnServer::script(&self.state, "stop");
         let _ = std::fs::remove_dir_all(&self.state);
     }
 }
@@ -94,8 +72,8 @@ fn rotation_outage_and_recovery_against_the_real_server() {
     };
     server.write("key-1");
     let live = Live::builder(App::loader().env_vars([
-        ("VAULT_ADDR", server.addr.as_str()),
-        ("VAULT_TOKEN", server.root.as_str()),
+        ("VAULT_ADDR", server.dev.addr.as_str()),
+        ("VAULT_TOKEN", server.dev.root.as_str()),
         ("VAULT_MAX_RETRIES", "0"),
         ("VAULT_CLIENT_TIMEOUT", "1s"),
     ]))
@@ -112,7 +90,7 @@ fn rotation_outage_and_recovery_against_the_real_server() {
         live.current().api_key.expose_secret() == "key-2"
     });
 
-    server.script("pause");
+    OwnServer::script(&server.state, "pause");
     eventually("the outage to show", Duration::from_secs(10), || {
         let h = live.health();
         !h.vault_connected && h.last_error.is_some()
@@ -125,7 +103,7 @@ fn rotation_outage_and_recovery_against_the_real_server() {
     let error = live.health().last_error.unwrap();
     assert!(error.contains("cannot reach vault"), "{error}");
 
-    server.script("resume");
+    OwnServer::script(&server.state, "resume");
     eventually("recovery", Duration::from_secs(10), || {
         let h = live.health();
         h.vault_connected && h.last_error.is_none()

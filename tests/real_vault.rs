@@ -1,4 +1,4 @@
-//! Against the real Vault-API server from `scripts/dev-vault` (rusty_vault: KV v1, token and
+//! Against the real OpenBao server from `scripts/dev-vault` (KV v2 at `secret/`, token and
 //! AppRole auth). `scripts/test` starts it and exports `DEV_VAULT_*`; under CI, or with
 //! `DEV_VAULT_REQUIRED=1`, a missing server fails these tests instead of skipping them.
 

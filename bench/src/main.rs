@@ -164,10 +164,11 @@ async fn seed(upstream: &str, root: &str) {
     let http = reqwest::Client::new();
     for p in PATHS {
         for i in 0..p {
-            let body =
-                serde_json::json!({ "k0": format!("v{i}-0"), "k1": "v1", "k2": "v2", "k3": "v3" });
+            let body = serde_json::json!({
+                "data": { "k0": format!("v{i}-0"), "k1": "v1", "k2": "v2", "k3": "v3" }
+            });
             let status = http
-                .post(format!("{upstream}/v1/secret/bench/p{p}/s{i}"))
+                .post(format!("{upstream}/v1/secret/data/bench/p{p}/s{i}"))
                 .header("X-Vault-Token", root)
                 .body(body.to_string())
                 .send()
@@ -210,9 +211,8 @@ fn load_paths(p: usize, env: &[(&str, &str)]) {
     }
 }
 
-/// vaultrs' documented pattern — one client, an AppRole login, then a read per path in a
-/// loop — on the wire with reqwest: vaultrs 0.8 itself cannot parse this server's answers (its
-/// types require `accessor` on logins and `request_id` on reads, which rusty_vault leaves out).
+/// vaultrs' documented pattern — one client, an AppRole login, then a KV v2 read per path in
+/// a loop — on the wire with reqwest.
 async fn sequential_load(addr: &str, role_id: &str, secret_id: &str, p: usize) {
     let http = reqwest::Client::new();
     let login: serde_json::Value = http
@@ -230,7 +230,7 @@ async fn sequential_load(addr: &str, role_id: &str, secret_id: &str, p: usize) {
         .to_owned();
     for i in 0..p {
         let data: serde_json::Value = http
-            .get(format!("{addr}/v1/secret/bench/p{p}/s{i}"))
+            .get(format!("{addr}/v1/secret/data/bench/p{p}/s{i}"))
             .header("X-Vault-Token", &token)
             .send()
             .await
@@ -250,7 +250,8 @@ def load():
     client = hvac.Client(url=addr)
     client.auth.approle.login(role_id=role_id, secret_id=secret_id)
     for i in range(p):
-        client.secrets.kv.v1.read_secret(path=f"bench/p{p}/s{i}", mount_point="secret")
+        client.secrets.kv.v2.read_secret_version(path=f"bench/p{p}/s{i}", mount_point="secret",
+                                                 raise_on_deleted_version=True)
 load()
 out = []
 for _ in range(runs):
@@ -483,9 +484,13 @@ fn machine_facts() -> Vec<(String, String)> {
         ),
         (
             "server".into(),
-            "rusty_vault 0.2.1 (scripts/dev-vault), loopback, behind the delay proxy".into(),
+            "OpenBao 2.7.2 (scripts/dev-vault), KV v2, loopback, behind the delay proxy".into(),
         ),
         ("hvac".into(), "2.4.0 (pip, in .bench-venv)".into()),
-        ("sequential contender".into(), "vaultrs' documented pattern with reqwest 0.12 (vaultrs 0.8 cannot parse rusty_vault's answers)".into()),
+        (
+            "sequential contender".into(),
+            "vaultrs' documented pattern (AppRole login, kv2 read per path) with reqwest 0.12"
+                .into(),
+        ),
     ]
 }

@@ -70,9 +70,9 @@ pub fn markdown(r: &Report) -> String {
     }
     let _ = writeln!(
         o,
-        "\n## 1. Cold load with AppRole, N = 4·P secrets over P paths\n\nThe real Vault-API server from `scripts/dev-vault` (rusty_vault, KV v1) behind a delay proxy adding {} ms each way; measured round trip {}. \
+        "\n## 1. Cold load with AppRole, N = 4·P secrets over P paths\n\nThe real OpenBao server from `scripts/dev-vault` (KV v2) behind a delay proxy adding {} ms each way; measured round trip {}. \
 Floor = (login + KV detection + one parallel batch) × RTT = 3 × RTT. Each contender creates its client, logs in and reads everything, per run. \
-The sequential contender is vaultrs' documented pattern (one client, an AppRole login, then `kv1::get` per path in a loop) issued with reqwest: vaultrs 0.8 itself cannot parse this server's answers (its types require `accessor` on logins and `request_id` on reads, which rusty_vault leaves out), so the crate could not run here; the wire pattern, and so its cost, is the same.\n",
+The sequential contender is vaultrs' documented pattern (one client, an AppRole login, then `kv2::read` per path in a loop) issued with reqwest; the wire pattern, and so its cost, is vaultrs'.\n",
         r.delay_ms,
         ms(r.rtt_us)
     );
@@ -203,7 +203,7 @@ The sequential contender is vaultrs' documented pattern (one client, an AppRole 
     let _ = writeln!(o, "\n## Notes on the targets\n");
     let _ = writeln!(
         o,
-        "- Scenario 1: a sequential client pays 1 + P round trips, vault-config 3 (login, KV detection, one batch of up to 128 parallel reads), so at P = 32 the best possible ratio is 33 / 3 = 11×; the 10× target leaves 10 % for client and server work. What vault-config adds over the floor grows with P (the rows above): 32 to 128 concurrent reads are parsed by the client and served by rusty_vault on the same 2 cores. The detection round trip is also why a single-path load is slower than a sequential client that is told the KV version: set `VAULT_KV_VERSION` to skip it."
+        "- Scenario 1: a sequential client pays 1 + P round trips, vault-config 3 (login, KV detection, one batch of up to 128 parallel reads), so at P = 32 the best possible ratio is 33 / 3 = 11×; the 10× target leaves 10 % for client and server work. What vault-config adds over the floor grows with P (the rows above): 32 to 128 concurrent reads are parsed by the client and served by OpenBao on the same 2 cores. The detection round trip is also why a single-path load is slower than a sequential client that is told the KV version: set `VAULT_KV_VERSION` to skip it."
     );
     let _ = writeln!(
         o,
