@@ -10,7 +10,12 @@ use std::process::ExitCode;
 use vault_config::{ExposeSecret, LiveConfig, SecretString, VaultConfig};
 
 #[derive(Debug, VaultConfig)]
-#[config(vault_path = "ai-gateway", refresh = "5m")]
+#[config(
+    vault_path = "ai-gateway",
+    refresh = "5m",
+    // The team's `.env` names the secret's path `VAULT_SECRET_PATH`.
+    vault_env(VAULT_BASE_PATH = "VAULT_SECRET_PATH")
+)]
 /// The gateway's settings: one KV v2 secret holds every key.
 pub struct Settings {
     /// OpenAI API key.

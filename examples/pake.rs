@@ -3,7 +3,7 @@
 //! and the migration of env secrets into Vault (the seed's `migrate_secrets_to_vault.py`).
 //!
 //! ```sh
-//! eval "$(scripts/dev-vault start)"
+//! eval "$(scripts/dev-vault start)"   # or the team's names: USE_VAULT=true VAULT_URL=...
 //! SECRET_KEY=k DATABASE_URL=postgres://x REDIS_URL=redis://y PAKE_PROFILE=staging cargo run --example pake -- migrate
 //! PAKE_PROFILE=staging cargo run --example pake
 //! ```
@@ -15,7 +15,12 @@ use vault_config::{
 };
 
 #[derive(Debug, VaultConfig)]
-#[config(env_prefix = "PAKE_", vault_path = "pake_system/{profile}")]
+#[config(
+    env_prefix = "PAKE_",
+    vault_path = "pake_system/{profile}",
+    // The team's own names keep working: `VAULT_URL` for the address, `USE_VAULT` to switch.
+    vault_env(VAULT_ADDR = "VAULT_URL", VAULT_ENABLED = "USE_VAULT")
+)]
 /// PAKE's settings, one Vault folder per environment.
 pub struct Settings {
     /// `pake_system/<env>/database`.
@@ -75,7 +80,8 @@ fn migrate() -> ExitCode {
         .and_then(Result::ok)
         .unwrap_or("default")
         .to_owned();
-    let client = match VaultClient::from_env(&env) {
+    // The team's names (`VAULT_URL`) as for `Settings::load()`.
+    let client = match VaultClient::from_env(&env.with_aliases(&Settings::schema().vault_env)) {
         Ok(client) => client,
         Err(errors) => {
             errors.iter().for_each(|e| eprintln!("vault config: {e}"));

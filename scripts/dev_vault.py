@@ -125,11 +125,26 @@ def read_env(state):
                     for line in f if line.strip())
 
 
+def wait_active(addr):
+    """Unsealed is not yet active: raft elects the node first. `sys/health` answers 200 only
+    on an active, unsealed node."""
+    deadline = time.time() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{addr}/v1/sys/health", timeout=2).read()
+            return
+        except (urllib.error.HTTPError, OSError):
+            if time.time() > deadline:
+                raise SystemExit("dev-vault: the server did not become active")
+            time.sleep(0.2)
+
+
 def unseal(state):
     env = read_env(state)
     with open(os.path.join(state, "unseal-key")) as f:
         key = f.read().strip()
     call(env["DEV_VAULT_ADDR"], "PUT", "sys/unseal", {"key": key})
+    wait_active(env["DEV_VAULT_ADDR"])
 
 
 def jwt_es256(key, claims):
@@ -151,6 +166,8 @@ DEV_POLICY = """
 path "secret/data/*" { capabilities = ["read", "list"] }
 path "secret/metadata/*" { capabilities = ["read", "list"] }
 path "kv/*" { capabilities = ["read", "list"] }
+path "team-a/secret/data/*" { capabilities = ["read", "list"] }
+path "team-a/secret/metadata/*" { capabilities = ["read", "list"] }
 """
 
 
@@ -166,16 +183,7 @@ def setup(state):
     with open(os.path.join(state, "unseal-key"), "w") as f:
         f.write(init["keys"][0])
     call(addr, "PUT", "sys/unseal", {"key": init["keys"][0]})
-    # Unsealed is not yet active: wait until a token call works.
-    deadline = time.time() + 30
-    while True:
-        try:
-            call(addr, "GET", "auth/token/lookup-self", token=root)
-            break
-        except SystemExit:
-            if time.time() > deadline:
-                raise
-            time.sleep(0.2)
+    wait_active(addr)
 
     def r(method, path, body=None, namespace=None):
         return call(addr, method, path, body, root, namespace)

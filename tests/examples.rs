@@ -396,3 +396,60 @@ fn gpubroker_loads_the_provider_folder_with_approle() {
     let out = run("gpubroker", &["vastai", "api_key"], &env);
     assert!(!out.status.success() && text(&out).1.contains("vastai.api_key: not in Vault"));
 }
+
+/// The teams' own variable names, with no code in `main`: PAKE's `USE_VAULT` and
+/// `VAULT_URL` (`vault_env` on its struct), the AI Gateway's `VAULT_SECRET_PATH`.
+#[test]
+fn the_teams_own_vault_variable_names_work_unchanged() {
+    let Some(v) = dev_vault() else { return };
+    let profile = format!("teamnames{}", std::process::id());
+    for (path, data) in [
+        ("database", json!({ "url": "postgres://team/db" })),
+        ("redis", json!({ "url": "redis://team:6379" })),
+        ("security", json!({ "secret_key": "team-key" })),
+    ] {
+        v.write(&format!("secret/pake_system/{profile}/{path}"), data);
+    }
+    let team = kv(&[
+        ("USE_VAULT", "true"),
+        ("VAULT_URL", &v.addr),
+        ("VAULT_TOKEN", &v.root),
+        ("PAKE_PROFILE", &profile),
+    ]);
+    let out = run("pake", &[], &team);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("pake ready: database 18 bytes, redis 17 bytes, secret key 8 bytes"),
+        "{stdout}"
+    );
+    // USE_VAULT=false: env only, Vault never asked.
+    let off = kv(&[
+        ("USE_VAULT", "false"),
+        ("VAULT_URL", &format!("http://127.0.0.1:{}", closed_port())),
+        ("SECRET_KEY", "k"),
+        ("DATABASE_URL", "d"),
+        ("REDIS_URL", "r"),
+    ]);
+    let out = run("pake", &[], &off);
+    assert!(out.status.success(), "{:?}", text(&out));
+
+    let gateway = format!("ai-gateway-team{}", std::process::id());
+    v.write(
+        &format!("secret/{gateway}"),
+        json!({ "OPENAI_API_KEY": "sk-team", "ANTHROPIC_API_KEY": "", "SESSION_SECRET": "s", "DATABASE_PASSWORD": "p" }),
+    );
+    let env = kv(&[
+        ("VAULT_ENABLED", "true"),
+        ("VAULT_ADDR", &v.addr),
+        ("VAULT_TOKEN", &v.root),
+        ("VAULT_SECRET_PATH", &gateway),
+    ]);
+    let out = run("ai_gateway", &[], &env);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("gateway on :8000 with 1 provider keys"),
+        "read from VAULT_SECRET_PATH: {stdout}"
+    );
+}

@@ -113,6 +113,26 @@ impl EnvSnapshot {
         self
     }
 
+    /// The same snapshot where each `(standard, alias)` pair's standard name, when unset,
+    /// takes the alias's value: a team's own names (`VAULT_URL`) read as the standard ones
+    /// (`VAULT_ADDR`).
+    ///
+    /// ```
+    /// use vault_config_core::EnvSnapshot;
+    /// let env = EnvSnapshot::from_iter([("VAULT_URL", "http://vault:8200")]);
+    /// let aliased = env.with_aliases(&[("VAULT_ADDR".into(), "VAULT_URL".into())]);
+    /// assert_eq!(aliased.get("VAULT_ADDR"), Some(Ok("http://vault:8200")));
+    /// ```
+    pub fn with_aliases(&self, aliases: &[(String, String)]) -> EnvSnapshot {
+        let mut out = self.clone();
+        for (standard, alias) in aliases {
+            if let (false, Some(entry)) = (out.vars.contains_key(standard), self.vars.get(alias)) {
+                out.vars.insert(standard.clone(), entry.clone());
+            }
+        }
+        out
+    }
+
     /// Every variable name, sorted.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.vars.keys().map(String::as_str)

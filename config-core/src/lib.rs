@@ -116,6 +116,14 @@ macro_rules! forward_source {
             fn close(&self) -> BoxFuture<'_, ()> {
                 (**self).close()
             }
+
+            fn fetch_once<'a>(&'a self, paths: &'a [VaultPath]) -> BoxFuture<'a, Vec<FetchResult>> {
+                (**self).fetch_once(paths)
+            }
+
+            fn fetch_once_blocking(&self, paths: &[VaultPath]) -> Vec<FetchResult> {
+                (**self).fetch_once_blocking(paths)
+            }
         }
     )*};
 }

@@ -72,6 +72,7 @@ struct Prepared {
     source: Option<Arc<dyn SecretSource>>,
     fallback: Fallback,
     mount: Option<String>,
+    base_path: Option<String>,
     problems: Vec<Problem>,
 }
 
@@ -206,7 +207,7 @@ impl<T: VaultConfig> Loader<T> {
         if matches!(self.source, SourceChoice::FromEnv) {
             let setup = self
                 .setup
-                .map(|setup| setup(&env, true))
+                .map(|setup| setup(&env.with_aliases(&T::schema().vault_env), true))
                 .unwrap_or_default();
             self.source = match setup.source {
                 Some(source) => SourceChoice::Given(source),
@@ -215,7 +216,7 @@ impl<T: VaultConfig> Loader<T> {
             // Later loads build no client, so they would not see why it failed.
             let again = self
                 .setup
-                .map(|setup| setup(&env, false).problems)
+                .map(|setup| setup(&env.with_aliases(&T::schema().vault_env), false).problems)
                 .unwrap_or_default();
             self.pinned_problems = setup
                 .problems
@@ -256,14 +257,16 @@ impl<T: VaultConfig> Loader<T> {
     fn run_blocking<R>(&self, explain: bool, finish: fn(Resolved<'_>) -> R) -> R {
         let prepared = self.prepare();
         let plan = self.plan(&prepared, explain);
-        // No call at all when no path is needed.
-        let results = prepared
-            .source
-            .as_ref()
-            .map(|source| match plan.paths.is_empty() {
-                true => Vec::new(),
-                false => source.fetch_blocking(&plan.paths),
-            });
+        // No call at all when no path is needed; a source made for this load alone is closed.
+        let results =
+            prepared
+                .source
+                .as_ref()
+                .map(|source| match (plan.paths.is_empty(), self.one_shot()) {
+                    (true, _) => Vec::new(),
+                    (false, true) => source.fetch_once_blocking(&plan.paths),
+                    (false, false) => source.fetch_blocking(&plan.paths),
+                });
         finish(Resolved::new(plan, results.as_deref(), prepared.fallback))
     }
 
@@ -274,9 +277,17 @@ impl<T: VaultConfig> Loader<T> {
         let results = match (&prepared.source, plan.paths.is_empty()) {
             (None, _) => None,
             (Some(_), true) => Some(Vec::new()),
+            (Some(source), false) if self.one_shot() => Some(source.fetch_once(&plan.paths).await),
             (Some(source), false) => Some(source.fetch(&plan.paths).await),
         };
         finish(Resolved::new(plan, results.as_deref(), prepared.fallback))
+    }
+
+    /// Whether this load builds its own source from the environment, used once: its login
+    /// token is revoked when the load is done. A source given to the loader (`.vault(..)`)
+    /// or pinned for live settings is left open.
+    fn one_shot(&self) -> bool {
+        matches!(self.source, SourceChoice::FromEnv)
     }
 
     /// The env snapshot, then the setup hook's source, switches and injected files.
@@ -285,7 +296,8 @@ impl<T: VaultConfig> Loader<T> {
         let with_source = matches!(self.source, SourceChoice::FromEnv);
         let setup = self
             .setup
-            .map(|setup| setup(&env, with_source))
+            // The Vault settings under the app's own names too (`vault_env`).
+            .map(|setup| setup(&env.with_aliases(&T::schema().vault_env), with_source))
             .unwrap_or_default();
         let source = match &self.source {
             SourceChoice::FromEnv => setup.source,
@@ -297,6 +309,7 @@ impl<T: VaultConfig> Loader<T> {
             source,
             fallback: self.fallback.or(setup.fallback).unwrap_or_default(),
             mount: setup.mount,
+            base_path: setup.base_path,
             problems: setup
                 .problems
                 .into_iter()
@@ -311,6 +324,7 @@ impl<T: VaultConfig> Loader<T> {
             &prepared.env,
             self.profile.as_deref(),
             prepared.mount.as_deref(),
+            prepared.base_path.as_deref(),
             &self.pins,
             explain,
         );
@@ -324,6 +338,8 @@ fn build<T: VaultConfig>(resolved: Resolved<'_>) -> Result<T, Error> {
     let value = T::__build(&mut ctx);
     let mut problems = ctx.problems;
     problems.extend(resolved.problems.iter().cloned());
+    // A configuration problem is the cause of what follows it: reported first.
+    problems.sort_by_key(|p| p.kind != crate::error::ProblemKind::Config);
     for (field, _, origin, _) in resolved.rows() {
         tracing::debug!(field = %field.path, source = %origin, "vault-config: resolved field");
     }

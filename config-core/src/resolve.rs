@@ -37,21 +37,45 @@ pub(crate) enum EnvAnswer<'a> {
     NotUnicode,
 }
 
-/// Where a load reads Vault: the active profile and an optional mount that replaces every
-/// field's mount (`VAULT_MOUNT_POINT`).
+/// Where a load reads Vault: the active profile, an optional mount that replaces every
+/// field's mount (`VAULT_MOUNT_POINT`) and an optional base path that replaces the struct's
+/// `vault_path` (`VAULT_BASE_PATH`).
 #[derive(Clone, Debug)]
 pub(crate) struct Target {
     pub profile: String,
     pub mount: Option<String>,
+    /// `(the struct's vault_path, its replacement)`.
+    pub base: Option<(String, String)>,
 }
 
 impl Target {
     pub fn path(&self, loc: &VaultLocation) -> VaultPath {
-        let path = loc.resolve(&self.profile);
-        match &self.mount {
-            Some(mount) => VaultPath::new(mount, path.path),
-            None => path,
+        let mut loc = std::borrow::Cow::Borrowed(loc);
+        if let Some((root, base)) = &self.base {
+            let rest = if root.is_empty() {
+                Some(loc.path.as_str())
+            } else if loc.path == *root {
+                Some("")
+            } else {
+                loc.path
+                    .strip_prefix(root.as_str())
+                    .and_then(|r| r.strip_prefix('/'))
+            };
+            if let Some(rest) = rest {
+                let path = [base.as_str(), rest]
+                    .iter()
+                    .filter(|p| !p.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join("/");
+                loc.to_mut().path = path;
+            }
         }
+        if let Some(mount) = &self.mount {
+            loc.to_mut().mount = mount.clone();
+        }
+        // The folder flag and `{profile}` are kept through both overrides.
+        loc.resolve(&self.profile)
     }
 
     pub fn display(&self, loc: &VaultLocation) -> String {
@@ -84,6 +108,7 @@ impl<'a> Plan<'a> {
         env: &'a EnvSnapshot,
         profile: Option<&str>,
         mount: Option<&str>,
+        base_path: Option<&str>,
         pins: &'a Pins,
         explain: bool,
     ) -> Self {
@@ -128,6 +153,7 @@ impl<'a> Plan<'a> {
         let target = Target {
             profile,
             mount: mount.map(|m| m.trim_matches('/').to_owned()),
+            base: base_path.map(|b| (schema.vault_path.clone(), b.trim_matches('/').to_owned())),
         };
 
         let paths: BTreeSet<VaultPath> = schema

@@ -29,6 +29,12 @@ pub struct Schema {
     pub allow_unknown_env: bool,
     /// How often live settings re-read their sources (`refresh = "5m"`), in milliseconds.
     pub refresh_ms: Option<u64>,
+    /// The struct's own `vault_path`, the base that `VAULT_BASE_PATH` replaces.
+    pub vault_path: String,
+    /// The app's own names of the Vault settings' variables, `(standard, team's name)`, from
+    /// `vault_env(VAULT_ADDR = "VAULT_URL", ..)`: the team's name is read where the standard
+    /// one is unset.
+    pub vault_env: Vec<(String, String)>,
     /// The leaf fields.
     pub fields: Vec<FieldSchema>,
 }
@@ -169,6 +175,12 @@ impl Schema {
             env_prefix,
             allow_unknown_env: meta.allow_unknown_env,
             refresh_ms: meta.refresh_ms,
+            vault_path: meta.vault_path.unwrap_or("").trim_matches('/').to_owned(),
+            vault_env: meta
+                .vault_env
+                .iter()
+                .map(|(standard, team)| ((*standard).to_owned(), (*team).to_owned()))
+                .collect(),
             fields: builder.fields,
         }
     }
@@ -198,6 +210,8 @@ pub struct StructMeta {
     pub vault_path: Option<&'static str>,
     pub allow_unknown_env: bool,
     pub refresh_ms: Option<u64>,
+    /// `vault_env(VAULT_ADDR = "VAULT_URL", ..)`: a team's own names of the Vault settings.
+    pub vault_env: &'static [(&'static str, &'static str)],
 }
 
 /// How the derive declares a leaf field.

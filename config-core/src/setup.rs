@@ -19,6 +19,8 @@ pub struct VaultSetup {
     pub fallback: Option<Fallback>,
     /// A KV mount that replaces every field's mount (`VAULT_MOUNT_POINT`).
     pub mount: Option<String>,
+    /// A path that replaces the struct's `vault_path` (`VAULT_BASE_PATH`).
+    pub base_path: Option<String>,
     /// Values from Vault Agent injected files, `(env name, value, file)`, placed under the
     /// process env.
     pub files: Vec<(String, String, String)>,
@@ -39,6 +41,7 @@ impl fmt::Debug for VaultSetup {
             .field("source", &self.source.is_some())
             .field("fallback", &self.fallback)
             .field("mount", &self.mount)
+            .field("base_path", &self.base_path)
             .field(
                 "files",
                 &self

@@ -323,6 +323,22 @@ pub trait SecretSource: Send + Sync {
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})
     }
+
+    /// Reads the batch of a one-shot load with a source made for that load alone, then
+    /// [`close`](Self::close)s it: a token obtained by login does not outlive the load.
+    fn fetch_once<'a>(&'a self, paths: &'a [VaultPath]) -> BoxFuture<'a, Vec<FetchResult>> {
+        Box::pin(async move {
+            let results = self.fetch(paths).await;
+            self.close().await;
+            results
+        })
+    }
+
+    /// [`fetch_once`](Self::fetch_once) from synchronous code, like
+    /// [`fetch_blocking`](Self::fetch_blocking).
+    fn fetch_once_blocking(&self, paths: &[VaultPath]) -> Vec<FetchResult> {
+        pollster::block_on(self.fetch_once(paths))
+    }
 }
 
 /// A source's own view of its health.

@@ -7,8 +7,7 @@ use syn::{Expr, ExprPath, LitStr, Token};
 
 use crate::ctxt::Ctxt;
 
-const CONTAINER_KEYS: &str =
-    "`env_prefix`, `vault_mount`, `vault_path`, `validate`, `allow_unknown_env`, `refresh`";
+const CONTAINER_KEYS: &str = "`env_prefix`, `vault_mount`, `vault_path`, `validate`, `allow_unknown_env`, `refresh`, `vault_env`";
 const FIELD_KEYS: &str =
     "`secret`, `default`, `env`, `vault`, `validate`, `nested`, `skip`, `allow_empty`, `static`";
 const VAULT_KEYS: &str = "`path`, `key`, `aliases`, `mount`, `folder`";
@@ -60,6 +59,8 @@ pub struct ContainerAttrs {
     pub validate: Attr<ExprPath>,
     pub allow_unknown_env: Attr<()>,
     pub refresh: Attr<LitStr>,
+    /// `(standard name, the team's name)` pairs.
+    pub vault_env: Attr<Vec<(String, LitStr)>>,
 }
 
 pub enum DefaultValue {
@@ -128,6 +129,7 @@ impl ContainerAttrs {
             validate: Attr::none("validate"),
             allow_unknown_env: Attr::none("allow_unknown_env"),
             refresh: Attr::none("refresh"),
+            vault_env: Attr::none("vault_env"),
         };
         for attr in config_attrs(attrs) {
             let result = attr.parse_nested_meta(|meta| {
@@ -154,6 +156,27 @@ impl ContainerAttrs {
                     // #[config(refresh = "5m")]
                     let v = meta.value()?.parse()?;
                     out.refresh.set(cx, &meta, v);
+                } else if meta.path.is_ident("vault_env") {
+                    // #[config(vault_env(VAULT_ADDR = "VAULT_URL", VAULT_ENABLED = "USE_VAULT"))]
+                    let mut pairs = Vec::new();
+                    meta.parse_nested_meta(|inner| {
+                        let name = inner.path.get_ident().map(ToString::to_string);
+                        let lit: LitStr = inner.value()?.parse()?;
+                        match name {
+                            Some(n) if n.starts_with("VAULT_") && n.len() > 6 => {
+                                if lit.value().is_empty() {
+                                    cx.error_spanned_by(&lit, "#[config(vault_env)] names must not be empty");
+                                }
+                                pairs.push((n, lit));
+                            }
+                            _ => cx.error_spanned_by(
+                                &inner.path,
+                                "#[config(vault_env(...))] takes standard names such as `VAULT_ADDR = \"VAULT_URL\"`",
+                            ),
+                        }
+                        Ok(())
+                    })?;
+                    out.vault_env.set(cx, &meta, pairs);
                 } else {
                     unknown(cx, &meta, "a struct", CONTAINER_KEYS)?;
                 }

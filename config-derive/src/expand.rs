@@ -26,6 +26,11 @@ pub fn expand(cont: &Container<'_>) -> TokenStream {
     let vault_mount = opt_str(a.vault_mount.get().map(syn::LitStr::value));
     let vault_path = opt_str(a.vault_path.get().map(syn::LitStr::value));
     let allow_unknown_env = a.allow_unknown_env.is_set();
+    let (standard, team): (Vec<_>, Vec<_>) = a
+        .vault_env
+        .get()
+        .map(|pairs| pairs.iter().map(|(n, l)| (n.clone(), l.value())).unzip())
+        .unwrap_or_default();
     let refresh_ms = match a
         .refresh
         .get()
@@ -84,6 +89,7 @@ pub fn expand(cont: &Container<'_>) -> TokenStream {
                     vault_path: #vault_path,
                     allow_unknown_env: #allow_unknown_env,
                     refresh_ms: #refresh_ms,
+                    vault_env: &[#((#standard, #team)),*],
                 }
             }
 

@@ -1,5 +1,6 @@
-//! Getting a token: a static one, or a login (AppRole, Kubernetes, JWT) with credential files
-//! re-read at every login and a wrapped secret id checked before it is unwrapped.
+//! Getting a token: a static one, none (a proxy with auto-auth adds its own), or a login
+//! (AppRole, Kubernetes, JWT, userpass, TLS certificate) with credential files re-read at every
+//! login and a wrapped secret id checked before it is unwrapped.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use serde_json::json;
 use crate::Error;
 use crate::api::{Envelope, UnwrappedSecretId, WrapLookup};
 use crate::client::{Inner, Session};
-use crate::config::{Auth, SecretId, WrappingToken};
+use crate::config::{Auth, Password, SecretId, WrappingToken};
 use crate::transport::{Call, Ns};
 
 /// A credential file's contents, trimmed; the raw text is zeroized.
@@ -58,15 +59,37 @@ impl Inner {
     #[tracing::instrument(name = "vault.login", skip_all, fields(method))]
     pub(crate) async fn login(&self, session: &mut Session) -> Result<Arc<SecretString>, Error> {
         let Some(auth) = &self.config.auth else {
-            return Err(Error::config(
-                None,
-                "no Vault credentials: set VAULT_TOKEN, VAULT_ROLE_ID (AppRole), VAULT_ROLE (Kubernetes) or VAULT_JWT_PATH (JWT)",
-            ));
+            return Err(Error::config(None, crate::env::NO_CREDENTIALS));
         };
         let method = auth.method();
         tracing::Span::current().record("method", method);
-        let (mount, body) = match auth {
+        // The login path's tail after `auth/{mount}/`, and the body.
+        let (mount, tail, body) = match auth {
             Auth::Token(token) => return Ok(Arc::new(token.clone())),
+            // The proxy adds its own token: an empty one is never sent.
+            Auth::Proxy => return Ok(Arc::new(SecretString::from(String::new()))),
+            Auth::Userpass {
+                mount,
+                username,
+                password,
+            } => {
+                let password = match password {
+                    Password::Value(v) => v.clone(),
+                    Password::File(path) => read_secret_file(path, method)?,
+                };
+                (
+                    mount,
+                    format!("login/{username}"),
+                    json!({ "password": password.expose_secret() }),
+                )
+            }
+            Auth::Cert { mount, name } => {
+                let mut body = json!({});
+                if let Some(name) = name {
+                    body["name"] = json!(name);
+                }
+                (mount, "login".to_owned(), body)
+            }
             Auth::AppRole {
                 mount,
                 role_id,
@@ -76,7 +99,7 @@ impl Inner {
                 if let Some(secret_id) = self.secret_id(mount, secret_id, session).await? {
                     body["secret_id"] = json!(secret_id.expose_secret());
                 }
-                (mount, body)
+                (mount, "login".to_owned(), body)
             }
             Auth::Kubernetes {
                 mount,
@@ -84,7 +107,11 @@ impl Inner {
                 jwt_path,
             } => {
                 let jwt = read_secret_file(jwt_path, method)?;
-                (mount, json!({ "role": role, "jwt": jwt.expose_secret() }))
+                (
+                    mount,
+                    "login".to_owned(),
+                    json!({ "role": role, "jwt": jwt.expose_secret() }),
+                )
             }
             Auth::Jwt {
                 mount,
@@ -96,10 +123,10 @@ impl Inner {
                 if let Some(role) = role {
                     body["role"] = json!(role);
                 }
-                (mount, body)
+                (mount, "login".to_owned(), body)
             }
         };
-        let path = format!("auth/{}/login", mount.trim_matches('/'));
+        let path = format!("auth/{}/{tail}", mount.trim_matches('/'));
         let mut call = Call::post(&path, None, &body);
         call.ns = Ns::Auth;
         let mut body = body;

@@ -404,6 +404,18 @@ impl SecretSource for VaultClient {
     /// Runs the batch on the client's own runtime, so `load()` works outside any runtime and
     /// inside both Tokio flavours without "cannot block inside a runtime" panics.
     fn fetch_blocking(&self, paths: &[VaultPath]) -> Vec<FetchResult> {
+        self.block_on_own_runtime(paths, false)
+    }
+
+    fn fetch_once_blocking(&self, paths: &[VaultPath]) -> Vec<FetchResult> {
+        self.block_on_own_runtime(paths, true)
+    }
+}
+
+impl VaultClient {
+    /// The one bridge from synchronous code: the batch (then, for a one-shot load, the token's
+    /// revocation) as a task on the client's own runtime.
+    fn block_on_own_runtime(&self, paths: &[VaultPath], once: bool) -> Vec<FetchResult> {
         let fail = |why: String| {
             paths
                 .iter()
@@ -416,8 +428,14 @@ impl SecretSource for VaultClient {
         };
         let this = self.clone();
         let owned = paths.to_vec();
+        let batch = async move {
+            match once {
+                true => this.fetch_once(&owned).await,
+                false => this.fetch(&owned).await,
+            }
+        };
         // Spans and events go to the caller's subscriber, also a scoped one.
-        let task = rt.spawn(async move { this.fetch(&owned).await }.with_current_subscriber());
+        let task = rt.spawn(batch.with_current_subscriber());
         match pollster::block_on(task) {
             Ok(results) => results,
             Err(e) => fail(format!("the fetch task failed: {e}")),

@@ -55,6 +55,47 @@ pub enum Auth {
         /// The JWT file.
         jwt_path: PathBuf,
     },
+    /// Username and password login (`VAULT_USERNAME` + `VAULT_PASSWORD` or
+    /// `VAULT_PASSWORD_FILE`).
+    Userpass {
+        /// The auth mount, default `userpass`.
+        mount: String,
+        /// The user name.
+        username: String,
+        /// The password, or the file holding it (re-read at every login).
+        password: Password,
+    },
+    /// TLS certificate login: the client certificate of [`Tls::client_cert`]
+    /// (`VAULT_CLIENT_CERT` + `VAULT_CLIENT_KEY`) is the credential.
+    Cert {
+        /// The auth mount, default `cert`.
+        mount: String,
+        /// The certificate role to log in against; any matching one when `None`.
+        name: Option<String>,
+    },
+    /// No credentials of the app's own: a Vault Agent or OpenBao Proxy with auto-auth in
+    /// front of the server adds its token to every request, and renews it. Requests carry no
+    /// token; nothing is renewed or revoked by the client.
+    Proxy,
+}
+
+/// A userpass password, given or in a file.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum Password {
+    /// The password itself (`VAULT_PASSWORD`).
+    Value(SecretString),
+    /// A file holding it, re-read at every login (`VAULT_PASSWORD_FILE`).
+    File(PathBuf),
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Password::Value(_) => f.write_str("Value([REDACTED])"),
+            Password::File(p) => f.debug_tuple("File").field(p).finish(),
+        }
+    }
 }
 
 impl Auth {
@@ -65,12 +106,15 @@ impl Auth {
             Auth::AppRole { .. } => "approle",
             Auth::Kubernetes { .. } => "kubernetes",
             Auth::Jwt { .. } => "jwt",
+            Auth::Userpass { .. } => "userpass",
+            Auth::Cert { .. } => "cert",
+            Auth::Proxy => "proxy",
         }
     }
 
     /// Whether the token comes from a login (and so may be re-obtained and revoked).
     pub fn is_login(&self) -> bool {
-        !matches!(self, Auth::Token(_))
+        !matches!(self, Auth::Token(_) | Auth::Proxy)
     }
 }
 
@@ -106,6 +150,22 @@ impl fmt::Debug for Auth {
                 .field("role", role)
                 .field("jwt_path", jwt_path)
                 .finish(),
+            Auth::Userpass {
+                mount,
+                username,
+                password,
+            } => f
+                .debug_struct("Userpass")
+                .field("mount", mount)
+                .field("username", username)
+                .field("password", password)
+                .finish(),
+            Auth::Cert { mount, name } => f
+                .debug_struct("Cert")
+                .field("mount", mount)
+                .field("name", name)
+                .finish(),
+            Auth::Proxy => f.write_str("Proxy"),
         }
     }
 }

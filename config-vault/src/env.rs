@@ -7,7 +7,10 @@ use std::time::Duration;
 use secrecy::SecretString;
 use vault_config_core::{EnvSnapshot, Fallback, VaultSetup};
 
-use crate::config::{Auth, K8S_TOKEN_PATH, KvVersion, SecretId, Tls, WrappingToken};
+use crate::config::{Auth, K8S_TOKEN_PATH, KvVersion, Password, SecretId, Tls, WrappingToken};
+
+/// What a load says when Vault is on but nothing says how to authenticate.
+pub(crate) const NO_CREDENTIALS: &str = "no Vault credentials: set VAULT_TOKEN, VAULT_ROLE_ID (AppRole), VAULT_USERNAME (userpass), VAULT_ROLE (Kubernetes), VAULT_JWT_PATH (JWT) or VAULT_AUTH_METHOD=cert, or point VAULT_AGENT_ADDR at a Vault Agent or OpenBao Proxy with auto-auth";
 use crate::{Error, RetryPolicy, VaultClient, VaultClientBuilder, agent};
 
 /// Reads `VAULT_{suffix}`, then `BAO_{suffix}`; an empty value counts as unset.
@@ -121,12 +124,15 @@ impl VaultClientBuilder {
     /// |---|---|
     /// | `VAULT_ADDR` (`VAULT_AGENT_ADDR` wins) | server address |
     /// | `VAULT_TOKEN`, else `$HOME/.vault-token` | static token |
-    /// | `VAULT_AUTH_METHOD` | `token`, `approle`, `kubernetes` or `jwt`; inferred when unset |
+    /// | `VAULT_AUTH_METHOD` | `token`, `approle`, `userpass`, `cert`, `kubernetes`, `jwt` or `proxy`; inferred when unset |
     /// | `VAULT_AUTH_MOUNT` | auth mount path, when not the method's name |
     /// | `VAULT_ROLE_ID` + `VAULT_SECRET_ID` / `VAULT_SECRET_ID_FILE` | AppRole |
     /// | `VAULT_WRAPPED_SECRET_ID` / `..._FILE`, `VAULT_SECRET_ID_WRAPPING_PATH` | AppRole with a response-wrapped secret id |
     /// | `VAULT_ROLE` + `VAULT_K8S_TOKEN_PATH` | Kubernetes (JWT file default `/var/run/secrets/kubernetes.io/serviceaccount/token`) |
     /// | `VAULT_ROLE` + `VAULT_JWT_PATH` | JWT |
+    /// | `VAULT_USERNAME` + `VAULT_PASSWORD` / `VAULT_PASSWORD_FILE` | userpass |
+    /// | `VAULT_AUTH_METHOD=cert` + `VAULT_CLIENT_CERT` + `VAULT_CLIENT_KEY` (`VAULT_ROLE`: the certificate role) | TLS certificate |
+    /// | `VAULT_AGENT_ADDR` and no credentials | a Vault Agent or OpenBao Proxy with auto-auth adds the token |
     /// | `VAULT_NAMESPACE`, `VAULT_AUTH_NAMESPACE` | namespaces of secrets and of the auth mount |
     /// | `VAULT_CACERT`, `VAULT_CAPATH`, `VAULT_CLIENT_CERT` + `VAULT_CLIENT_KEY`, `VAULT_SKIP_VERIFY` | TLS |
     /// | `VAULT_CLIENT_TIMEOUT`, `VAULT_MAX_RETRIES`, `VAULT_KV_VERSION` | limits and KV version |
@@ -200,6 +206,7 @@ fn auth(v: &mut Vars<'_>) -> Option<Auth> {
         Some((_, m)) => m.clone(),
         None if v.value("TOKEN").is_some() => "token".into(),
         None if v.value("ROLE_ID").is_some() => "approle".into(),
+        None if v.value("USERNAME").is_some() => "userpass".into(),
         None if v.value("JWT_PATH").is_some() => "jwt".into(),
         None if v.value("ROLE").is_some() => "kubernetes".into(),
         None => "token".into(),
@@ -215,7 +222,45 @@ fn auth(v: &mut Vars<'_>) -> Option<Auth> {
             .value("TOKEN")
             .map(|t| SecretString::from(t.trim().to_owned()))
             .or_else(|| token_file(v.env))
-            .map(Auth::Token),
+            .map(Auth::Token)
+            // No token of its own, behind a proxy: the proxy's auto-auth adds one.
+            .or_else(|| {
+                let behind_proxy = explicit.is_none() && v.value("AGENT_ADDR").is_some();
+                behind_proxy.then_some(Auth::Proxy)
+            }),
+        "proxy" | "agent" => Some(Auth::Proxy),
+        "userpass" => {
+            let username = v.require("USERNAME", "userpass")?.trim().to_owned();
+            let password = if let Some(p) = v.value("PASSWORD") {
+                Password::Value(SecretString::from(p.to_owned()))
+            } else if let Some(p) = v.path("PASSWORD_FILE") {
+                Password::File(p)
+            } else {
+                v.errors.push(Error::config(
+                    Some("VAULT_PASSWORD"),
+                    "userpass auth needs VAULT_PASSWORD or VAULT_PASSWORD_FILE",
+                ));
+                return None;
+            };
+            Some(Auth::Userpass {
+                mount: mount(v, "userpass"),
+                username,
+                password,
+            })
+        }
+        "cert" => {
+            if v.value("CLIENT_CERT").is_none() || v.value("CLIENT_KEY").is_none() {
+                v.errors.push(Error::config(
+                    Some("VAULT_CLIENT_CERT"),
+                    "cert auth needs VAULT_CLIENT_CERT and VAULT_CLIENT_KEY",
+                ));
+                return None;
+            }
+            Some(Auth::Cert {
+                mount: mount(v, "cert"),
+                name: v.value("ROLE").map(|r| r.trim().to_owned()),
+            })
+        }
         "approle" => {
             let role_id = v.require("ROLE_ID", "AppRole")?;
             let secret_id = if let Some(s) = v.value("SECRET_ID") {
@@ -267,7 +312,9 @@ fn auth(v: &mut Vars<'_>) -> Option<Auth> {
             let name = explicit.map_or_else(|| "VAULT_AUTH_METHOD".to_owned(), |(n, _)| n);
             v.errors.push(Error::config(
                 Some(&name),
-                format!("{name} `{other}` is not one of token, approle, kubernetes, jwt"),
+                format!(
+                    "{name} `{other}` is not one of token, approle, userpass, cert, kubernetes, jwt, proxy"
+                ),
             ));
             None
         }
@@ -290,6 +337,7 @@ fn token_file(env: &EnvSnapshot) -> Option<SecretString> {
 /// | `VAULT_ENABLED` | `true`/`false`; default: on when `VAULT_ADDR` (or `VAULT_AGENT_ADDR`) is set |
 /// | `VAULT_FALLBACK` | `env` to go on without Vault when it fails; `never` (default) to fail fast |
 /// | `VAULT_MOUNT_POINT` | replaces the KV mount of every field |
+/// | `VAULT_BASE_PATH` | replaces the struct's `vault_path` (the part of every field's path it gives) |
 /// | `VAULT_SECRETS_PATH` | directory of Vault Agent injected files, read under the process env |
 pub fn setup_from_env(env: &EnvSnapshot, with_source: bool) -> VaultSetup {
     let mut v = Vars {
@@ -314,6 +362,9 @@ pub fn setup_from_env(env: &EnvSnapshot, with_source: bool) -> VaultSetup {
     setup.mount = v
         .value("MOUNT_POINT")
         .map(|m| m.trim().trim_matches('/').to_owned());
+    setup.base_path = v
+        .value("BASE_PATH")
+        .map(|m| m.trim().trim_matches('/').to_owned());
     if let Some(dir) = v.path("SECRETS_PATH") {
         match agent::read_dir(&dir) {
             Ok(files) => setup.files = files,
@@ -321,9 +372,15 @@ pub fn setup_from_env(env: &EnvSnapshot, with_source: bool) -> VaultSetup {
         }
     }
     if enabled && with_source {
-        match VaultClientBuilder::from_env(env).try_build() {
-            Ok(client) => setup.source = Some(std::sync::Arc::new(client)),
-            Err(errors) => v.errors.extend(errors),
+        let builder = VaultClientBuilder::from_env(env);
+        if builder.config.auth.is_none() && builder.errors.is_empty() {
+            // Said once here, not once per field by every read.
+            v.errors.push(Error::config(None, NO_CREDENTIALS));
+        } else {
+            match builder.try_build() {
+                Ok(client) => setup.source = Some(std::sync::Arc::new(client)),
+                Err(errors) => v.errors.extend(errors),
+            }
         }
     }
     setup.problems = v.errors.iter().map(Error::to_problem).collect();

@@ -45,6 +45,10 @@ impl Inner {
     /// Logs in if needed, then renews or re-logs in when due; returns when to call again.
     #[tracing::instrument(name = "vault.maintain", skip_all)]
     pub(crate) async fn maintain(&self) -> Option<Duration> {
+        if matches!(self.config.auth, Some(crate::Auth::Proxy)) {
+            // The proxy keeps its own token alive.
+            return None;
+        }
         let mut session = self.session.lock().await;
         if session.token.is_none() {
             match self.login(&mut session).await {

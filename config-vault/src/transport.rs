@@ -183,7 +183,8 @@ impl Inner {
             .http
             .request(call.method.clone(), self.url(call.path, call.query))
             .header("X-Vault-Request", "true");
-        if let Some(token) = call.token {
+        // An empty token is a proxy's auto-auth: the proxy adds its own header.
+        if let Some(token) = call.token.filter(|t| !t.expose_secret().is_empty()) {
             let mut value = HeaderValue::from_str(token.expose_secret()).map_err(|_| {
                 Error::config(None, "the token has characters not allowed in a header")
             })?;
