@@ -43,7 +43,7 @@ fn a_method_without_its_variables_is_an_error_naming_them() {
     let errors = client(&[("VAULT_AUTH_METHOD", "ldap")]).unwrap_err();
     assert_eq!(
         errors[0].to_string(),
-        "VAULT_AUTH_METHOD `ldap` is not one of token, approle, kubernetes, jwt"
+        "VAULT_AUTH_METHOD `ldap` is not one of token, approle, userpass, cert, kubernetes, jwt, proxy"
     );
 }
 
