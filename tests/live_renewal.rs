@@ -1,12 +1,14 @@
-//! Token lifecycle and refresh scheduling of live settings, against wiremock with short TTLs:
-//! renew at about 2/3 of the TTL, log in again when renewal stops extending or is refused,
-//! never renew a non-expiring token, revoke only login tokens, re-read only changed KV v2
-//! paths, honour a KV v1 lease as a refresh hint.
+//! Refresh scheduling of live settings against wiremock, where exact timing or an answer no
+//! healthy server gives is the point: renewal at about 2/3 of a 3 s TTL, a refused renewal,
+//! a KV v1 lease of 1 s as a refresh hint. The token's life on a real server (renewal, the max
+//! TTL, revocation, a static token) is in `tests/vault_real.rs`.
 
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use vault_config::{Auth, KvVersion, Live, RetryPolicy, SecretString, VaultClient, VaultConfig};
+use vault_config::{
+    Auth, ExposeSecret, KvVersion, Live, RetryPolicy, SecretString, VaultClient, VaultConfig,
+};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -123,24 +125,6 @@ async fn a_login_token_is_renewed_at_about_two_thirds_of_its_ttl() {
 }
 
 #[tokio::test]
-async fn renewal_that_stops_extending_leads_to_a_new_login() {
-    let server = MockServer::start().await;
-    Mock::given(path("/v1/auth/approle/login"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(login("tok", 3)))
-        .mount(&server)
-        .await;
-    // Capped by the max TTL: only 1 s more.
-    Mock::given(path("/v1/auth/token/renew-self"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(login("tok", 1)))
-        .mount(&server)
-        .await;
-    kv1(&server).await;
-    let live = live(approle(&server), Duration::from_secs(3600)).await;
-    wait_for(&server, "/v1/auth/approle/login", 2, Duration::from_secs(6)).await;
-    live.shutdown_async().await;
-}
-
-#[tokio::test]
 async fn refused_renewal_leads_to_a_new_login() {
     let server = MockServer::start().await;
     Mock::given(path("/v1/auth/approle/login"))
@@ -156,123 +140,6 @@ async fn refused_renewal_leads_to_a_new_login() {
     kv1(&server).await;
     let live = live(approle(&server), Duration::from_secs(3600)).await;
     wait_for(&server, "/v1/auth/approle/login", 2, Duration::from_secs(5)).await;
-    live.shutdown_async().await;
-}
-
-#[tokio::test]
-async fn a_non_expiring_static_token_is_never_renewed_nor_revoked() {
-    let server = MockServer::start().await;
-    Mock::given(path("/v1/auth/token/lookup-self"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({ "data": { "ttl": 0, "renewable": false, "policies": ["root"] } }),
-        ))
-        .mount(&server)
-        .await;
-    Mock::given(path("/v1/auth/token/renew-self"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
-    Mock::given(path("/v1/auth/token/revoke-self"))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(0)
-        .mount(&server)
-        .await;
-    kv1(&server).await;
-    let live = live(
-        builder(&server).token("root").build().unwrap(),
-        Duration::from_millis(100),
-    )
-    .await;
-    wait_for(&server, "/v1/secret/app", 4, Duration::from_secs(5)).await;
-    assert_eq!(live.health().token_ttl_remaining, None);
-    live.shutdown_async().await;
-}
-
-#[tokio::test]
-async fn shutdown_revokes_a_login_token() {
-    let server = MockServer::start().await;
-    Mock::given(path("/v1/auth/approle/login"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(login("tok-rv", 3600)))
-        .mount(&server)
-        .await;
-    Mock::given(path("/v1/auth/token/revoke-self"))
-        .and(header("X-Vault-Token", "tok-rv"))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
-        .await;
-    kv1(&server).await;
-    let live = live(approle(&server), Duration::from_secs(3600)).await;
-    live.shutdown_async().await;
-}
-
-#[tokio::test]
-async fn kv2_paths_are_re_read_only_when_their_version_moves() {
-    let server = MockServer::start().await;
-    Mock::given(path("/v1/sys/internal/ui/mounts/secret"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({ "data": { "type": "kv", "options": { "version": "2" } } })),
-        )
-        .mount(&server)
-        .await;
-    Mock::given(path("/v1/secret/metadata/app"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({ "data": { "current_version": 1 } })),
-        )
-        .up_to_n_times(5)
-        .mount(&server)
-        .await;
-    Mock::given(path("/v1/secret/metadata/app"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({ "data": { "current_version": 2 } })),
-        )
-        .mount(&server)
-        .await;
-    Mock::given(path("/v1/secret/data/app"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({ "data": { "data": { "key": "v1" }, "metadata": { "version": 1 } } }),
-        ))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(path("/v1/secret/data/app"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({ "data": { "data": { "key": "v2" }, "metadata": { "version": 2 } } }),
-        ))
-        .mount(&server)
-        .await;
-    let client = VaultClient::builder()
-        .address(server.uri())
-        .token("t")
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap();
-    let live = live(client, Duration::from_millis(50)).await;
-    let mut changes = live.subscribe();
-    wait_for(
-        &server,
-        "/v1/secret/metadata/app",
-        5,
-        Duration::from_secs(5),
-    )
-    .await;
-    assert_eq!(
-        requests_to(&server, "/v1/secret/data/app").await.len(),
-        1,
-        "unchanged version: not re-read"
-    );
-    tokio::time::timeout(Duration::from_secs(5), changes.changed())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(changes.borrow().fields, ["key"]);
-    assert_eq!(
-        vault_config::ExposeSecret::expose_secret(&live.current().key),
-        "v2"
-    );
-    assert_eq!(requests_to(&server, "/v1/secret/data/app").await.len(), 2);
     live.shutdown_async().await;
 }
 
@@ -293,5 +160,6 @@ async fn a_kv1_lease_is_a_refresh_hint() {
     .await;
     // A 1 s lease: re-read at about 0.85 s although the interval is an hour.
     wait_for(&server, "/v1/secret/app", 3, Duration::from_secs(5)).await;
+    assert_eq!(live.current().key.expose_secret(), "v");
     live.shutdown_async().await;
 }

@@ -170,8 +170,9 @@ fn readers_during_a_refresh_storm_with_faults() {
     };
     rotate(0);
     let proxy = FaultProxy::start(&dv.addr);
-    // Every other request of a refresh (KV v2 metadata check, then the read when the version
-    // moved or the check failed) is broken one way or another.
+    // Every other read is broken one way or another. A refresh checks the KV v2 metadata and
+    // re-reads when the version moved (every rotation, 20 ms), so the faults hit re-reads;
+    // faults on the metadata check would only turn it into a re-read.
     let faults = vec![
         Action::Forward,
         Action::Reply(Canned::json(500, json!({ "errors": ["internal error"] }))),
@@ -184,7 +185,7 @@ fn readers_during_a_refresh_storm_with_faults() {
         Action::Forward,
         Action::Truncate,
     ];
-    proxy.rule(Rule::on("secret/", Action::Cycle(Arc::new(faults))).after(1));
+    proxy.rule(Rule::on("secret/data/", Action::Cycle(Arc::new(faults))).after(1));
     let client = VaultClient::builder()
         .address(proxy.url())
         .token(dv.root.clone())

@@ -189,8 +189,8 @@ pub fn post(addr: &str, token: &str, path: &str, body: &serde_json::Value) -> u1
     request(addr, token, None, "POST", path, Some(body)).0
 }
 
-/// One request with a token (none when empty); the status and the JSON body (`null` when empty). Runs on a
-/// thread of its own so that async tests can call it.
+/// One request with a token (none when empty); the status and the JSON body (`null` when
+/// empty).
 pub fn request(
     addr: &str,
     token: &str,
@@ -199,9 +199,29 @@ pub fn request(
     path: &str,
     body: Option<&serde_json::Value>,
 ) -> (u16, serde_json::Value) {
+    let ns: Vec<(&str, &str)> = namespace
+        .map(|ns| ("X-Vault-Namespace", ns))
+        .into_iter()
+        .collect();
+    request_with_headers(addr, token, &ns, method, path, body)
+}
+
+/// [`request`] with more headers (`X-Vault-Wrap-TTL`, `X-Vault-Namespace`). Runs on a thread
+/// of its own so that async tests can call it.
+pub fn request_with_headers(
+    addr: &str,
+    token: &str,
+    headers: &[(&str, &str)],
+    method: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> (u16, serde_json::Value) {
     let url = format!("{addr}/v1/{path}");
     let token = token.to_owned();
-    let namespace = namespace.map(str::to_owned);
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
     let body = body.map(serde_json::Value::to_string);
     std::thread::spawn(move || {
@@ -216,8 +236,8 @@ pub fn request(
             if !token.is_empty() {
                 req = req.header("X-Vault-Token", token);
             }
-            if let Some(ns) = namespace {
-                req = req.header("X-Vault-Namespace", ns);
+            for (k, v) in headers {
+                req = req.header(k, v);
             }
             if let Some(body) = body {
                 req = req.body(body);
