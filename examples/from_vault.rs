@@ -12,7 +12,7 @@ use vault_config::{ExposeSecret, SecretString, VaultConfig};
 
 #[derive(Debug, VaultConfig)]
 #[config(env_prefix = "DEMO_", vault_path = "vault-config-demo/{profile}")]
-struct Settings {
+pub struct Settings {
     /// Port the HTTP server binds.
     #[config(default = 8080)]
     port: u16,

@@ -17,7 +17,7 @@ use vault_config::{ExposeSecret, Live, SecretString, VaultConfig};
     vault_path = "vault-config-demo/{profile}",
     refresh = "5m"
 )]
-struct Settings {
+pub struct Settings {
     /// Bind port: taken once at start; a change in its source is reported, not applied.
     #[config(static, default = 8080)]
     port: u16,

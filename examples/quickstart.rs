@@ -15,7 +15,7 @@ fn nonzero(port: &u16) -> Result<(), String> {
 
 #[derive(Debug, VaultConfig)]
 #[config(env_prefix = "QUICKSTART_", vault_path = "quickstart/{profile}")]
-struct Settings {
+pub struct Settings {
     /// Port the HTTP server binds.
     #[config(default = 8080, validate = nonzero)]
     port: u16,

@@ -5,8 +5,6 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use serde_json::json;
-use wiremock::matchers::{body_partial_json, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
 mod dev_vault;
 use dev_vault::{DevVault, closed_port};
@@ -141,50 +139,21 @@ fn ai_trader_from_vault_agent_injected_files() {
 
 #[test]
 fn ai_trader_with_kubernetes_auth() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt.block_on(MockServer::start());
-    let jwt = std::env::temp_dir().join(format!("vc-sa-token-{}", std::process::id()));
-    std::fs::write(&jwt, "eyJ.service-account").unwrap();
-    rt.block_on(async {
-        Mock::given(path("/v1/auth/kubernetes/login"))
-            .and(body_partial_json(json!({ "role": "ai-trader", "jwt": "eyJ.service-account" })))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "auth": { "client_token": "k8s-tok", "lease_duration": 3600, "renewable": true } })))
-            .expect(1)
-            .mount(&server)
-            .await;
-        Mock::given(path("/v1/sys/internal/ui/mounts/secret"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "data": { "type": "kv", "options": { "version": "2" } } })))
-            .mount(&server)
-            .await;
-        for (p, data) in [
-            ("database", json!({ "url": "postgres://k8s/db" })),
-            ("alpaca", json!({ "ALPACA_API_KEY": "a", "ALPACA_SECRET_KEY": "b" })),
-            ("session", json!({ "SESSION_SECRET": "s", "JWT_SECRET": "j" })),
-            ("llm", json!({})),
-            ("market-data", json!({})),
-        ] {
-            Mock::given(method("GET"))
-                .and(path(format!("/v1/secret/data/ai-trader/{p}")))
-                .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "data": { "data": data, "metadata": { "version": 1 } } })))
-                .mount(&server)
-                .await;
-        }
-        Mock::given(path("/v1/auth/token/revoke-self")).respond_with(ResponseTemplate::new(204)).expect(1).mount(&server).await;
-    });
+    let Some(v) = dev_vault() else { return };
+    seed_ai_trader(&v);
+    // The server asks the TokenReview stub about the service account JWT.
     let out = run(
         "ai_trader",
         &[],
         &kv(&[
-            ("VAULT_ADDR", &server.uri()),
-            ("VAULT_ROLE", "ai-trader"),
-            ("VAULT_K8S_TOKEN_PATH", jwt.to_str().unwrap()),
+            ("VAULT_ADDR", &v.addr),
+            ("VAULT_ROLE", "demo"),
+            ("VAULT_K8S_TOKEN_PATH", &v.k8s_token_path),
         ]),
     );
     let (stdout, stderr) = text(&out);
-    std::fs::remove_file(&jwt).unwrap();
     assert!(out.status.success(), "{stdout}{stderr}");
-    assert!(stdout.contains("0 LLM key(s)"), "{stdout}");
-    drop(rt);
+    assert!(stdout.contains("1 LLM key(s)"), "{stdout}");
 }
 
 #[test]
@@ -261,30 +230,10 @@ fn ai_gateway_against_the_dev_server_with_its_health_json() {
 
 #[test]
 fn ai_gateway_on_kv2_with_approle_and_env_fallback() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt.block_on(MockServer::start());
-    rt.block_on(async {
-        Mock::given(path("/v1/auth/approle/login"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "auth": { "client_token": "gw", "lease_duration": 3600, "renewable": true } })))
-            .mount(&server)
-            .await;
-        Mock::given(path("/v1/sys/internal/ui/mounts/secret"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "data": { "type": "kv", "options": { "version": "2" } } })))
-            .mount(&server)
-            .await;
-        Mock::given(path("/v1/secret/data/ai-gateway"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "data": { "data": { "OPENAI_API_KEY": "o", "ANTHROPIC_API_KEY": "a", "SESSION_SECRET": "s", "DATABASE_PASSWORD": "p" }, "metadata": { "version": 3 } } })))
-            .mount(&server)
-            .await;
-    });
-    let approle = kv(&[
-        ("VAULT_ADDR", &server.uri()),
-        ("VAULT_ROLE_ID", "r"),
-        ("VAULT_SECRET_ID", "s"),
-    ]);
-    let out = run("ai_gateway", &[], &approle);
+    let Some(v) = dev_vault() else { return };
+    v.write("secret/ai-gateway", json!({ "OPENAI_API_KEY": "sk-o", "ANTHROPIC_API_KEY": "sk-a", "SESSION_SECRET": "s", "DATABASE_PASSWORD": "p" }));
+    let out = run("ai_gateway", &[], &v.approle_env());
     assert!(out.status.success(), "{:?}", text(&out));
-    drop(rt);
 
     // Vault gone: with VAULT_FALLBACK=env the gateway starts on env keys and says so.
     let port = closed_port();

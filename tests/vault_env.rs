@@ -1,11 +1,13 @@
-//! The Vault layer configured by env vars alone: VAULT_* / BAO_* names, the seeds' switches
-//! (VAULT_ENABLED, VAULT_MOUNT_POINT, VAULT_KV_VERSION, VAULT_FALLBACK, VAULT_SECRETS_PATH),
+//! The Vault layer configured by env vars alone, against the real server where one answers:
+//! VAULT_* / BAO_* names, the seeds' switches (VAULT_ENABLED, VAULT_MOUNT_POINT,
+//! VAULT_BASE_PATH, VAULT_KV_VERSION, VAULT_FALLBACK, VAULT_SECRETS_PATH),
 //! and misconfiguration reported in the load's one report.
 
 use serde_json::json;
 use vault_config::{ExposeSecret, ProblemKind, SecretString, VaultClient, VaultConfig};
-use wiremock::matchers::{header, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+
+mod dev_vault;
+use dev_vault::DevVault;
 
 #[derive(Debug, VaultConfig)]
 #[config(env_prefix = "SP_", vault_path = "ibkr")]
@@ -23,64 +25,63 @@ fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn kv1_server(route: &str, token: &str) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(path(
-        "/v1/sys/internal/ui/mounts/".to_owned() + route.split('/').nth(2).unwrap_or(""),
-    ))
-    .respond_with(ResponseTemplate::new(404).set_body_json(json!({ "errors": [] })))
-    .mount(&server)
-    .await;
-    Mock::given(path(route.to_owned()))
-        .and(header("X-Vault-Token", token))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(
-                json!({ "data": { "username": "vault-user" }, "lease_duration": 0 }),
-            ),
-        )
-        .mount(&server)
-        .await;
-    server
+/// The broker's secret on the real server, under a base path of the test's own (given to the
+/// load as `VAULT_BASE_PATH`): `vault-user` in KV v2 `secret/`, `kv-user` in KV v1 `kv/`.
+fn seeded(v: &DevVault, test: &str) -> String {
+    let base = format!("ibkr-{test}-{}", std::process::id());
+    v.write(
+        &format!("secret/{base}/original_strategy"),
+        json!({ "username": "vault-user" }),
+    );
+    v.write(
+        &format!("kv/{base}/original_strategy"),
+        json!({ "username": "kv-user" }),
+    );
+    base
 }
 
-#[tokio::test]
-async fn vault_addr_and_token_are_enough() {
-    let server = kv1_server("/v1/secret/ibkr/original_strategy", "hvs.t").await;
-    let b = Broker::loader()
-        .env_vars(env(&[
-            ("VAULT_ADDR", &server.uri()),
-            ("VAULT_TOKEN", "hvs.t"),
-        ]))
-        .load_async()
-        .await
-        .unwrap();
-    assert_eq!(b.ib_user.expose_secret(), "vault-user");
+fn user(pairs: &[(&str, &str)]) -> String {
+    match Broker::loader().env_vars(env(pairs)).load() {
+        Ok(b) => b.ib_user.expose_secret().to_owned(),
+        Err(e) => panic!("{e}"),
+    }
 }
 
-#[tokio::test]
-async fn openbao_names_work_too() {
-    let server = kv1_server("/v1/secret/ibkr/original_strategy", "bao-t").await;
-    let b = Broker::loader()
-        .env_vars(env(&[("BAO_ADDR", &server.uri()), ("BAO_TOKEN", "bao-t")]))
-        .load_async()
-        .await
-        .unwrap();
-    assert_eq!(b.ib_user.expose_secret(), "vault-user");
+#[test]
+fn vault_addr_and_token_are_enough() {
+    let Some(v) = DevVault::get() else { return };
+    let base = seeded(&v, "addr");
+    let pairs = [
+        ("VAULT_ADDR", v.addr.as_str()),
+        ("VAULT_TOKEN", v.root.as_str()),
+        ("VAULT_BASE_PATH", base.as_str()),
+    ];
+    assert_eq!(user(&pairs), "vault-user");
 }
 
-#[tokio::test]
-async fn vault_mount_point_replaces_the_mount() {
-    let server = kv1_server("/v1/kv-prod/ibkr/original_strategy", "t").await;
-    let b = Broker::loader()
-        .env_vars(env(&[
-            ("VAULT_ADDR", &server.uri()),
-            ("VAULT_TOKEN", "t"),
-            ("VAULT_MOUNT_POINT", "kv-prod"),
-        ]))
-        .load_async()
-        .await
-        .unwrap();
-    assert_eq!(b.ib_user.expose_secret(), "vault-user");
+#[test]
+fn openbao_names_work_too() {
+    let Some(v) = DevVault::get() else { return };
+    let base = seeded(&v, "bao");
+    let pairs = [
+        ("BAO_ADDR", v.addr.as_str()),
+        ("BAO_TOKEN", v.root.as_str()),
+        ("BAO_BASE_PATH", base.as_str()),
+    ];
+    assert_eq!(user(&pairs), "vault-user");
+}
+
+#[test]
+fn vault_mount_point_replaces_the_mount() {
+    let Some(v) = DevVault::get() else { return };
+    let base = seeded(&v, "mount");
+    let pairs = [
+        ("VAULT_ADDR", v.addr.as_str()),
+        ("VAULT_TOKEN", v.root.as_str()),
+        ("VAULT_BASE_PATH", base.as_str()),
+        ("VAULT_MOUNT_POINT", "kv"),
+    ];
+    assert_eq!(user(&pairs), "kv-user");
 }
 
 #[test]
