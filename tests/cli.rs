@@ -98,32 +98,13 @@ fn policy_for_kv1_and_kv2_and_several_profiles_matches_golden_files() {
     golden("policy-kv2-profiles.hcl", &v2);
 }
 
+/// KV versions detected on the real server: `secret/` is KV v2, `kv/` is KV v1.
 #[test]
 fn policy_detects_kv_versions_per_mount() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt.block_on(wiremock::MockServer::start());
-    rt.block_on(async {
-        use wiremock::matchers::path;
-        use wiremock::{Mock, ResponseTemplate};
-        Mock::given(path("/v1/sys/internal/ui/mounts/secret"))
-            .respond_with(
-                ResponseTemplate::new(200).set_body_json(
-                    json!({ "data": { "type": "kv", "options": { "version": "2" } } }),
-                ),
-            )
-            .mount(&server)
-            .await;
-        Mock::given(path("/v1/sys/internal/ui/mounts/kv"))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_json(json!({ "data": { "type": "kv", "options": null } })),
-            )
-            .mount(&server)
-            .await;
-    });
+    let Some(v) = dev_vault() else { return };
     let (code, out, err) = run(
         &["policy"],
-        &[("VAULT_ADDR", &server.uri()), ("VAULT_TOKEN", "t")],
+        &[("VAULT_ADDR", &v.addr), ("VAULT_TOKEN", &v.root)],
     );
     assert_eq!(code, 0, "{err}");
     golden("policy-detected.hcl", &out);
@@ -321,37 +302,48 @@ fn migrate_round_trip_through_the_real_server() {
     assert_eq!(loaded.database_url.expose_secret(), "postgres://other");
 }
 
+/// On KV v2, migrate merges into the secret's current data with check-and-set on its
+/// version: keys already there stay, the new one is added, the version moves by one.
 #[test]
 fn migrate_uses_check_and_set_on_kv2() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt.block_on(wiremock::MockServer::start());
-    rt.block_on(async {
-        use wiremock::matchers::{body_partial_json, method, path};
-        use wiremock::{Mock, ResponseTemplate};
-        Mock::given(path("/v1/sys/internal/ui/mounts/secret"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "data": { "type": "kv", "options": { "version": "2" } } })))
-            .mount(&server).await;
-        Mock::given(method("GET")).and(path("/v1/secret/data/shop/default/database"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "data": { "data": { "other": "x" }, "metadata": { "version": 4 } } })))
-            .mount(&server).await;
-        Mock::given(method("POST")).and(path("/v1/secret/data/shop/default/database"))
-            .and(body_partial_json(json!({ "options": { "cas": 4 }, "data": { "other": "x", "url": "postgres://v2" } })))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "data": { "version": 5 } })))
-            .expect(1).mount(&server).await;
-    });
+    let Some(v) = dev_vault() else { return };
+    let p = profile("cas");
+    v.write(
+        &format!("secret/shop/{p}/database"),
+        json!({ "other": "x" }),
+    );
+    v.write(
+        &format!("secret/shop/{p}/database"),
+        json!({ "other": "x" }),
+    );
     let (code, out, err) = run(
         &["migrate", "--json"],
         &[
-            ("VAULT_ADDR", &server.uri()),
-            ("VAULT_TOKEN", "t"),
+            ("VAULT_ADDR", &v.addr),
+            ("VAULT_TOKEN", &v.root),
+            ("SHOP_PROFILE", &p),
             ("SHOP_DATABASE_URL", "postgres://v2"),
         ],
     );
     assert_eq!(code, 0, "{out}{err}");
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(report["paths"][0]["action"], "write");
-    assert_eq!(report["paths"][0]["kv_version"], "V2");
-    drop(rt);
+    let database = report["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/database")))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(database["action"], "write", "{out}");
+    assert_eq!(database["kv_version"], "V2", "{out}");
+    let (_, read) = v.call("GET", &format!("secret/data/shop/{p}/database"), None);
+    assert_eq!(
+        read["data"]["data"],
+        json!({ "other": "x", "url": "postgres://v2" })
+    );
+    assert_eq!(
+        read["data"]["metadata"]["version"], 3,
+        "one write on version 2"
+    );
 }
 
 /// The generated policy, proven on a server that enforces it: a token holding only the

@@ -5,11 +5,12 @@ mod trace_capture;
 use serde_json::json;
 use trace_capture::capture_trace;
 use vault_config::{ExposeSecret, SecretString, VaultConfig};
-use wiremock::matchers::path;
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const TOKEN: &str = "hvs.canary-token-91c2";
-const SECRET_ID: &str = "canary-secret-id-55e1";
+mod dev_vault;
+mod fault_proxy;
+use dev_vault::DevVault;
+use fault_proxy::FaultProxy;
+
 const VALUE: &str = "canary-value-0d4b";
 
 #[derive(Debug, VaultConfig)]
@@ -23,33 +24,19 @@ struct Traced {
 
 #[tokio::test(flavor = "current_thread")]
 async fn trace_output_holds_paths_but_no_secrets() {
-    let server = MockServer::start().await;
-    Mock::given(path("/v1/auth/approle/login"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({ "auth": { "client_token": TOKEN, "lease_duration": 60, "renewable": true } }),
-        ))
-        .mount(&server)
-        .await;
-    Mock::given(path("/v1/sys/internal/ui/mounts/secret"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({ "data": { "type": "kv", "options": { "version": "2" } } })),
-        )
-        .mount(&server)
-        .await;
-    Mock::given(path("/v1/secret/data/traced"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({ "data": { "data": { "api_key": VALUE }, "metadata": { "version": 1 } } }),
-        ))
-        .mount(&server)
-        .await;
+    let Some(v) = DevVault::get() else { return };
+    let path = format!("traced-{}", std::process::id());
+    v.write(&format!("secret/{path}"), json!({ "api_key": VALUE }));
+    // A recording proxy in front of the server, to learn the token the server issued.
+    let proxy = FaultProxy::start(&v.addr);
 
     let (capture, _guard) = capture_trace();
 
     let env = [
-        ("VAULT_ADDR", server.uri()),
-        ("VAULT_ROLE_ID", "role".to_owned()),
-        ("VAULT_SECRET_ID", SECRET_ID.to_owned()),
+        ("VAULT_ADDR", proxy.url()),
+        ("VAULT_ROLE_ID", v.role_id.clone()),
+        ("VAULT_SECRET_ID", v.secret_id.clone()),
+        ("VAULT_BASE_PATH", path.clone()),
     ];
     let traced = Traced::loader()
         .env_vars(env.clone())
@@ -65,15 +52,26 @@ async fn trace_output_holds_paths_but_no_secrets() {
         "vault.fetch",
         "vault.login",
         "vault.read",
-        "secret/traced",
+        &format!("secret/{path}"),
         "vault-config: resolved field",
     ] {
         assert!(log.contains(span), "expected `{span}` in the trace:\n{log}");
     }
-    for canary in [TOKEN, SECRET_ID, VALUE] {
+    let tokens = proxy.issued_tokens();
+    assert!(!tokens.is_empty(), "the server issued tokens");
+    let canaries = [
+        v.secret_id.as_str(),
+        v.role_id.as_str(),
+        VALUE,
+        v.root.as_str(),
+    ];
+    for canary in canaries
+        .into_iter()
+        .chain(tokens.iter().map(String::as_str))
+    {
         assert!(
             !log.contains(canary),
-            "`{canary}` leaked into the trace:\n{log}"
+            "a secret leaked into the trace:\n{log}"
         );
     }
 }
