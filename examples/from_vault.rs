@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use vault_config::{ExposeSecret, SecretString, VaultConfig};
 
+/// The demo's settings, read from Vault.
 #[derive(Debug, VaultConfig)]
 #[config(env_prefix = "DEMO_", vault_path = "vault-config-demo/{profile}")]
 pub struct Settings {

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use vault_config::{ExposeSecret, Live, SecretString, VaultConfig};
 
+/// The service's settings, kept current while it runs.
 #[derive(Debug, VaultConfig)]
 #[config(
     env_prefix = "DEMO_",

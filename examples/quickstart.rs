@@ -13,6 +13,7 @@ fn nonzero(port: &u16) -> Result<(), String> {
     }
 }
 
+/// The quickstart's settings.
 #[derive(Debug, VaultConfig)]
 #[config(env_prefix = "QUICKSTART_", vault_path = "quickstart/{profile}")]
 pub struct Settings {
