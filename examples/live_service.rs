@@ -27,7 +27,8 @@ pub struct Settings {
     api_key: SecretString,
 }
 
-/// Writes a new API key with the operator token, as a rotation job would.
+/// Writes a new API key (a new KV v2 version) with the operator token, as a rotation job
+/// would.
 fn rotate(addr: &str, token: &str, key: &str) -> Result<(), String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -35,9 +36,11 @@ fn rotate(addr: &str, token: &str, key: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     rt.block_on(async {
         let status = reqwest::Client::new()
-            .post(format!("{addr}/v1/secret/vault-config-demo/default/api"))
+            .post(format!(
+                "{addr}/v1/secret/data/vault-config-demo/default/api"
+            ))
             .header("X-Vault-Token", token)
-            .body(format!(r#"{{"key":"{key}"}}"#))
+            .body(format!(r#"{{"data":{{"key":"{key}"}}}}"#))
             .send()
             .await
             .map_err(|e| e.to_string())?

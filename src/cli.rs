@@ -109,6 +109,17 @@ pub fn run_with<T: VaultConfig>(
             .unwrap_or(vault_config_core::schema::DEFAULT_PROFILE)
             .to_owned()
     });
+    // Every profile that reaches a path or a policy is checked first, by the one rule.
+    let extra: &[String] = match &args.command {
+        Command::Policy { profiles, .. } => profiles,
+        _ => &[],
+    };
+    for p in std::iter::once(&profile).chain(extra) {
+        if let Err(why) = vault_config_core::profile::validate(p) {
+            let _ = writeln!(err, "error: profile `{}`: {why}", p.escape_debug());
+            return 2;
+        }
+    }
     let loader = || {
         let loader = T::loader().env(env.clone());
         match &args.profile {

@@ -37,6 +37,9 @@ struct Cache {
     password: Option<SecretString>,
 }
 
+/// Arguments and env of one command-line run.
+type Run<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
+
 fn run(args: &[&str], env: &[(&str, &str)]) -> (u8, String, String) {
     let mut out = Vec::new();
     let mut err = Vec::new();
@@ -405,7 +408,6 @@ fn no_subcommand_prints_a_secret_or_the_token() {
     ];
     // A different value already in Vault: migrate refuses the path, naming only keys.
     let conflicting = [base.as_slice(), &[("SHOP_DATABASE_URL", in_env)]].concat();
-    type Run<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
     let runs: [Run; 16] = [
         (&["check"], &base),
         (&["check", "--json"], &base),
@@ -437,5 +439,32 @@ fn no_subcommand_prints_a_secret_or_the_token() {
                 "{args:?} printed a canary:\n{out}\n{err}"
             );
         }
+    }
+}
+
+/// Profiles are checked by the one rule wherever they enter the command line: a wildcard
+/// would grant every profile's secrets in a policy, a quote would inject HCL rules.
+#[test]
+fn every_subcommand_refuses_a_bad_profile() {
+    let injected = "x\" { capabilities = [\"sudo\"] }\npath \"sys/*";
+    let runs: [Run; 6] = [
+        (&["policy", "--kv-version", "2", "--profiles", "*"], &[]),
+        (
+            &["policy", "--kv-version", "2", "--profiles", injected],
+            &[],
+        ),
+        (
+            &["policy", "--kv-version", "2", "--profile", "../admin"],
+            &[],
+        ),
+        (&["docs", "--profile", "prod+"], &[]),
+        (&["env-template"], &[("SHOP_PROFILE", "a/b")]),
+        (&["check"], &[("SHOP_PROFILE", "*")]),
+    ];
+    for (args, env) in runs {
+        let (code, out, err) = run(args, env);
+        assert_eq!(code, 2, "{args:?} {env:?}: {out}{err}");
+        assert!(err.contains("profile must be non-empty"), "{err}");
+        assert!(!out.contains("path \""), "{args:?} printed a policy: {out}");
     }
 }

@@ -402,3 +402,33 @@ fn the_teams_own_vault_variable_names_work_unchanged() {
         "read from VAULT_SECRET_PATH: {stdout}"
     );
 }
+
+/// `VAULT_CACERT` pins the CA, as Vault's own client does: with the system store trusting the
+/// dev server's CA (`SSL_CERT_FILE`), the same load fails once `VAULT_CACERT` names another
+/// CA, because the given CA replaces the system roots instead of joining them.
+#[test]
+fn a_given_ca_replaces_the_system_roots() {
+    let Some(v) = dev_vault() else { return };
+    let base = kv(&[
+        ("VAULT_ADDR", &v.tls_addr),
+        ("VAULT_TOKEN", &v.root),
+        ("SSL_CERT_FILE", &v.cacert),
+    ]);
+    let out = run("from_vault", &[], &base);
+    assert!(
+        out.status.success(),
+        "trusted through the system store: {:?}",
+        text(&out)
+    );
+
+    let other = rcgen::generate_simple_self_signed(vec!["another-ca.invalid".into()]).unwrap();
+    let file = std::env::temp_dir().join(format!("vc-other-ca-{}.pem", std::process::id()));
+    std::fs::write(&file, other.cert.pem()).unwrap();
+    let pinned = [base, kv(&[("VAULT_CACERT", file.to_str().unwrap())])].concat();
+    let out = run("from_vault", &[], &pinned);
+    std::fs::remove_file(&file).unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(!out.status.success(), "{stdout}{stderr}");
+    assert!(stderr.contains("cannot reach vault"), "{stderr}");
+    assert!(!stderr.contains(&v.root), "{stderr}");
+}

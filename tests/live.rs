@@ -281,3 +281,43 @@ async fn watch_async_and_shutdown_async_from_a_runtime() {
     // The trait form compiles for every derived struct.
     let _ = Svc::watch_async;
 }
+
+/// A source whose upkeep panics after the first load: the task's death shows in health,
+/// the last settings stay readable, and shutdown still returns.
+struct PanicsOnUpkeep(MockVault);
+
+impl vault_config::SecretSource for PanicsOnUpkeep {
+    fn fetch<'a>(
+        &'a self,
+        paths: &'a [vault_config::VaultPath],
+    ) -> vault_config::BoxFuture<'a, Vec<vault_config::FetchResult>> {
+        self.0.fetch(paths)
+    }
+
+    fn maintain(&self) -> vault_config::BoxFuture<'_, Option<Duration>> {
+        Box::pin(async { panic!("upkeep failed") })
+    }
+}
+
+#[test]
+fn a_live_task_that_dies_shows_in_health() {
+    let live = Live::builder(
+        Svc::loader()
+            .env_vars::<_, String, String>([])
+            .vault(PanicsOnUpkeep(vault(1))),
+    )
+    .refresh_every(Duration::from_millis(20))
+    .start()
+    .unwrap();
+    eventually("the death to show", || live.health().last_error.is_some());
+    let health = live.health();
+    assert!(!health.vault_connected);
+    assert!(
+        health
+            .last_error
+            .unwrap()
+            .contains("stopped unexpectedly (it panicked)")
+    );
+    assert_eq!(live.current().user.expose_secret(), "user-1");
+    live.shutdown();
+}

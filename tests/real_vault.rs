@@ -98,10 +98,9 @@ fn a_wrong_secret_id_is_a_login_problem_without_the_credentials() {
         !report.contains("not-the-secret-id-canary") && !report.contains(&v.role_id),
         "{report}"
     );
+    // Vault said no: a credential problem, not an outage.
     assert!(
-        err.problems()
-            .iter()
-            .all(|p| p.kind == ProblemKind::Unavailable),
+        err.problems().iter().all(|p| p.kind == ProblemKind::Denied),
         "{report}"
     );
 }
@@ -317,4 +316,46 @@ fn a_client_built_in_code_is_accepted_by_the_loader() {
             .load()
             .is_ok()
     );
+}
+
+/// Fallback covers Vault being unreachable (the test above), never Vault saying no: with
+/// `VAULT_FALLBACK=env` and every value in env, a refused AppRole login and a 403 on the path
+/// still fail the load, naming the field.
+#[test]
+fn fallback_does_not_cover_a_refused_login_or_a_denied_path() {
+    let Some(v) = dev_vault() else { return };
+    let profile = unique_profile("fallback-no");
+    seed_app(&v, &profile);
+    let in_env = [
+        ("VAULT_FALLBACK", "env"),
+        ("IT_BROKER_USER", "env-user"),
+        ("IT_PROFILE", profile.as_str()),
+    ];
+    let refused = [
+        ("VAULT_ADDR", v.addr.as_str()),
+        ("VAULT_ROLE_ID", v.role_id.as_str()),
+        ("VAULT_SECRET_ID", "wrong-secret-id"),
+    ];
+    let err = App::loader()
+        .env_vars(in_env.iter().chain(&refused).copied())
+        .load()
+        .unwrap_err();
+    let p = err.for_field("database_url").next().unwrap();
+    assert_eq!(p.kind, ProblemKind::Denied, "{err}");
+    assert!(
+        err.to_string().contains("login with approle failed"),
+        "{err}"
+    );
+
+    let no_access = v.token_with(&["default"], "1h");
+    let denied = [
+        ("VAULT_ADDR", v.addr.as_str()),
+        ("VAULT_TOKEN", no_access.as_str()),
+    ];
+    let err = App::loader()
+        .env_vars(in_env.iter().chain(&denied).copied())
+        .load()
+        .unwrap_err();
+    let p = err.for_field("database_url").next().unwrap();
+    assert_eq!(p.kind, ProblemKind::Denied, "{err}");
 }

@@ -118,3 +118,50 @@ fn source_errors_and_env_snapshots_print_no_values() {
     let err = Settings::loader().env(env).vault(vault).load().unwrap_err();
     assert_clean("report", &err.to_string());
 }
+
+/// A secret inside a container is a secret: `Vec<SecretString>`, a map of them inside an
+/// `Option`, a tuple; a type alias marked `#[config(secret)]` too. None of them is printed by
+/// explain or a failed load's report, wherever the value came from.
+#[test]
+fn secrets_inside_containers_are_never_printed() {
+    type ApiKey = SecretString;
+    #[derive(Debug, VaultConfig)]
+    #[config(env_prefix = "C_", vault_path = "containers")]
+    #[allow(dead_code, reason = "only the outputs are inspected")]
+    struct Containers {
+        api_keys: Vec<SecretString>,
+        webhook_secrets: Option<std::collections::HashMap<String, SecretString>>,
+        pair: (String, SecretString),
+        #[config(secret)]
+        aliased: ApiKey,
+        port: u16,
+    }
+    let env = [
+        ("C_API_KEYS", format!("[\"{CANARY}-1\", \"{CANARY}-2\"]")),
+        (
+            "C_WEBHOOK_SECRETS",
+            format!("{{\"github\": \"{CANARY}-3\"}}"),
+        ),
+        ("C_PAIR", format!("[\"user\", \"{CANARY}-4\"]")),
+        ("C_ALIASED", format!("{CANARY}-5")),
+        ("C_PORT", "not-a-port".to_owned()),
+    ];
+    let schema = Containers::schema();
+    for field in ["api_keys", "webhook_secrets", "pair", "aliased"] {
+        assert!(schema.field(field).unwrap().secret, "{field} is secret");
+    }
+    let explained = Containers::loader()
+        .env_vars(env.clone())
+        .vault(MockVault::new())
+        .explain();
+    assert_clean("explain", &explained.to_string());
+    assert_clean("explain JSON", &explained.to_json().to_string());
+    let err = Containers::loader()
+        .env_vars(env)
+        .vault(MockVault::new())
+        .load()
+        .unwrap_err();
+    assert_clean("the report", &err.to_string());
+    assert_clean("the report's Debug", &format!("{err:?}"));
+    assert!(err.to_string().contains("C_PORT"), "{err}");
+}

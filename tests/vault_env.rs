@@ -244,3 +244,58 @@ fn agent_files_refuse_symlink_escapes_and_oversized_files() {
     assert!(!report.contains("stolen"));
     std::fs::remove_dir_all(base).unwrap();
 }
+
+/// A FIFO where a file is expected would block the load forever if it were opened: agent
+/// files, the secret id file and the JWT file are read only when they are regular files, and
+/// an oversized credential file is refused, not read whole.
+#[test]
+fn fifos_and_oversized_credential_files_are_refused_not_read() {
+    let base = std::env::temp_dir().join(format!("vc-fifo-{}", std::process::id()));
+    let dir = base.join("secrets");
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("SP_IB_USER");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let big = base.join("big-jwt");
+    std::fs::write(&big, vec![b'e'; 100 * 1024]).unwrap();
+
+    let agent = Broker::loader()
+        .env_vars(env(&[("VAULT_SECRETS_PATH", dir.to_str().unwrap())]))
+        .load()
+        .unwrap_err()
+        .to_string();
+    assert!(agent.contains("is not a regular file"), "{agent}");
+
+    for (vars, why) in [
+        (
+            vec![
+                ("VAULT_ROLE_ID", "r"),
+                ("VAULT_SECRET_ID_FILE", fifo.to_str().unwrap()),
+            ],
+            "is not a regular file",
+        ),
+        (
+            vec![
+                ("VAULT_ROLE", "ci"),
+                ("VAULT_JWT_PATH", big.to_str().unwrap()),
+            ],
+            "is larger than 65536 bytes",
+        ),
+    ] {
+        let mut all = vec![
+            ("VAULT_ADDR", "http://127.0.0.1:9"),
+            ("VAULT_MAX_RETRIES", "0"),
+        ];
+        all.extend(vars);
+        let report = Broker::loader()
+            .env_vars(env(&all))
+            .load()
+            .unwrap_err()
+            .to_string();
+        assert!(report.contains(why), "{report}");
+    }
+    std::fs::remove_dir_all(base).unwrap();
+}

@@ -404,3 +404,105 @@ fn kv2_refreshes_reread_a_secret_only_when_its_version_moves() {
     );
     live.shutdown();
 }
+
+/// Absurd but valid durations (2^64-1 seconds) from the server and from env: the login lease,
+/// a static token's TTL, a KV v1 lease and the refresh interval. Nothing panics, live settings
+/// start, keep refreshing (or keep waiting), report their health and shut down.
+#[test]
+fn absurd_durations_from_the_server_or_env_do_not_panic() {
+    let Some(v) = DevVault::get() else { return };
+    let profile = seed_app(&v, "absurd");
+    let proxy = FaultProxy::start(&v.addr);
+    let forever = |field: &'static str| {
+        Action::patched(move |body| {
+            if body["auth"].is_object() {
+                body["auth"]["lease_duration"] = json!(u64::MAX);
+            }
+            if body["data"].is_object() && field == "ttl" {
+                body["data"]["ttl"] = json!(u64::MAX);
+            }
+            if field == "lease" {
+                body["lease_duration"] = json!(u64::MAX);
+            }
+        })
+    };
+    proxy.rule(Rule::on("auth/approle/login", forever("auth")));
+    proxy.rule(Rule::on("auth/token/lookup-self", forever("ttl")));
+    proxy.rule(Rule::on("secret/data/", forever("lease")));
+    let approle = VaultClient::builder()
+        .address(proxy.url())
+        .approle(v.role_id.clone(), v.secret_id.clone())
+        .build()
+        .unwrap();
+    for client in [approle, root_client(&proxy.url(), &v)] {
+        let live = Live::builder(
+            App::loader()
+                .env_vars([("VR_PROFILE", profile.as_str())])
+                .vault(client),
+        )
+        .refresh_every(Duration::from_millis(50))
+        .start()
+        .unwrap();
+        assert!(wait_until(Duration::from_secs(10), || live
+            .health()
+            .refreshes
+            >= 3));
+        let health = live.health();
+        assert_eq!(health.last_error, None);
+        assert!(
+            health
+                .token_ttl_remaining
+                .is_none_or(|t| t > 3600 * 24 * 365)
+        );
+        live.shutdown();
+    }
+    // An interval of 2^64-1 seconds from env: started, healthy, nothing due.
+    let live = Live::builder(App::loader().env_vars([
+        ("VR_PROFILE", profile.as_str()),
+        ("VAULT_ADDR", v.addr.as_str()),
+        ("VAULT_TOKEN", v.root.as_str()),
+        ("VAULT_REFRESH_INTERVAL", "18446744073709551615"),
+    ]))
+    .start()
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(live.health().last_error, None);
+    assert!(live.current().password.expose_secret().starts_with("pw-"));
+    live.shutdown();
+}
+
+/// Live settings notice a soft delete (and a destroy) of the current KV v2 version through
+/// the metadata they read on every refresh: the refresh fails naming the deletion, instead of
+/// serving the deleted secret from the cache; the last good settings stay readable.
+#[test]
+fn live_settings_notice_a_soft_deleted_secret() {
+    let Some(v) = DevVault::get() else { return };
+    let profile = seed_app(&v, "softdel");
+    let live = Live::builder(
+        App::loader()
+            .env_vars([("VR_PROFILE", profile.as_str())])
+            .vault(root_client(&v.addr, &v)),
+    )
+    .refresh_every(Duration::from_millis(100))
+    .start()
+    .unwrap();
+    let (status, _) = v.call(
+        "DELETE",
+        &format!("secret/data/vault-real/{profile}/db"),
+        None,
+    );
+    assert_eq!(status, 204);
+    assert!(
+        wait_until(Duration::from_secs(10), || live
+            .health()
+            .last_error
+            .is_some_and(|e| e.contains("was deleted"))),
+        "{:?}",
+        live.health()
+    );
+    assert_eq!(
+        live.current().password.expose_secret(),
+        &format!("pw-{profile}")
+    );
+    live.shutdown();
+}

@@ -130,6 +130,12 @@ impl Schema {
         let paths: BTreeSet<VaultPath> =
             profiles.iter().flat_map(|p| self.vault_paths(p)).collect();
         for p in paths {
+            // Quoted for HCL: nothing in a path can end the string and start a rule.
+            let p = VaultPath {
+                mount: hcl_escape(&p.mount),
+                path: hcl_escape(&p.path),
+                ..p
+            };
             if p.folder {
                 let (list, read) = if is_v2(&p.mount) {
                     (
@@ -161,6 +167,15 @@ impl Schema {
         }
         out
     }
+}
+
+/// Escapes what would end an HCL string or start an interpolation in it.
+fn hcl_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace("${", "$${")
+        .replace("%{", "%%{")
+        .replace(['\n', '\r'], " ")
 }
 
 /// The result of `check`: can this service start, and can its token read every Vault path

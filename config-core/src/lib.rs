@@ -20,6 +20,7 @@ mod error;
 mod explain;
 mod folder;
 mod loader;
+pub mod profile;
 mod resolve;
 pub mod schema;
 mod setup;

@@ -23,8 +23,10 @@ pub enum Fallback {
     /// Fail the load (the default): a service never starts on values Vault did not confirm.
     #[default]
     Never,
-    /// Go on without Vault: the field falls back to its default, the report records that Vault
-    /// was skipped and why, and a required field left without a value is still an error.
+    /// Go on without Vault when it is unreachable, sealed or failing: the field falls back to
+    /// its default, the report records that Vault was skipped and why, and a required field
+    /// left without a value is still an error. Vault saying no (a 403, a refused login) is
+    /// never covered: that is a configuration error the operator must see.
     Env,
 }
 
@@ -115,14 +117,12 @@ impl<'a> Plan<'a> {
         let mut problems = Vec::new();
         let profile = match profile.map(Ok).or_else(|| env.get(&schema.profile_env)) {
             None => DEFAULT_PROFILE.to_owned(),
-            Some(Ok(p)) if valid_profile(p) => p.to_owned(),
+            Some(Ok(p)) if crate::profile::validate(p).is_ok() => p.to_owned(),
             Some(bad) => {
                 let mut problem = Problem::new(
                     ProblemKind::Invalid,
                     match bad {
-                        Ok(_) => {
-                            "profile must be non-empty and use only letters, digits, `-`, `_` and `.`"
-                        }
+                        Ok(p) => crate::profile::validate(p).err().unwrap_or_default(),
                         Err(_) => "profile is not valid UTF-8",
                     },
                 );
@@ -178,14 +178,6 @@ impl<'a> Plan<'a> {
             problems,
         }
     }
-}
-
-fn valid_profile(p: &str) -> bool {
-    !p.is_empty()
-        && p != "."
-        && p != ".."
-        && p.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
 }
 
 /// Prefixed env vars that match no field, each with a "did you mean" when one is close.
@@ -590,11 +582,10 @@ fn resolve_field<'a>(
             },
         };
         // Fail fast: a Vault failure on a path this field needs stops the field, unless a
-        // higher layer already supplied it or fallback mode is on.
+        // higher layer already supplied it or fallback mode is on. Fallback covers Vault being
+        // unreachable, sealed or failing; never Vault saying no (a 403, a refused login).
         let answer = match answer {
-            Answer::Denied(why) | Answer::Unavailable(why)
-                if !decided(&state) && fallback == Fallback::Env =>
-            {
+            Answer::Unavailable(why) if !decided(&state) && fallback == Fallback::Env => {
                 Answer::Skipped(why)
             }
             Answer::Denied(why) if !decided(&state) => {

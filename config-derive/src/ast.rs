@@ -133,13 +133,74 @@ pub fn option_inner(ty: &Type) -> Option<&Type> {
     }
 }
 
-/// Whether the type is a secret: `SecretString`, `SecretBox<T>`, `SecretFolder`, or one inside
-/// `Option`.
+/// The secrecy types (and `SecretFolder`) by their last path segment.
+const SECRET_TYPES: &[&str] = &["SecretString", "SecretBox", "SecretSlice", "SecretFolder"];
+
+/// Whether the type holds a secret anywhere in it: `SecretString`, `SecretBox<T>`,
+/// `SecretSlice<T>` or `SecretFolder`, also inside `Option`, `Vec`, maps, `Arc`, `Box`,
+/// tuples, arrays and references (`Vec<SecretString>`, `Option<HashMap<String,
+/// SecretString>>`). A type alias cannot be seen through: such a field needs
+/// `#[config(secret)]`.
 pub fn is_secret_type(ty: &Type) -> bool {
-    let ty = option_inner(ty).unwrap_or(ty);
-    last_segment(ty).is_some_and(|s| {
-        s.ident == "SecretString" || s.ident == "SecretBox" || s.ident == "SecretFolder"
-    })
+    match ty {
+        Type::Path(p) => {
+            p.qself.as_ref().is_some_and(|q| is_secret_type(&q.ty))
+                || p.path.segments.iter().any(|seg| {
+                    SECRET_TYPES.iter().any(|s| seg.ident == s)
+                        || match &seg.arguments {
+                            syn::PathArguments::AngleBracketed(args) => {
+                                args.args.iter().any(|a| match a {
+                                    syn::GenericArgument::Type(t) => is_secret_type(t),
+                                    _ => false,
+                                })
+                            }
+                            _ => false,
+                        }
+                })
+        }
+        Type::Group(g) => is_secret_type(&g.elem),
+        Type::Paren(p) => is_secret_type(&p.elem),
+        Type::Array(a) => is_secret_type(&a.elem),
+        Type::Slice(s) => is_secret_type(&s.elem),
+        Type::Reference(r) => is_secret_type(&r.elem),
+        Type::Tuple(t) => t.elems.iter().any(is_secret_type),
+        _ => false,
+    }
+}
+
+/// Whether the type is plainly not a secret holder: std's strings, numbers, `bool`, `char`,
+/// and containers of only those. `#[config(secret)]` on such a type is an error (its value
+/// would print through the struct's own `Debug`); on any other type (a type alias of a
+/// secrecy type, say) it is taken at its word.
+pub fn is_plain_type(ty: &Type) -> bool {
+    const PLAIN: &[&str] = &[
+        "String", "str", "bool", "char", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16",
+        "i32", "i64", "i128", "isize", "f32", "f64", "PathBuf", "Duration",
+    ];
+    const CONTAINERS: &[&str] = &["Option", "Vec", "Box", "Arc", "HashMap", "BTreeMap"];
+    match ty {
+        Type::Path(p) if p.qself.is_none() => {
+            let Some(seg) = p.path.segments.last() else {
+                return false;
+            };
+            if PLAIN.iter().any(|s| seg.ident == s) {
+                return true;
+            }
+            CONTAINERS.iter().any(|s| seg.ident == s)
+                && match &seg.arguments {
+                    syn::PathArguments::AngleBracketed(args) => args.args.iter().all(|a| match a {
+                        syn::GenericArgument::Type(t) => is_plain_type(t),
+                        _ => true,
+                    }),
+                    _ => false,
+                }
+        }
+        Type::Group(g) => is_plain_type(&g.elem),
+        Type::Paren(p) => is_plain_type(&p.elem),
+        Type::Reference(r) => is_plain_type(&r.elem),
+        Type::Tuple(t) => !t.elems.is_empty() && t.elems.iter().all(is_plain_type),
+        _ => false,
+    }
 }
 
 /// Whether the type is `SecretFolder` or `Option<SecretFolder>`.

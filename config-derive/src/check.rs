@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::ast::{Container, Field, is_folder_type, is_secret_type, type_name};
+use crate::ast::{Container, Field, is_folder_type, is_plain_type, is_secret_type, type_name};
 use crate::attr::DefaultValue;
 use crate::ctxt::Ctxt;
 
@@ -126,7 +126,7 @@ fn check_field(cx: &Ctxt, field: &Field<'_>) {
         );
     }
 
-    if a.secret.is_set() && !secret_type {
+    if a.secret.is_set() && !secret_type && is_plain_type(field.ty) {
         cx.error_spanned_by(
             field.ty,
             format!(

@@ -77,24 +77,11 @@ fn read_file(root: &Path, path: &Path) -> Result<Option<Vec<FileValue>>, String>
             root.display()
         ));
     }
-    let meta =
-        std::fs::metadata(&real).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if meta.is_dir() {
+    if std::fs::metadata(&real).is_ok_and(|m| m.is_dir()) {
         return Ok(None);
     }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(format!(
-            "{} is larger than {MAX_FILE_BYTES} bytes",
-            path.display()
-        ));
-    }
-    let bytes = std::fs::read(&real).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let mut bytes = e.into_bytes();
-        zeroize::Zeroize::zeroize(&mut bytes);
-        format!("{} is not UTF-8", path.display())
-    })?;
-    let text = zeroize::Zeroizing::new(text);
+    // Resolved inside the directory above; read as named, regular files only.
+    let text = crate::files::read_regular(path, MAX_FILE_BYTES)?;
     let origin = path.display().to_string();
     let pairs =
         parse(&name, &text).map_err(|line| format!("{origin}: line {line} is not `KEY=value`"))?;

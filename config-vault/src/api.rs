@@ -1,8 +1,25 @@
 //! Wire types, one per endpoint, from `shared/reference/vault-http-api.md`. Every field is
 //! optional or defaulted: doc samples omit envelope fields and compatible servers differ.
 
+use std::time::Duration;
+
 use serde::Deserialize;
 use serde_json::{Map, Value};
+
+/// The longest wait the client ever schedules: ten years. A TTL, lease or interval beyond it
+/// (up to 2^64-1 seconds from a server, env or code) counts as this, so `now + wait` can
+/// never overflow; for a service, ten years is "never".
+pub(crate) const LONGEST_WAIT: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
+/// A duration as the client may schedule it: clamped to [`LONGEST_WAIT`].
+pub(crate) fn bounded(d: Duration) -> Duration {
+    d.min(LONGEST_WAIT)
+}
+
+/// A TTL or lease in whole seconds as a server sends it, [`bounded`].
+pub(crate) fn ttl_secs(secs: u64) -> Duration {
+    bounded(Duration::from_secs(secs))
+}
 
 /// The standard response envelope (§2).
 #[derive(Deserialize)]
@@ -90,6 +107,22 @@ pub(crate) struct ListKeys {
 #[serde(default)]
 pub(crate) struct Kv2MetadataInfo {
     pub current_version: Option<u64>,
+    /// Each version's state, keyed by the version number as text.
+    pub versions: std::collections::BTreeMap<String, Kv2Metadata>,
+}
+
+impl Kv2MetadataInfo {
+    /// The current version, unless it is soft-deleted or destroyed: then `None`, so that
+    /// the secret is read again (and reported deleted) instead of served from a cache.
+    pub fn live_version(&self) -> Option<u64> {
+        let current = self.current_version?;
+        let state = self.versions.get(&current.to_string());
+        let gone = state.is_some_and(|m| {
+            m.destroyed.unwrap_or(false)
+                || m.deletion_time.as_deref().is_some_and(|t| !t.is_empty())
+        });
+        (!gone).then_some(current)
+    }
 }
 
 /// `GET /v1/auth/token/lookup-self`: `data` (§6.1). `id` (the token) is not read.
@@ -140,7 +173,8 @@ pub(crate) fn error_message(body: &[u8]) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ");
-    let mut chars = msg.chars();
+    // Control characters (terminal escapes, carriage returns) never reach logs or reports.
+    let mut chars = msg.chars().map(|c| if c.is_control() { ' ' } else { c });
     let short: String = chars.by_ref().take(200).collect();
     if chars.next().is_some() {
         format!("{short}...")
@@ -169,6 +203,22 @@ mod tests {
         assert_eq!(
             error_message(format!(r#"{{"error":"{}"}}"#, "a".repeat(300)).as_bytes()).len(),
             203
+        );
+        // A terminal escape and a carriage return from a hostile server are blanked.
+        assert_eq!(
+            error_message(br#"{"errors":["bad\u001b[31mred\rover"]}"#),
+            "bad [31mred over"
+        );
+    }
+
+    #[test]
+    fn durations_from_a_server_are_bounded() {
+        assert_eq!(ttl_secs(u64::MAX), LONGEST_WAIT);
+        assert_eq!(ttl_secs(30), Duration::from_secs(30));
+        assert!(
+            std::time::Instant::now()
+                .checked_add(LONGEST_WAIT)
+                .is_some()
         );
     }
 }

@@ -3,7 +3,6 @@
 //! login and a wrapped secret id checked before it is unwrapped.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -14,18 +13,15 @@ use crate::client::{Inner, Session};
 use crate::config::{Auth, Password, SecretId, WrappingToken};
 use crate::transport::{Call, Ns};
 
-/// A credential file's contents, trimmed; the raw text is zeroized.
+/// A credential file's contents, trimmed: a regular file of at most 64 KiB (a FIFO or a
+/// device is refused, not read); the raw text is zeroized.
 pub(crate) fn read_secret_file(
     path: &std::path::Path,
     method: &'static str,
 ) -> Result<SecretString, Error> {
-    let mut raw = std::fs::read_to_string(path).map_err(|e| Error::Login {
-        method,
-        message: format!("cannot read {}: {e}", path.display()),
-    })?;
-    let value = SecretString::from(raw.trim().to_owned());
-    zeroize::Zeroize::zeroize(&mut raw);
-    Ok(value)
+    let raw = crate::files::read_regular(path, crate::files::MAX_CREDENTIAL_BYTES)
+        .map_err(|message| Error::Login { method, message })?;
+    Ok(SecretString::from(raw.trim().to_owned()))
 }
 
 impl Inner {
@@ -147,7 +143,7 @@ impl Inner {
             method,
             message: format!("{path} answered without an `auth` block"),
         })?;
-        session.set_lease(Duration::from_secs(auth.lease_duration), auth.renewable);
+        session.set_lease(crate::api::ttl_secs(auth.lease_duration), auth.renewable);
         tracing::info!(method, lease_secs = auth.lease_duration, "vault: logged in");
         Ok(Arc::new(auth.client_token))
     }

@@ -47,6 +47,9 @@ pub(crate) struct Inner {
     pub kv_versions: Mutex<HashMap<String, KvVersion>>,
     /// Why the last request failed to reach a working server; `None` after a good answer.
     pub contact: Mutex<Option<String>>,
+    /// One permit per request in flight: `concurrency` bounds every request of the client,
+    /// path reads and the entries of folders alike.
+    pub permits: tokio::sync::Semaphore,
     blocking: OnceLock<Result<BlockingRuntime, String>>,
 }
 
@@ -179,7 +182,8 @@ impl VaultClientBuilder {
         self
     }
 
-    /// How many paths are read at once (default 128: one wave of reads for most services).
+    /// How many requests are in flight at once (default 128: one wave of reads for most
+    /// services); folder entries count against the same limit.
     pub fn concurrency(mut self, n: usize) -> Self {
         self.config.concurrency = n.max(1);
         self
@@ -229,23 +233,29 @@ impl VaultClientBuilder {
         let (Some(base), Some(http), true) = (base, http, errors.is_empty()) else {
             return Err(errors);
         };
-        // Credentials in the address (https://user:pass@host) must not reach any output.
-        let mut shown = base.clone();
-        let _ = shown.set_username("");
-        let _ = shown.set_password(None);
+        let concurrency = config.concurrency;
         Ok(VaultClient {
             inner: Arc::new(Inner {
                 http,
-                address_display: shown.as_str().trim_end_matches('/').to_owned(),
+                address_display: shown_address(&base),
                 base,
                 config,
                 session: tokio::sync::Mutex::new(Session::default()),
                 kv_versions: Mutex::new(HashMap::new()),
                 contact: Mutex::new(None),
+                permits: tokio::sync::Semaphore::new(concurrency),
                 blocking: OnceLock::new(),
             }),
         })
     }
+}
+
+/// The address as every output shows it: credentials in it (`https://user:pass@host`) removed.
+pub(crate) fn shown_address(url: &reqwest::Url) -> String {
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.as_str().trim_end_matches('/').to_owned()
 }
 
 /// A runtime of the client's own, for loads from synchronous code: it keeps the connection

@@ -229,7 +229,7 @@ pub struct Tls {
 }
 
 /// Everything a [`VaultClient`](crate::VaultClient) is built from.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct Config {
     pub address: String,
     pub auth: Option<Auth>,
@@ -242,6 +242,29 @@ pub(crate) struct Config {
     pub kv_version: Option<KvVersion>,
     pub concurrency: usize,
     pub max_response_bytes: usize,
+}
+
+impl fmt::Debug for Config {
+    /// The address without credentials in it; auth as its own `Debug` shows it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let address = match reqwest::Url::parse(self.address.trim()) {
+            Ok(url) => crate::client::shown_address(&url),
+            Err(_) => "(not a URL)".to_owned(),
+        };
+        f.debug_struct("Config")
+            .field("address", &address)
+            .field("auth", &self.auth)
+            .field("namespace", &self.namespace)
+            .field("auth_namespace", &self.auth_namespace)
+            .field("tls", &self.tls)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("retry", &self.retry)
+            .field("kv_version", &self.kv_version)
+            .field("concurrency", &self.concurrency)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .finish()
+    }
 }
 
 impl Default for Config {

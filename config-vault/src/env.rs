@@ -113,7 +113,9 @@ pub(crate) fn parse_duration(raw: &str) -> Option<Duration> {
         "h" => n * 3600.0,
         _ => return None,
     };
-    Duration::try_from_secs_f64(secs).ok()
+    // An absurd but valid number (2^64-1 seconds) means "never": the longest duration, which
+    // every scheduler bounds before use.
+    Some(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX))
 }
 
 impl VaultClientBuilder {
@@ -324,8 +326,14 @@ fn auth(v: &mut Vars<'_>) -> Option<Auth> {
 /// `$HOME/.vault-token`, trimmed, as the Vault CLI's token helper writes it.
 fn token_file(env: &EnvSnapshot) -> Option<SecretString> {
     let home = env.get("HOME")?.ok()?;
-    let token =
-        crate::auth::read_secret_file(&PathBuf::from(home).join(".vault-token"), "token").ok()?;
+    let path = PathBuf::from(home).join(".vault-token");
+    let token = crate::auth::read_secret_file(&path, "token").ok()?;
+    if crate::files::readable_by_others(&path) {
+        tracing::warn!(
+            path = %path.display(),
+            "vault: the token file is readable by its group or others; `chmod 600` it"
+        );
+    }
     (!secrecy::ExposeSecret::expose_secret(&token).is_empty()).then_some(token)
 }
 
@@ -401,5 +409,6 @@ mod tests {
         assert_eq!(parse_duration("soon"), None);
         assert_eq!(parse_duration("-1s"), None);
         assert_eq!(parse_duration("1e999"), None);
+        assert_eq!(parse_duration("18446744073709551615"), Some(Duration::MAX));
     }
 }

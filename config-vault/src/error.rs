@@ -121,7 +121,10 @@ impl From<Error> for SourceError {
     fn from(err: Error) -> Self {
         let message = err.to_string();
         match err {
-            Error::Denied { .. } => SourceError::denied(message),
+            // Vault said no (a 403, or a login refused: wrong credentials, a bad wrapped secret
+            // id, an unreadable credential file): a configuration error the operator must see,
+            // never covered by fallback.
+            Error::Denied { .. } | Error::Login { .. } => SourceError::denied(message),
             Error::NotFound { hint: None, .. } => SourceError::not_found(message),
             // A version mix-up is a misconfiguration, not an absent secret: fail, don't default.
             Error::NotFound { hint: Some(_), .. } | Error::Malformed { .. } => {

@@ -142,7 +142,7 @@ impl Inner {
             return None;
         }
         let envelope: Envelope<crate::api::Kv2MetadataInfo> = reply.json(&path).ok()?;
-        envelope.data?.current_version
+        envelope.data?.live_version()
     }
 }
 
@@ -154,10 +154,25 @@ pub(crate) fn decode_read(
     version: KvVersion,
 ) -> Result<SecretData, Error> {
     let shown = secret.to_string();
+    let blank = reply.body.iter().all(u8::is_ascii_whitespace);
     match (reply.status, version) {
+        // A read always answers a body: an empty 200 is not "no secret".
+        (200, _) if blank => Err(Error::Malformed {
+            path: shown,
+            reason: "an empty answer".into(),
+        }),
+        // A 404 that is not Vault's JSON (an HTML page from a misrouted proxy) says nothing
+        // about the secret: the server was not reached.
+        (404, _) if !blank && serde_json::from_slice::<Value>(&reply.body).is_err() => {
+            Err(Error::Status {
+                path: shown,
+                status: 404,
+                message: "the answer is not from Vault (not JSON)".into(),
+            })
+        }
         (200, KvVersion::V1) => {
             let envelope: Envelope<Map<String, Value>> = reply.json(&shown)?;
-            let lease = envelope.lease_duration.map(std::time::Duration::from_secs);
+            let lease = envelope.lease_duration.map(crate::api::ttl_secs);
             let data = envelope.data.unwrap_or_default().into_iter().collect();
             Ok(SecretData::new(data).with_lease(lease))
         }

@@ -32,6 +32,7 @@ mod client;
 mod config;
 mod env;
 mod error;
+mod files;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;

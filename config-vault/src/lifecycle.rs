@@ -164,7 +164,7 @@ impl Inner {
             .and_then(|e| e.data)
             .unwrap_or_default();
         session.set_lease(
-            Duration::from_secs(data.ttl.unwrap_or(0)),
+            crate::api::ttl_secs(data.ttl.unwrap_or(0)),
             data.renewable.unwrap_or(false),
         );
     }
@@ -193,7 +193,7 @@ impl Inner {
                 path: path.into(),
                 reason: "no `auth` block".into(),
             })?;
-        Ok((Duration::from_secs(auth.lease_duration), auth.renewable))
+        Ok((crate::api::ttl_secs(auth.lease_duration), auth.renewable))
     }
 
     /// Revokes a token obtained by login (`revoke-self`); a static token is left alone.

@@ -166,13 +166,22 @@ impl<T: VaultConfig + Send + Sync> Live<T> {
     }
 
     /// Vault connectivity, the last refresh and its error, and the token's remaining TTL.
+    ///
+    /// A background task that ended without being stopped (it panicked) shows here as
+    /// disconnected with an error: the settings are no longer refreshed.
     pub fn health(&self) -> LiveHealth {
-        self.handle
+        let mut health = self
+            .handle
             .shared
             .health
             .lock()
             .map(|h| h.clone())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        if *self.handle.done.borrow() && !*self.handle.stop.borrow() {
+            health.vault_connected = false;
+            health.last_error = Some(TASK_DIED.to_owned());
+        }
+        health
     }
 
     /// Where every field's value comes from now, asked with the live client (no new login).
@@ -270,13 +279,22 @@ impl<T: VaultConfig + Send + Sync> LiveBuilder<T> {
                         return;
                     }
                 };
-                rt.block_on(run(loader, cache, interval, stop_rx, started));
+                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    rt.block_on(run(loader, cache, interval, stop_rx, started));
+                }));
+                if ran.is_err() {
+                    tracing::error!("vault-config: {TASK_DIED}");
+                }
                 let _ = done_tx.send(true);
             })
             .map_err(|e| internal::<T>(&format!("could not start the live thread: {e}")))?;
         Ok(((stop_tx, done_rx, pinned), thread))
     }
 }
+
+/// What health says of a background task that ended without being stopped.
+const TASK_DIED: &str =
+    "the live settings task stopped unexpectedly (it panicked): settings are no longer refreshed";
 
 /// What `start` keeps of `spawn`: the stop signal, the done signal, the pinned loader.
 type Parts<T> = (watch::Sender<bool>, watch::Receiver<bool>, Loader<T>);
@@ -312,7 +330,7 @@ fn refresh_interval<T: VaultConfig>(
     loader: &Loader<T>,
 ) -> Result<Duration, LoadError> {
     if let Some(d) = chosen {
-        return Ok(d);
+        return Ok(crate::api::bounded(d));
     }
     let var = "VAULT_REFRESH_INTERVAL";
     let from_env = loader
@@ -328,11 +346,12 @@ fn refresh_interval<T: VaultConfig>(
     match from_env {
         Some(Ok(raw)) if !raw.trim().is_empty() => crate::env::parse_duration(raw.trim())
             .filter(|d| !d.is_zero())
+            .map(crate::api::bounded)
             .ok_or_else(|| bad("VAULT_REFRESH_INTERVAL must be a duration such as 30s or 5m")),
         Some(Err(_)) => Err(bad("VAULT_REFRESH_INTERVAL is not valid UTF-8")),
-        _ => Ok(T::schema()
-            .refresh_ms
-            .map_or(DEFAULT_REFRESH, Duration::from_millis)),
+        _ => Ok(T::schema().refresh_ms.map_or(DEFAULT_REFRESH, |ms| {
+            crate::api::bounded(Duration::from_millis(ms))
+        })),
     }
 }
 
@@ -389,7 +408,8 @@ async fn run<T: VaultConfig + Send + Sync>(
                 Some(s) => s.maintain().await,
                 None => None,
             };
-            next_maintain = now + again.unwrap_or(interval);
+            // Any source's answer, ours or a custom one, is bounded before it is scheduled.
+            next_maintain = now + crate::api::bounded(again.unwrap_or(interval));
         }
         if now >= next_refresh {
             match loader.load_tracked_async().await {

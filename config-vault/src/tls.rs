@@ -55,6 +55,11 @@ pub(crate) fn http_client(config: &Config) -> Result<reqwest::Client, Error> {
         .connect_timeout(config.connect_timeout)
         .redirect(redirect_policy())
         .min_tls_version(reqwest::tls::Version::TLS_1_2);
+    if tls.ca_cert.is_some() || tls.ca_path.is_some() {
+        // A given CA is the only trust, as for Vault's own client: the built-in and system
+        // roots are not consulted, so a certificate from any other issuer is refused.
+        builder = builder.tls_built_in_root_certs(false);
+    }
     if let Some(file) = &tls.ca_cert {
         builder = add_ca(builder, &read(file, "VAULT_CACERT")?, "VAULT_CACERT", file)?;
     } else if let Some(dir) = &tls.ca_path {

@@ -145,7 +145,11 @@ impl Inner {
         };
         let mut retry = 0;
         loop {
-            let outcome = self.attempt(call).await;
+            // Held for the attempt only, never across the backoff sleep.
+            let outcome = match self.permits.acquire().await {
+                Ok(_permit) => self.attempt(call).await,
+                Err(_) => Err(Error::config(None, "the client is closed")),
+            };
             let (transient, retry_after) = match &outcome {
                 Ok(reply) => (
                     RetryPolicy::is_transient_status(reply.status),

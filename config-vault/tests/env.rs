@@ -102,3 +102,50 @@ fn skip_verify_accepts_go_booleans_only() {
     );
     assert!(client(&[("VAULT_TOKEN", "t"), ("VAULT_SKIP_VERIFY", "yes")]).is_err());
 }
+
+#[test]
+fn the_builder_debug_never_shows_credentials_in_the_address_nor_the_token() {
+    let builder = vault_config_vault::VaultClient::builder()
+        .address("https://ops:canary-pass-3d1@vault.internal:8200")
+        .token("canary-token-8e2");
+    let shown = format!("{builder:?}");
+    assert!(shown.contains("https://vault.internal:8200"), "{shown}");
+    for canary in ["canary-pass-3d1", "ops:", "canary-token-8e2"] {
+        assert!(!shown.contains(canary), "{shown}");
+    }
+    let client = builder.build().unwrap();
+    assert_eq!(client.address(), "https://vault.internal:8200");
+    assert!(!format!("{client:?}").contains("canary-pass-3d1"));
+}
+
+#[test]
+fn userpass_cert_and_proxy_are_read_from_env() {
+    let debug = |vars: &[(&str, &str)]| format!("{:?}", client(vars).unwrap());
+    let userpass = debug(&[("VAULT_USERNAME", "svc"), ("VAULT_PASSWORD", "canary-pw")]);
+    assert!(
+        userpass.contains(
+            "Userpass { mount: \"userpass\", username: \"svc\", password: Value([REDACTED]) }"
+        ),
+        "{userpass}"
+    );
+    assert!(!userpass.contains("canary-pw"));
+    assert!(
+        debug(&[
+            ("VAULT_USERNAME", "svc"),
+            ("VAULT_PASSWORD_FILE", "/run/pw")
+        ])
+        .contains("password: File(\"/run/pw\")")
+    );
+    let errors = client(&[("VAULT_USERNAME", "svc")]).unwrap_err();
+    assert_eq!(
+        errors[0].to_string(),
+        "userpass auth needs VAULT_PASSWORD or VAULT_PASSWORD_FILE"
+    );
+    let errors = client(&[("VAULT_AUTH_METHOD", "cert")]).unwrap_err();
+    assert_eq!(
+        errors[0].to_string(),
+        "cert auth needs VAULT_CLIENT_CERT and VAULT_CLIENT_KEY"
+    );
+    // Behind an agent or proxy with no credentials of its own: no token is sent.
+    assert!(debug(&[("VAULT_AGENT_ADDR", "http://127.0.0.1:8100")]).contains("auth: Some(Proxy)"));
+}
