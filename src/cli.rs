@@ -102,6 +102,10 @@ pub fn run_with<T: VaultConfig>(
         }
     };
     let schema = T::schema();
+    // The app's own names of the Vault settings (`vault_env`), and what they change in every
+    // path, exactly as for a load.
+    let env = env.with_aliases(&schema.vault_env);
+    let overrides = vault_config_vault::overrides_from_env(&env);
     let profile = args.profile.clone().unwrap_or_else(|| {
         env.get(&schema.profile_env)
             .and_then(Result::ok)
@@ -164,9 +168,9 @@ pub fn run_with<T: VaultConfig>(
             } else {
                 profiles.iter().map(String::as_str).collect()
             };
-            match kv_versions(schema, &profiles, kv_version.as_deref(), &env) {
+            match kv_versions(schema, &profiles, &overrides, kv_version.as_deref(), &env) {
                 Ok(v2_mounts) => (
-                    schema.policy(&profiles, |m| v2_mounts.iter().any(|v| v == m)),
+                    schema.policy(&profiles, &overrides, |m| v2_mounts.iter().any(|v| v == m)),
                     0,
                 ),
                 Err(message) => {
@@ -216,12 +220,13 @@ pub fn run_with<T: VaultConfig>(
 fn kv_versions(
     schema: &vault_config_core::Schema,
     profiles: &[&str],
+    overrides: &vault_config_core::location::Overrides,
     forced: Option<&str>,
     env: &EnvSnapshot,
 ) -> Result<Vec<String>, String> {
     let mut mounts: Vec<String> = profiles
         .iter()
-        .flat_map(|p| schema.vault_paths(p))
+        .flat_map(|p| schema.vault_paths_under(p, overrides))
         .map(|p| p.mount)
         .collect();
     mounts.sort();

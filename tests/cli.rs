@@ -468,3 +468,37 @@ fn every_subcommand_refuses_a_bad_profile() {
         assert!(!out.contains("path \""), "{args:?} printed a policy: {out}");
     }
 }
+
+/// `policy` and `migrate` see the paths a load reads: `VAULT_MOUNT_POINT` and
+/// `VAULT_BASE_PATH` apply to them through the same function.
+#[test]
+fn policy_and_migrate_follow_the_mount_and_base_path_overrides() {
+    let (code, policy, err) = run(
+        &["policy", "--kv-version", "1"],
+        &[("VAULT_MOUNT_POINT", "kv-prod"), ("VAULT_BASE_PATH", "shop-eu/{profile}")],
+    );
+    assert_eq!(code, 0, "{err}");
+    let rules: Vec<&str> = policy.lines().filter(|l| l.starts_with("path ")).collect();
+    assert_eq!(rules.len(), 4, "{policy}");
+    for rule in rules {
+        assert!(rule.starts_with("path \"kv-prod/shop-eu/default/"), "{rule}");
+    }
+
+    let Some(v) = dev_vault() else { return };
+    let p = profile("override");
+    let (code, plan, err) = run(
+        &["migrate", "--dry-run"],
+        &[
+            ("VAULT_ADDR", &v.addr),
+            ("VAULT_TOKEN", &v.root),
+            ("VAULT_MOUNT_POINT", "kv"),
+            ("SHOP_PROFILE", &p),
+            ("SHOP_DATABASE_URL", "postgres://o"),
+        ],
+    );
+    assert_eq!(code, 0, "{plan}{err}");
+    assert!(
+        plan.contains(&format!("would write kv/shop/{p}/database (KV v1)")),
+        "{plan}"
+    );
+}

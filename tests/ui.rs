@@ -13,6 +13,7 @@ fn ui() {
         "placeholder",
         "live",
         "folder",
+        "vault-env",
     ] {
         t.compile_fail(format!("tests/ui/{family}/*.rs"));
     }

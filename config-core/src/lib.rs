@@ -20,6 +20,7 @@ mod error;
 mod explain;
 mod folder;
 mod loader;
+pub mod location;
 pub mod profile;
 mod resolve;
 pub mod schema;

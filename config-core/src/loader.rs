@@ -8,6 +8,7 @@ use crate::artifacts::CheckReport;
 use crate::env::EnvSnapshot;
 use crate::error::{Error, Problem};
 use crate::explain::{Explanation, Row};
+use crate::location::Overrides;
 use crate::resolve::{BuildCtx, Fallback, Plan, Resolved};
 use crate::setup::SetupFn;
 use crate::snapshot::Snapshot;
@@ -71,8 +72,7 @@ struct Prepared {
     env: EnvSnapshot,
     source: Option<Arc<dyn SecretSource>>,
     fallback: Fallback,
-    mount: Option<String>,
-    base_path: Option<String>,
+    overrides: Overrides,
     problems: Vec<Problem>,
 }
 
@@ -308,8 +308,7 @@ impl<T: VaultConfig> Loader<T> {
             env: env.with_files(setup.files),
             source,
             fallback: self.fallback.or(setup.fallback).unwrap_or_default(),
-            mount: setup.mount,
-            base_path: setup.base_path,
+            overrides: setup.overrides,
             problems: setup
                 .problems
                 .into_iter()
@@ -323,8 +322,7 @@ impl<T: VaultConfig> Loader<T> {
             T::schema(),
             &prepared.env,
             self.profile.as_deref(),
-            prepared.mount.as_deref(),
-            prepared.base_path.as_deref(),
+            &prepared.overrides,
             &self.pins,
             explain,
         );

@@ -12,6 +12,7 @@ use crate::de::{self, Absent, DeError};
 use crate::env::EnvSnapshot;
 use crate::error::{Answer, Attempt, Problem, ProblemKind};
 use crate::explain::PathCheck;
+use crate::location::Overrides;
 use crate::schema::{DEFAULT_PROFILE, FieldSchema, Schema, VaultLocation};
 use crate::source::{FetchResult, SecretData, SourceErrorKind, VaultPath};
 use crate::tracked::{Fingerprints, Pinned, PinnedValue, Pins, fingerprint};
@@ -39,45 +40,18 @@ pub(crate) enum EnvAnswer<'a> {
     NotUnicode,
 }
 
-/// Where a load reads Vault: the active profile, an optional mount that replaces every
-/// field's mount (`VAULT_MOUNT_POINT`) and an optional base path that replaces the struct's
-/// `vault_path` (`VAULT_BASE_PATH`).
+/// Where a load reads Vault: the struct, the active profile and the environment's overrides
+/// (`VAULT_MOUNT_POINT`, `VAULT_BASE_PATH`), through [`crate::location::path`].
 #[derive(Clone, Debug)]
 pub(crate) struct Target {
+    pub schema: &'static Schema,
     pub profile: String,
-    pub mount: Option<String>,
-    /// `(the struct's vault_path, its replacement)`.
-    pub base: Option<(String, String)>,
+    pub overrides: Overrides,
 }
 
 impl Target {
     pub fn path(&self, loc: &VaultLocation) -> VaultPath {
-        let mut loc = std::borrow::Cow::Borrowed(loc);
-        if let Some((root, base)) = &self.base {
-            let rest = if root.is_empty() {
-                Some(loc.path.as_str())
-            } else if loc.path == *root {
-                Some("")
-            } else {
-                loc.path
-                    .strip_prefix(root.as_str())
-                    .and_then(|r| r.strip_prefix('/'))
-            };
-            if let Some(rest) = rest {
-                let path = [base.as_str(), rest]
-                    .iter()
-                    .filter(|p| !p.is_empty())
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join("/");
-                loc.to_mut().path = path;
-            }
-        }
-        if let Some(mount) = &self.mount {
-            loc.to_mut().mount = mount.clone();
-        }
-        // The folder flag and `{profile}` are kept through both overrides.
-        loc.resolve(&self.profile)
+        crate::location::path(self.schema, loc, &self.profile, &self.overrides)
     }
 
     pub fn display(&self, loc: &VaultLocation) -> String {
@@ -106,11 +80,10 @@ pub(crate) struct Plan<'a> {
 impl<'a> Plan<'a> {
     /// `explain` asks Vault for every field, to show what env overrode.
     pub fn new(
-        schema: &'a Schema,
+        schema: &'static Schema,
         env: &'a EnvSnapshot,
         profile: Option<&str>,
-        mount: Option<&str>,
-        base_path: Option<&str>,
+        overrides: &Overrides,
         pins: &'a Pins,
         explain: bool,
     ) -> Self {
@@ -151,9 +124,9 @@ impl<'a> Plan<'a> {
             })
             .collect();
         let target = Target {
+            schema,
             profile,
-            mount: mount.map(|m| m.trim_matches('/').to_owned()),
-            base: base_path.map(|b| (schema.vault_path.clone(), b.trim_matches('/').to_owned())),
+            overrides: overrides.clone(),
         };
 
         let paths: BTreeSet<VaultPath> = schema

@@ -17,10 +17,9 @@ pub struct VaultSetup {
     pub source: Option<Arc<dyn SecretSource>>,
     /// The fallback mode the environment asks for (`VAULT_FALLBACK`).
     pub fallback: Option<Fallback>,
-    /// A KV mount that replaces every field's mount (`VAULT_MOUNT_POINT`).
-    pub mount: Option<String>,
-    /// A path that replaces the struct's `vault_path` (`VAULT_BASE_PATH`).
-    pub base_path: Option<String>,
+    /// What replaces every field's mount (`VAULT_MOUNT_POINT`) and the struct's
+    /// `vault_path` (`VAULT_BASE_PATH`).
+    pub overrides: crate::location::Overrides,
     /// Values from Vault Agent injected files, `(env name, value, file)`, placed under the
     /// process env.
     pub files: Vec<(String, String, String)>,
@@ -40,8 +39,7 @@ impl fmt::Debug for VaultSetup {
         f.debug_struct("VaultSetup")
             .field("source", &self.source.is_some())
             .field("fallback", &self.fallback)
-            .field("mount", &self.mount)
-            .field("base_path", &self.base_path)
+            .field("overrides", &self.overrides)
             .field(
                 "files",
                 &self

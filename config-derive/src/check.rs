@@ -15,11 +15,11 @@ pub fn check(cx: &Ctxt, cont: &Container<'_>) {
 }
 
 fn check_container(cx: &Ctxt, cont: &Container<'_>) {
-    for lit in [cont.attrs.vault_path.get(), cont.attrs.vault_mount.get()]
-        .into_iter()
-        .flatten()
-    {
+    if let Some(lit) = cont.attrs.vault_path.get() {
         check_placeholders(cx, lit);
+    }
+    if let Some(lit) = cont.attrs.vault_mount.get() {
+        check_mount(cx, lit);
     }
     if let Some(lit) = cont.attrs.refresh.get() {
         if parse_duration_ms(&lit.value()).is_none_or(|ms| ms == 0) {
@@ -51,6 +51,16 @@ pub fn parse_duration_ms(text: &str) -> Option<u64> {
         _ => return None,
     };
     n.checked_mul(unit)
+}
+
+/// A mount is a fixed name: `{profile}` is replaced in paths only.
+fn check_mount(cx: &Ctxt, lit: &syn::LitStr) {
+    if lit.value().contains('{') {
+        cx.error_spanned_by(
+            lit,
+            "a mount takes no placeholder; put `{profile}` in `vault_path` or `vault(path = ..)`",
+        );
+    }
 }
 
 /// Only `{profile}` may appear in braces.
@@ -177,11 +187,11 @@ fn check_field(cx: &Ctxt, field: &Field<'_>) {
                 );
             }
         }
-        for lit in [vault.path.get(), vault.mount.get(), vault.folder.get()]
-            .into_iter()
-            .flatten()
-        {
+        for lit in [vault.path.get(), vault.folder.get()].into_iter().flatten() {
             check_placeholders(cx, lit);
+        }
+        if let Some(lit) = vault.mount.get() {
+            check_mount(cx, lit);
         }
         for lit in vault
             .key

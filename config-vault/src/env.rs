@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::SecretString;
+use vault_config_core::location::Overrides;
 use vault_config_core::{EnvSnapshot, Fallback, VaultSetup};
 
 use crate::config::{Auth, K8S_TOKEN_PATH, KvVersion, Password, SecretId, Tls, WrappingToken};
@@ -82,6 +83,14 @@ impl<'a> Vars<'a> {
                 .push(Error::config(Some(&name), format!("{name} must be {what}")));
             None
         })
+    }
+
+    /// `VAULT_MOUNT_POINT` and `VAULT_BASE_PATH`.
+    fn overrides(&mut self) -> Overrides {
+        Overrides::new(
+            self.value("MOUNT_POINT").map(str::to_owned),
+            self.value("BASE_PATH").map(str::to_owned),
+        )
     }
 
     /// `30`, `30s`, `500ms`, `2m`.
@@ -337,6 +346,23 @@ fn token_file(env: &EnvSnapshot) -> Option<SecretString> {
     (!secrecy::ExposeSecret::expose_secret(&token).is_empty()).then_some(token)
 }
 
+/// What the environment changes in every field's Vault location (`VAULT_MOUNT_POINT`,
+/// `VAULT_BASE_PATH`, or their `BAO_*` twins), for tools that compute paths without loading:
+/// `policy` and `migrate` see exactly what a load reads.
+///
+/// ```
+/// use vault_config_core::EnvSnapshot;
+/// let env = EnvSnapshot::from_iter([("VAULT_MOUNT_POINT", "kv-prod/")]);
+/// assert_eq!(vault_config_vault::overrides_from_env(&env).mount.as_deref(), Some("kv-prod"));
+/// ```
+pub fn overrides_from_env(env: &EnvSnapshot) -> Overrides {
+    Vars {
+        env,
+        errors: Vec::new(),
+    }
+    .overrides()
+}
+
 /// The setup hook `Settings::load()` runs: reads the seeds' switches and, when Vault is
 /// enabled, builds the client from the same snapshot.
 ///
@@ -367,12 +393,7 @@ pub fn setup_from_env(env: &EnvSnapshot, with_source: bool) -> VaultSetup {
             None
         }
     };
-    setup.mount = v
-        .value("MOUNT_POINT")
-        .map(|m| m.trim().trim_matches('/').to_owned());
-    setup.base_path = v
-        .value("BASE_PATH")
-        .map(|m| m.trim().trim_matches('/').to_owned());
+    setup.overrides = v.overrides();
     if let Some(dir) = v.path("SECRETS_PATH") {
         match agent::read_dir(&dir) {
             Ok(files) => setup.files = files,

@@ -47,7 +47,7 @@ mod transport;
 
 pub use client::{VaultClient, VaultClientBuilder};
 pub use config::{Auth, K8S_TOKEN_PATH, KvVersion, SecretId, Tls, WrappingToken};
-pub use env::setup_from_env;
+pub use env::{overrides_from_env, setup_from_env};
 pub use error::Error;
 pub use health::Health;
 pub use live::{Change, Current, Live, LiveBuilder, LiveConfig, LiveHealth};

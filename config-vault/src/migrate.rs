@@ -121,6 +121,8 @@ impl VaultClient {
         options: MigrateOptions,
     ) -> MigrationReport {
         let mut groups: BTreeMap<VaultPath, Values> = BTreeMap::new();
+        // Where a load under the same env reads: mount and base path overrides included.
+        let overrides = crate::overrides_from_env(env);
         for field in &schema.fields {
             let (Some(loc), Some(Ok(value))) = (&field.vault, env.get(&field.env)) else {
                 continue;
@@ -129,7 +131,9 @@ impl VaultClient {
                 continue;
             }
             groups
-                .entry(loc.resolve(profile))
+                .entry(vault_config_core::location::path(
+                    schema, loc, profile, &overrides,
+                ))
                 .or_default()
                 .insert(loc.key.clone(), Zeroizing::new(value.to_owned()));
         }
