@@ -25,16 +25,22 @@ def load(path, default=None):
 
 
 def matrix_runs(figures):
+    """Every run's cells, and the (run, phase) pairs that wrote no figures: a phase whose
+    test binary failed before writing counts as failed, never as absent."""
     runs = sorted(glob.glob(os.path.join(figures, "runs", "*")))
     dirs = runs if runs else [figures]
-    out = []
-    for d in dirs:
+    out, missing = [], []
+    for n, d in enumerate(dirs, 1):
         cells = []
         for phase in PHASES:
-            cells += load(os.path.join(d, f"fault-matrix-{phase}.json"), [])
-        if cells:
+            got = load(os.path.join(d, f"fault-matrix-{phase}.json"))
+            if got is None:
+                missing.append((n, phase))
+            else:
+                cells += got
+        if cells or runs:
             out.append(cells)
-    return out
+    return out, missing
 
 
 def sh(cmd):
@@ -45,7 +51,7 @@ def sh(cmd):
 
 
 def render(figures):
-    runs = matrix_runs(figures)
+    runs, missing = matrix_runs(figures)
     lines = []
     w = lines.append
     w("# Reliability and security")
@@ -79,22 +85,31 @@ def render(figures):
         w("_No fault-matrix figures found: run `scripts/reliability`._")
     else:
         n = len(runs)
-        total = sum(len(r) for r in runs)
+        # A missing phase counts as all of its cells failed (its size from a run that has it).
+        counts = {p: max(sum(1 for c in r if c["phase"] == p) for r in runs) for p in PHASES}
+        widest = max(counts.values()) or 1
+        per_phase = {p: counts[p] or widest for p in PHASES}
+        total = sum(len(r) for r in runs) + sum(per_phase[p] for _, p in missing)
         passed = sum(c["passed"] for r in runs for c in r)
-        per_run = len(runs[0])
+        per_run = max(len(r) for r in runs)
         faults = []
-        for c in runs[0]:
+        for c in (c for r in runs for c in r):
             if c["fault"] not in faults:
                 faults.append(c["fault"])
         w(f"**{per_run} cells per run** ({len(faults)} faults × {len(PHASES)} phases, plus a "
           f"`once` variant of every transient fault); **runs: {n}; {passed} of {total} cell runs "
           f"passed.**")
         w("")
+        if missing:
+            w("**FAILED: phases that wrote no figures (their test failed before the end), "
+              "counted as failed:** " + ", ".join(f"run {r} {p}" for r, p in missing) + ".")
+            w("")
         w("Legend: **E** the fault on every attempt ends in the expected typed error (or, for "
           "renewal, a logged typed error and a new login once the token expires); **R** the "
-          "fault once is retried to success with no error; **S** success by design (KV "
-          "detection treats 403/404 as KV v1, as the Vault CLI does, and the real read "
-          "follows). The fraction is passes over runs.")
+          "fault once is retried to success with no error; **S** success by design. KV "
+          "detection treats 403/404 as KV v1, as the Vault CLI does: on this KV v2 mount the "
+          "real server then denies the v1-style path to the token's policy, so those cells "
+          "expect the denial, naming each field. The fraction is passes over runs.")
         w("")
         w("| fault | " + " | ".join(PHASES) + " |")
         w("|---|" + "---|" * len(PHASES))

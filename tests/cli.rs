@@ -475,13 +475,19 @@ fn every_subcommand_refuses_a_bad_profile() {
 fn policy_and_migrate_follow_the_mount_and_base_path_overrides() {
     let (code, policy, err) = run(
         &["policy", "--kv-version", "1"],
-        &[("VAULT_MOUNT_POINT", "kv-prod"), ("VAULT_BASE_PATH", "shop-eu/{profile}")],
+        &[
+            ("VAULT_MOUNT_POINT", "kv-prod"),
+            ("VAULT_BASE_PATH", "shop-eu/{profile}"),
+        ],
     );
     assert_eq!(code, 0, "{err}");
     let rules: Vec<&str> = policy.lines().filter(|l| l.starts_with("path ")).collect();
     assert_eq!(rules.len(), 4, "{policy}");
     for rule in rules {
-        assert!(rule.starts_with("path \"kv-prod/shop-eu/default/"), "{rule}");
+        assert!(
+            rule.starts_with("path \"kv-prod/shop-eu/default/"),
+            "{rule}"
+        );
     }
 
     let Some(v) = dev_vault() else { return };

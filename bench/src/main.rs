@@ -110,7 +110,8 @@ fn main() {
         cold.push(ColdRow {
             paths: p,
             secrets: 4 * p,
-            floor_us: 3.0 * rtt,
+            // Login, KV detection, one parallel batch, revocation of the login token.
+            floor_us: 4.0 * rtt,
             ours,
             vaultrs,
             hvac,
