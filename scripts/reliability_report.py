@@ -283,7 +283,8 @@ def render(figures):
     w("| property | how it is enforced | test |")
     w("|---|---|---|")
     for row in [
-        ("TLS verification on by default", "rustls with the system roots; no `danger_*` unless "
+        ("TLS verification on by default", "rustls with the system roots (or only the given "
+         "CA); no `danger_*` unless "
          "`VAULT_SKIP_VERIFY`", "`tests/tls.rs` `verification_is_on_by_default` (TLS front with "
          "a CA generated per run, before the real server)"),
         ("`VAULT_SKIP_VERIFY` only on an explicit true", "Go `strconv.ParseBool`: `1 t T TRUE "
@@ -291,6 +292,26 @@ def render(figures):
          "error naming the var", "`tests/tls.rs` `skip_verify_only_on_an_explicit_true`"),
         ("CA file / directory, host name checked", "`VAULT_CACERT`, `VAULT_CAPATH`",
          "`tests/tls.rs`"),
+        ("a given CA replaces the system roots", "with `VAULT_CACERT`/`VAULT_CAPATH` the "
+         "built-in and native roots are off, as in Vault's own client",
+         "`tests/examples.rs` `a_given_ca_replaces_the_system_roots` (system store trusting "
+         "the dev CA through `SSL_CERT_FILE`; another CA pinned: refused)"),
+        ("absurd durations never panic", "every server TTL/lease and every interval bounded "
+         "to ten years; a live task that dies shows in health", "`tests/vault_real.rs` "
+         "`absurd_durations_from_the_server_or_env_do_not_panic` (2^64-1 s), `tests/live.rs` "
+         "`a_live_task_that_dies_shows_in_health`"),
+        ("profiles cannot widen or inject a policy", "one rule (`profile::validate`) for "
+         "env, `--profile` and `--profiles`; policy paths HCL-escaped",
+         "`tests/cli.rs` `every_subcommand_refuses_a_bad_profile`"),
+        ("secrets inside containers stay secret", "a secrecy type anywhere in the field type "
+         "(`Vec`, `Option<HashMap<..>>`, tuples) makes the field secret",
+         "`tests/secrets.rs` `secrets_inside_containers_are_never_printed`"),
+        ("credential files read safely", "regular files only (a FIFO is refused, not "
+         "opened for reading), bounded reads (64 KiB credentials, 1 MiB Agent files)",
+         "`tests/vault_env.rs` `fifos_and_oversized_credential_files_are_refused_not_read`"),
+        ("fallback never hides Vault saying no", "`VAULT_FALLBACK=env` covers unreachable, "
+         "sealed or failing; a 403 or refused login still fails the load",
+         "`tests/real_vault.rs` `fallback_does_not_cover_a_refused_login_or_a_denied_path`"),
         ("no redirect across hosts with the token", "at most one redirect, same scheme, host "
          "and port; otherwise a typed 3xx error", "fault matrix `redirect to other host` (the "
          "other host records zero connections), config-vault `tests/faults.rs`"),
@@ -331,8 +352,9 @@ def render(figures):
     w("")
     w("Known limits: the HTTP stack's own read buffers (hyper) are freed without zeroizing — "
       "the library zeroizes its copy of every body, not hyper's. Client certificates (mTLS) "
-      "are configuration-checked but have no handshake test. The renewal row of the matrix "
-      "uses proxy-made `renew-self` answers, because the real server has no renewal.")
+      "log in against the real server's cert auth over TLS (`tests/auth_real.rs`). The "
+      "request buffers of the token header and of the unwrap call have not been audited "
+      "for zeroization beyond what `tests/zeroize.rs` covers.")
     w("")
     return "\n".join(lines)
 
