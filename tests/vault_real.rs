@@ -270,6 +270,18 @@ fn a_revoked_login_token_gets_exactly_one_new_login() {
     assert_eq!(proxy.served_by(logins), 2);
 }
 
+/// Live settings of `App` for `profile` through `client`, refreshed every `every`.
+fn live_app(profile: &str, client: VaultClient, every: Duration) -> Live<App> {
+    Live::builder(
+        App::loader()
+            .env_vars([("VR_PROFILE", profile)])
+            .vault(client),
+    )
+    .refresh_every(every)
+    .start()
+    .unwrap()
+}
+
 fn wait_until(within: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + within;
     while !cond() {
@@ -312,14 +324,7 @@ fn live_settings_renew_log_in_again_at_the_max_ttl_and_revoke_on_shutdown() {
         .approle(role_id, secret_id)
         .build()
         .unwrap();
-    let live = Live::builder(
-        App::loader()
-            .env_vars([("VR_PROFILE", profile.as_str())])
-            .vault(client),
-    )
-    .refresh_every(Duration::from_millis(200))
-    .start()
-    .unwrap();
+    let live = live_app(&profile, client, Duration::from_millis(200));
     let started = Instant::now();
     // Past two max TTLs: only renewals and new logins keep the refreshes working.
     assert!(
@@ -354,14 +359,11 @@ fn a_non_expiring_static_token_is_never_renewed_nor_revoked() {
     let proxy = FaultProxy::start(&v.addr);
     let lookups = proxy.rule(Rule::on("auth/token/lookup-self", Action::Forward));
     let touched = proxy.rule(Rule::on("auth/token/re", Action::Forward));
-    let live = Live::builder(
-        App::loader()
-            .env_vars([("VR_PROFILE", profile.as_str())])
-            .vault(root_client(&proxy.url(), &v)),
-    )
-    .refresh_every(Duration::from_millis(100))
-    .start()
-    .unwrap();
+    let live = live_app(
+        &profile,
+        root_client(&proxy.url(), &v),
+        Duration::from_millis(100),
+    );
     assert!(wait_until(Duration::from_secs(10), || live
         .health()
         .refreshes
@@ -378,14 +380,11 @@ fn kv2_refreshes_reread_a_secret_only_when_its_version_moves() {
     let proxy = FaultProxy::start(&v.addr);
     let data_reads = proxy.rule(Rule::on("secret/data/", Action::Forward));
     let metadata_reads = proxy.rule(Rule::on("secret/metadata/", Action::Forward));
-    let live = Live::builder(
-        App::loader()
-            .env_vars([("VR_PROFILE", profile.as_str())])
-            .vault(root_client(&proxy.url(), &v)),
-    )
-    .refresh_every(Duration::from_millis(100))
-    .start()
-    .unwrap();
+    let live = live_app(
+        &profile,
+        root_client(&proxy.url(), &v),
+        Duration::from_millis(100),
+    );
     assert!(wait_until(Duration::from_secs(10), || {
         proxy.served_by(metadata_reads) >= 5
     }));
@@ -435,14 +434,7 @@ fn absurd_durations_from_the_server_or_env_do_not_panic() {
         .build()
         .unwrap();
     for client in [approle, root_client(&proxy.url(), &v)] {
-        let live = Live::builder(
-            App::loader()
-                .env_vars([("VR_PROFILE", profile.as_str())])
-                .vault(client),
-        )
-        .refresh_every(Duration::from_millis(50))
-        .start()
-        .unwrap();
+        let live = live_app(&profile, client, Duration::from_millis(50));
         assert!(wait_until(Duration::from_secs(10), || live
             .health()
             .refreshes
@@ -478,14 +470,11 @@ fn absurd_durations_from_the_server_or_env_do_not_panic() {
 fn live_settings_notice_a_soft_deleted_secret() {
     let Some(v) = DevVault::get() else { return };
     let profile = seed_app(&v, "softdel");
-    let live = Live::builder(
-        App::loader()
-            .env_vars([("VR_PROFILE", profile.as_str())])
-            .vault(root_client(&v.addr, &v)),
-    )
-    .refresh_every(Duration::from_millis(100))
-    .start()
-    .unwrap();
+    let live = live_app(
+        &profile,
+        root_client(&v.addr, &v),
+        Duration::from_millis(100),
+    );
     let (status, _) = v.call(
         "DELETE",
         &format!("secret/data/vault-real/{profile}/db"),

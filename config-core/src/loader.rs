@@ -205,19 +205,13 @@ impl<T: VaultConfig> Loader<T> {
     pub fn pin_source(&mut self) -> Option<Arc<dyn SecretSource>> {
         let env = self.env.take().unwrap_or_else(EnvSnapshot::from_process);
         if matches!(self.source, SourceChoice::FromEnv) {
-            let setup = self
-                .setup
-                .map(|setup| setup(&env.with_aliases(&T::schema().vault_env), true))
-                .unwrap_or_default();
+            let setup = self.setup_of(&env, true);
             self.source = match setup.source {
                 Some(source) => SourceChoice::Given(source),
                 None => SourceChoice::Disabled,
             };
             // Later loads build no client, so they would not see why it failed.
-            let again = self
-                .setup
-                .map(|setup| setup(&env.with_aliases(&T::schema().vault_env), false).problems)
-                .unwrap_or_default();
+            let again = self.setup_of(&env, false).problems;
             self.pinned_problems = setup
                 .problems
                 .into_iter()
@@ -290,15 +284,18 @@ impl<T: VaultConfig> Loader<T> {
         matches!(self.source, SourceChoice::FromEnv)
     }
 
+    /// The setup hook's reading of `env`, the Vault settings read under the app's own names
+    /// too (`vault_env`); `with_source` builds the client.
+    fn setup_of(&self, env: &EnvSnapshot, with_source: bool) -> crate::setup::VaultSetup {
+        self.setup
+            .map(|setup| setup(&env.with_aliases(&T::schema().vault_env), with_source))
+            .unwrap_or_default()
+    }
+
     /// The env snapshot, then the setup hook's source, switches and injected files.
     fn prepare(&self) -> Prepared {
         let env = self.env.clone().unwrap_or_else(EnvSnapshot::from_process);
-        let with_source = matches!(self.source, SourceChoice::FromEnv);
-        let setup = self
-            .setup
-            // The Vault settings under the app's own names too (`vault_env`).
-            .map(|setup| setup(&env.with_aliases(&T::schema().vault_env), with_source))
-            .unwrap_or_default();
+        let setup = self.setup_of(&env, self.one_shot());
         let source = match &self.source {
             SourceChoice::FromEnv => setup.source,
             SourceChoice::Given(source) => Some(Arc::clone(source)),
