@@ -92,6 +92,11 @@ fn a_rotated_secret_arrives_without_restart_and_names_the_fields() {
         "pass-2",
         "the guard sees the same version"
     );
+    // The new value is stored before the change is announced (a subscriber woken by the
+    // announcement always reads it): wait for the announcement, not for the value.
+    eventually("the change notification", || {
+        changes.has_changed().unwrap_or(false)
+    });
     let change = changes.borrow_and_update().clone();
     assert_eq!(change.fields, ["user", "pass", "workers"]);
     assert!(change.version >= 1);
@@ -169,6 +174,10 @@ fn a_static_field_keeps_its_first_value_and_the_change_is_reported() {
     eventually("the rotation", || live.current().workers == 2);
     assert_eq!(live.current().port, 8080, "static: first value kept");
     eventually("the report", || live.health().static_changes == ["port"]);
+    // Health is written before the change is announced: wait for the announcement.
+    eventually("the change notification", || {
+        changes.has_changed().unwrap_or(false)
+    });
     let change = changes.borrow_and_update().clone();
     assert_eq!(change.static_fields, ["port"]);
     assert!(!change.fields.contains(&"port".to_owned()));
