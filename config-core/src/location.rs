@@ -67,12 +67,7 @@ pub fn path(
                 .and_then(|r| r.strip_prefix('/'))
         };
         if let Some(rest) = rest {
-            let joined = [base.as_str(), rest]
-                .into_iter()
-                .filter(|p| !p.is_empty())
-                .collect::<Vec<_>>()
-                .join("/");
-            loc.to_mut().path = joined;
+            loc.to_mut().path = crate::schema::join_path(base, rest);
         }
     }
     if let Some(mount) = &overrides.mount {

@@ -88,17 +88,16 @@ impl<'a> Plan<'a> {
         explain: bool,
     ) -> Self {
         let mut problems = Vec::new();
-        let profile = match profile.map(Ok).or_else(|| env.get(&schema.profile_env)) {
+        let chosen = profile.map(Ok).or_else(|| env.get(&schema.profile_env));
+        let profile = match chosen.map(|found| {
+            found
+                .map_err(|_| "profile is not valid UTF-8")
+                .and_then(|p| crate::profile::validate(p).map(|()| p))
+        }) {
             None => DEFAULT_PROFILE.to_owned(),
-            Some(Ok(p)) if crate::profile::validate(p).is_ok() => p.to_owned(),
-            Some(bad) => {
-                let mut problem = Problem::new(
-                    ProblemKind::Invalid,
-                    match bad {
-                        Ok(p) => crate::profile::validate(p).err().unwrap_or_default(),
-                        Err(_) => "profile is not valid UTF-8",
-                    },
-                );
+            Some(Ok(p)) => p.to_owned(),
+            Some(Err(why)) => {
+                let mut problem = Problem::new(ProblemKind::Invalid, why);
                 problem.env = Some(schema.profile_env.clone());
                 problems.push(problem);
                 DEFAULT_PROFILE.to_owned()

@@ -325,7 +325,7 @@ fn env_name(field: &str) -> String {
 }
 
 /// Joins two Vault path parts with one `/`, dropping empty parts.
-fn join_path(a: &str, b: &str) -> String {
+pub(crate) fn join_path(a: &str, b: &str) -> String {
     [a, b]
         .iter()
         .map(|p| p.trim_matches('/'))

@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::Error;
 use crate::api::{Envelope, UnwrappedSecretId, WrapLookup};
 use crate::client::{Inner, Session};
-use crate::config::{Auth, Password, SecretId, WrappingToken};
+use crate::config::{Auth, Credential, SecretId};
 use crate::transport::{Call, Ns};
 
 /// A credential file's contents, trimmed: a regular file of at most 64 KiB (a FIFO or a
@@ -22,6 +22,16 @@ pub(crate) fn read_secret_file(
     let raw = crate::files::read_regular(path, crate::files::MAX_CREDENTIAL_BYTES)
         .map_err(|message| Error::Login { method, message })?;
     Ok(SecretString::from(raw.trim().to_owned()))
+}
+
+impl Credential {
+    /// The value, or the file's contents read now (trimmed).
+    fn read(&self, method: &'static str) -> Result<SecretString, Error> {
+        match self {
+            Credential::Value(v) => Ok(v.clone()),
+            Credential::File(path) => read_secret_file(path, method),
+        }
+    }
 }
 
 impl Inner {
@@ -69,10 +79,7 @@ impl Inner {
                 username,
                 password,
             } => {
-                let password = match password {
-                    Password::Value(v) => v.clone(),
-                    Password::File(path) => read_secret_file(path, method)?,
-                };
+                let password = password.read(method)?;
                 (
                     mount,
                     format!("login/{username}"),
@@ -166,10 +173,7 @@ impl Inner {
                 if let Some(kept) = &session.unwrapped_secret_id {
                     return Ok(Some(kept.clone()));
                 }
-                let wrapping = match token {
-                    WrappingToken::Value(v) => v.clone(),
-                    WrappingToken::File(path) => read_secret_file(path, "approle")?,
-                };
+                let wrapping = token.read("approle")?;
                 let secret_id = self
                     .unwrap_secret_id(mount, &wrapping, expected_path.as_deref())
                     .await?;

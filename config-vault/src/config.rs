@@ -79,24 +79,28 @@ pub enum Auth {
     Proxy,
 }
 
-/// A userpass password, given or in a file.
+/// A credential given as a value or as a file to read (re-read at every login): a userpass
+/// password, a wrapping token. `Debug` shows the file's path, never a value.
 #[derive(Clone)]
 #[non_exhaustive]
-pub enum Password {
-    /// The password itself (`VAULT_PASSWORD`).
+pub enum Credential {
+    /// The value itself (`VAULT_PASSWORD`, `VAULT_WRAPPED_SECRET_ID`).
     Value(SecretString),
-    /// A file holding it, re-read at every login (`VAULT_PASSWORD_FILE`).
+    /// A file holding it (`VAULT_PASSWORD_FILE`, `VAULT_WRAPPED_SECRET_ID_FILE`).
     File(PathBuf),
 }
 
-impl fmt::Debug for Password {
+impl fmt::Debug for Credential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Password::Value(_) => f.write_str("Value([REDACTED])"),
-            Password::File(p) => f.debug_tuple("File").field(p).finish(),
+            Credential::Value(_) => f.write_str("Value([REDACTED])"),
+            Credential::File(p) => f.debug_tuple("File").field(p).finish(),
         }
     }
 }
+
+/// A userpass password, given or in a file.
+pub type Password = Credential;
 
 impl Auth {
     /// The method's name, as in `VAULT_AUTH_METHOD`.
@@ -191,14 +195,7 @@ pub enum SecretId {
 }
 
 /// A wrapping token, given or in a file.
-#[derive(Clone)]
-#[non_exhaustive]
-pub enum WrappingToken {
-    /// The token itself.
-    Value(SecretString),
-    /// A file holding it.
-    File(PathBuf),
-}
+pub type WrappingToken = Credential;
 
 impl fmt::Debug for SecretId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

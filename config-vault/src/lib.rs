@@ -46,7 +46,9 @@ mod tls;
 mod transport;
 
 pub use client::{VaultClient, VaultClientBuilder};
-pub use config::{Auth, K8S_TOKEN_PATH, KvVersion, SecretId, Tls, WrappingToken};
+pub use config::{
+    Auth, Credential, K8S_TOKEN_PATH, KvVersion, Password, SecretId, Tls, WrappingToken,
+};
 pub use env::{overrides_from_env, setup_from_env};
 pub use error::Error;
 pub use health::Health;

@@ -324,14 +324,18 @@ fn internal<T: VaultConfig>(message: &str) -> LoadError {
     )
 }
 
-/// Builder, then `VAULT_REFRESH_INTERVAL`, then `#[config(refresh = "..")]`, then 5 minutes.
+/// Builder, then `VAULT_REFRESH_INTERVAL`, then `#[config(refresh = "..")]`, then 5 minutes;
+/// [bounded](crate::api::bounded) whichever it is.
 fn refresh_interval<T: VaultConfig>(
     chosen: Option<Duration>,
     loader: &Loader<T>,
 ) -> Result<Duration, LoadError> {
-    if let Some(d) = chosen {
-        return Ok(crate::api::bounded(d));
-    }
+    chosen
+        .map_or_else(|| configured_interval(loader), Ok)
+        .map(crate::api::bounded)
+}
+
+fn configured_interval<T: VaultConfig>(loader: &Loader<T>) -> Result<Duration, LoadError> {
     let var = "VAULT_REFRESH_INTERVAL";
     let from_env = loader
         .pinned_env()
@@ -346,12 +350,11 @@ fn refresh_interval<T: VaultConfig>(
     match from_env {
         Some(Ok(raw)) if !raw.trim().is_empty() => crate::env::parse_duration(raw.trim())
             .filter(|d| !d.is_zero())
-            .map(crate::api::bounded)
             .ok_or_else(|| bad("VAULT_REFRESH_INTERVAL must be a duration such as 30s or 5m")),
         Some(Err(_)) => Err(bad("VAULT_REFRESH_INTERVAL is not valid UTF-8")),
-        _ => Ok(T::schema().refresh_ms.map_or(DEFAULT_REFRESH, |ms| {
-            crate::api::bounded(Duration::from_millis(ms))
-        })),
+        _ => Ok(T::schema()
+            .refresh_ms
+            .map_or(DEFAULT_REFRESH, Duration::from_millis)),
     }
 }
 
