@@ -184,6 +184,8 @@ def render(figures):
         ("live health JSON and `last_error`", "fault matrix, renewal and refresh rows"),
         ("Vault answers of any shape (decoders)", "`fuzz` target `vault_response`, "
          "`tests/properties.rs`"),
+        ("TTLs, leases and intervals of any size through the lifecycle", "`fuzz` target "
+         "`lifecycle`, `tests/properties.rs`"),
         ("env values of any bytes (secret fields)", "`fuzz` target `env_value`, "
          "`tests/properties.rs`"),
     ]:
@@ -219,6 +221,11 @@ def render(figures):
       "metadata, lookup, wrapping, health, error bodies) | no panic; a `CANARY` value of the "
       "body never shows in `SecretData`'s `Debug` or an error's text unless Vault sent it as an "
       "error message |")
+    w("| `lifecycle` | any bytes as the answers that set a token's schedule — login `auth`, "
+      "`lookup-self` data, a renewal, a KV v1 lease — driven through the client's session "
+      "(login, lookup, renewal at or below the max TTL) and the live loop's next refresh, with "
+      "an interval up to 2^64-1 s | no panic (no `Instant` overflow); no wait longer than the "
+      "longest the client schedules |")
     w("| `env_value` | any bytes (also non-UTF-8) as the env values of a struct with integers, "
       "floats, bools, enums, lists, maps, options, nested structs and three secret fields | "
       "a value or typed problems, no panic; a secret value never in the report |")
@@ -318,14 +325,23 @@ def render(figures):
         ("response size limit", "4 MiB by default (`max_response_bytes`), checked on the "
          "declared length and while streaming", "fault matrix `50 MB body` (every phase)"),
         ("token and secret buffers zeroized", "`SecretString`, `SecretData`, env snapshot "
-         "entries, request bodies with credentials, response bodies, Agent file text",
-         "`tests/zeroize.rs`: a scanning allocator counts freed blocks still holding a canary "
-         "— a plain `String` (control) leaves it, the library's holders and a whole load "
-         "leave none"),
+         "entries, Agent file values (read, parsed, loaded), credential files, the request "
+         "body and `X-Vault-Token` value handed to reqwest (zeroizing `Bytes` owners, no "
+         "copies), response bodies as they are collected, a login's token, an unwrapped "
+         "secret id",
+         "`tests/zeroize.rs` (holders, a whole load, Agent files) and config-vault "
+         "`zeroize_tests` (request, KV read, login, unwrap): a scanning allocator counts freed "
+         "blocks still holding a canary — a plain `String` (control) leaves it, the library's "
+         "copies leave none"),
+        ("proxies from the env snapshot only", "`HTTP(S)_PROXY`, `ALL_PROXY`, `NO_PROXY` read "
+         "from the load's snapshot; reqwest's own reading of the process env is off",
+         "`tests/vault_env.rs` `proxies_come_from_the_snapshot_only` (a child process with a "
+         "proxy in its env and none in its snapshot: the proxy sees no request)"),
         ("secrets directory refuses symlink escapes", "canonical path must stay inside "
          "`VAULT_SECRETS_PATH`; files over 1 MiB and non-UTF-8 files refused",
          "`tests/vault_env.rs`, config-vault agent tests"),
-        ("no unsafe code", "`#![forbid(unsafe_code)]` in every library crate", "compiler"),
+        ("no unsafe code", "`#![forbid(unsafe_code)]` in every library crate's build (the "
+         "unit tests of config-vault add one scanning allocator)", "compiler"),
     ]:
         w("| " + " | ".join(row) + " |")
     w("")
@@ -350,11 +366,12 @@ def render(figures):
     ]:
         w(f"- {item}")
     w("")
-    w("Known limits: the HTTP stack's own read buffers (hyper) are freed without zeroizing — "
-      "the library zeroizes its copy of every body, not hyper's. Client certificates (mTLS) "
-      "log in against the real server's cert auth over TLS (`tests/auth_real.rs`). The "
-      "request buffers of the token header and of the unwrap call have not been audited "
-      "for zeroization beyond what `tests/zeroize.rs` covers.")
+    w("Known limits: the HTTP stack's own buffers (hyper's read and write buffers, rustls' "
+      "records) are freed without zeroizing — the library hands reqwest its secrets only in "
+      "zeroizing holders and zeroizes its copy of every body, not hyper's; serde_json's "
+      "scratch buffer for strings with escape sequences is not zeroized either. Client "
+      "certificates (mTLS) log in against the real server's cert auth over TLS "
+      "(`tests/auth_real.rs`).")
     w("")
     return "\n".join(lines)
 

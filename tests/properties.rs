@@ -1,6 +1,7 @@
 //! Properties checked on generated input in every test run (the fuzz targets in `fuzz/` run the
 //! same checks for longer, see RELIABILITY.md): env values, Vault answers and Agent files of
-//! any shape give a value or a typed error, never a panic, and never show a secret.
+//! any shape give a value or a typed error, never a panic, and never show a secret; the
+//! answers that set a token's schedule, driven through the lifecycle, never panic.
 
 #[path = "../fuzz/checks/agent_file.rs"]
 mod agent_file;
@@ -51,6 +52,30 @@ fn quoted(value: &str) -> String {
     out
 }
 
+/// Answers that set a token's schedule, with the extremes a server may send: a TTL of 0, 1,
+/// 2^63-1 and 2^64-1 seconds (see `fuzzing::lifecycle`).
+fn lifecycle_answer() -> impl Strategy<Value = Vec<u8>> {
+    let secs = || {
+        prop_oneof![
+            Just(0u64),
+            Just(1),
+            Just(i64::MAX as u64),
+            Just(u64::MAX),
+            any::<u64>(),
+        ]
+    };
+    (any::<u8>(), secs(), secs(), any::<bool>()).prop_map(|(mode, lease, ttl, renewable)| {
+        let body = serde_json::json!({
+            "auth": { "client_token": "t", "lease_duration": lease, "renewable": renewable },
+            "data": { "ttl": ttl, "renewable": renewable },
+            "lease_duration": lease,
+        });
+        let mut data = vec![mode];
+        data.extend(body.to_string().into_bytes());
+        data
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -80,6 +105,16 @@ proptest! {
     }
 
     #[test]
+    fn any_bytes_through_the_token_lifecycle(data: Vec<u8>) {
+        vault_config_vault::fuzzing::lifecycle(&data);
+    }
+
+    #[test]
+    fn extreme_ttls_through_the_token_lifecycle(data in lifecycle_answer()) {
+        vault_config_vault::fuzzing::lifecycle(&data);
+    }
+
+    #[test]
     fn any_agent_file(data: Vec<u8>) {
         agent_file::check(&data);
     }
@@ -92,7 +127,11 @@ proptest! {
             .iter()
             .map(|(k, v)| format!("export {k}={}\n", quoted(v)))
             .collect();
-        let read = agent::parse("rendered", &text).unwrap();
+        let read: Vec<(String, String)> = agent::parse("rendered", &text)
+            .unwrap()
+            .into_iter()
+            .map(|(k, v)| (k, v.to_string()))
+            .collect();
         prop_assert_eq!(read, pairs);
     }
 }

@@ -8,6 +8,8 @@ use vault_config::{ExposeSecret, ProblemKind, SecretString, VaultClient, VaultCo
 
 mod dev_vault;
 use dev_vault::DevVault;
+mod fault_proxy;
+use fault_proxy::FaultProxy;
 
 #[derive(Debug, VaultConfig)]
 #[config(env_prefix = "SP_", vault_path = "ibkr")]
@@ -57,6 +59,61 @@ fn vault_addr_and_token_are_enough() {
         ("VAULT_BASE_PATH", base.as_str()),
     ];
     assert_eq!(user(&pairs), "vault-user");
+}
+
+/// Proxies come from the load's env snapshot like every other variable, never from the process
+/// env behind its back (reqwest reads the process env unless told not to).
+#[test]
+fn proxies_come_from_the_snapshot_only() {
+    let Some(v) = DevVault::get() else { return };
+    // The child run below: a proxy in its process env, none in the snapshot, the secret
+    // seeded by the parent (the fixture's own HTTP calls would use the proxy).
+    let child = std::env::var("VC_PROXY_CHILD").ok();
+    let base = child.unwrap_or_else(|| seeded(&v, "proxy"));
+    let direct = [
+        ("VAULT_ADDR", v.addr.as_str()),
+        ("VAULT_TOKEN", v.root.as_str()),
+        ("VAULT_BASE_PATH", base.as_str()),
+    ];
+    if std::env::var_os("VC_PROXY_CHILD").is_some() {
+        assert_eq!(user(&direct), "vault-user");
+        return;
+    }
+    let proxy = FaultProxy::start(&v.addr);
+    let url = proxy.url();
+    let mut via = direct.to_vec();
+    via.push(("HTTP_PROXY", url.as_str()));
+    assert_eq!(user(&via), "vault-user");
+    let through = proxy.log().len();
+    assert!(through > 0, "the snapshot's HTTP_PROXY was not used");
+
+    via.push(("NO_PROXY", "127.0.0.1"));
+    assert_eq!(user(&via), "vault-user");
+    assert_eq!(
+        proxy.log().len(),
+        through,
+        "the snapshot's NO_PROXY was not honoured"
+    );
+
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "proxies_come_from_the_snapshot_only"])
+        .env("VC_PROXY_CHILD", &base)
+        .env("HTTP_PROXY", &url)
+        .env("http_proxy", &url)
+        .env("ALL_PROXY", &url)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&child.stdout);
+    assert!(
+        child.status.success() && stdout.contains("1 passed"),
+        "the child load failed: {stdout}{}",
+        String::from_utf8_lossy(&child.stderr)
+    );
+    assert_eq!(
+        proxy.log().len(),
+        through,
+        "a load given its own snapshot went through the process env's proxy"
+    );
 }
 
 #[test]

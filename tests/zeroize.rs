@@ -1,60 +1,18 @@
 //! Secret buffers are zeroized before their memory is freed. A counting allocator looks into
 //! every block freed while a check runs and counts those still holding the canary: a plain
 //! `String` (the control) leaves it behind; the library's secret holders must not.
-#![allow(
-    unsafe_code,
-    reason = "a global allocator that reads blocks before freeing them"
-)]
+#[path = "../config-vault/src/scanning_alloc.rs"]
+mod scanning_alloc;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use scanning_alloc::{CANARY, Scanning, canary, leftovers};
 use serde_json::Value;
 use vault_config::testing::MockVault;
 use vault_config::{EnvSnapshot, ExposeSecret, SecretData, SecretString, VaultConfig};
 
-const CANARY: &str = "zeroize-canary-5d1e";
-
-static SCANNING: AtomicBool = AtomicBool::new(false);
-static HITS: AtomicUsize = AtomicUsize::new(0);
-
-struct Scanning;
-
-// SAFETY: every call is passed on to `System` unchanged; `dealloc` only reads the block it is
-// given (valid for `layout.size()` bytes until it is freed) before freeing it.
-unsafe impl GlobalAlloc for Scanning {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if SCANNING.load(Ordering::Relaxed) && layout.size() >= CANARY.len() {
-            let block = unsafe { std::slice::from_raw_parts(ptr, layout.size()) };
-            if block.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()) {
-                HITS.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
 static ALLOCATOR: Scanning = Scanning;
-
-/// How many freed blocks still held the canary while `f` ran.
-fn leftovers(f: impl FnOnce()) -> usize {
-    HITS.store(0, Ordering::SeqCst);
-    SCANNING.store(true, Ordering::SeqCst);
-    f();
-    SCANNING.store(false, Ordering::SeqCst);
-    HITS.load(Ordering::SeqCst)
-}
-
-/// A fresh heap copy (the constant itself lives in static memory, never freed).
-fn canary() -> String {
-    CANARY.to_owned()
-}
 
 #[derive(Debug, VaultConfig)]
 #[config(vault_path = "app", env_prefix = "ZZ_")]
@@ -120,4 +78,31 @@ fn secret_holders_zeroize_before_freeing() {
         leftover, 0,
         "a load left copies of a secret in freed memory"
     );
+
+    // Vault Agent injected files: read, parsed (an env file with quotes, a one-value file),
+    // placed under the env snapshot and loaded.
+    let dir = std::env::temp_dir().join(format!("vc-zeroize-agent-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("ZZ_FROM_ENV"), format!("{CANARY}\n")).unwrap();
+    std::fs::write(dir.join("db"), format!("export ZZ_OTHER=\"{CANARY}\"\n")).unwrap();
+    let dir_text = dir.display().to_string();
+    let leftover = leftovers(|| {
+        let files = vault_config::vault::agent::read_dir(&dir).unwrap();
+        assert_eq!(files.len(), 2);
+        drop(files);
+        let vault =
+            MockVault::new().secret("secret/app", [("from_vault", Value::String(canary()))]);
+        let settings = Settings::loader()
+            .env(EnvSnapshot::from_iter([(
+                "VAULT_SECRETS_PATH",
+                dir_text.as_str(),
+            )]))
+            .vault(vault)
+            .load()
+            .unwrap();
+        assert_eq!(settings.from_env.expose_secret(), CANARY);
+        drop(settings);
+    });
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(leftover, 0, "Agent file values left copies in freed memory");
 }

@@ -96,17 +96,18 @@ impl EnvSnapshot {
     }
 
     /// Adds values read from files (`(name, value, file)`) under the snapshot: a name already
-    /// set keeps its value.
+    /// set keeps its value. The snapshot keeps its own (zeroized) copy of each value; hand
+    /// values over in a zeroizing holder such as `Zeroizing<String>` so theirs is wiped too.
     pub fn with_files<I, K, V, O>(mut self, files: I) -> Self
     where
         I: IntoIterator<Item = (K, V, O)>,
         K: Into<String>,
-        V: Into<String>,
+        V: AsRef<str>,
         O: AsRef<str>,
     {
         for (name, value, origin) in files {
             self.vars.entry(name.into()).or_insert_with(|| Entry {
-                value: Some(value.into()),
+                value: Some(value.as_ref().to_owned()),
                 origin: Some(Arc::from(origin.as_ref())),
             });
         }

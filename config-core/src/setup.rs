@@ -21,8 +21,8 @@ pub struct VaultSetup {
     /// `vault_path` (`VAULT_BASE_PATH`).
     pub overrides: crate::location::Overrides,
     /// Values from Vault Agent injected files, `(env name, value, file)`, placed under the
-    /// process env.
-    pub files: Vec<(String, String, String)>,
+    /// process env. Values are zeroized when dropped.
+    pub files: Vec<(String, zeroize::Zeroizing<String>, String)>,
     /// Problems with the configuration itself, reported with the load's other problems.
     pub problems: Vec<Problem>,
 }

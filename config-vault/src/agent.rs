@@ -8,10 +8,12 @@
 
 use std::path::{Path, PathBuf};
 
+use zeroize::Zeroizing;
+
 use crate::Error;
 
-/// One injected value: env name, value, and the file it came from.
-pub type FileValue = (String, String, String);
+/// One injected value: env name, value (zeroized when dropped), and the file it came from.
+pub type FileValue = (String, Zeroizing<String>, String);
 
 /// The largest injected file read (1 MiB).
 pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
@@ -101,11 +103,12 @@ fn read_file(root: &Path, path: &Path) -> Result<Option<Vec<FileValue>>, String>
 ///
 /// ```
 /// use vault_config_vault::agent::parse;
-/// assert_eq!(parse("TOKEN", "c2VjcmV0=\n").unwrap(), [("TOKEN".to_owned(), "c2VjcmV0=".to_owned())]);
-/// assert_eq!(parse("db", "export URL=\"pg://x\"\n").unwrap(), [("URL".to_owned(), "pg://x".to_owned())]);
-/// assert_eq!(parse("db", "A=1\nB=\"open\n"), Err(2));
+/// let pairs = |text| parse("db", text).map(|p| p.into_iter().map(|(k, v)| (k, v.to_string())).collect::<Vec<_>>());
+/// assert_eq!(pairs("export URL=\"pg://x\"\n").unwrap(), [("URL".to_owned(), "pg://x".to_owned())]);
+/// assert_eq!(*parse("TOKEN", "c2VjcmV0=\n").unwrap()[0].1, "c2VjcmV0=");
+/// assert_eq!(pairs("A=1\nB=\"open\n"), Err(2));
 /// ```
-pub fn parse(name: &str, text: &str) -> Result<Vec<(String, String)>, usize> {
+pub fn parse(name: &str, text: &str) -> Result<Vec<(String, Zeroizing<String>)>, usize> {
     let named_like_env = !name.is_empty()
         && name
             .bytes()
@@ -118,7 +121,7 @@ pub fn parse(name: &str, text: &str) -> Result<Vec<(String, String)>, usize> {
         .strip_suffix('\n')
         .map(|v| v.strip_suffix('\r').unwrap_or(v))
         .unwrap_or(text);
-    Ok(vec![(name.to_owned(), value.to_owned())])
+    Ok(vec![(name.to_owned(), Zeroizing::new(value.to_owned()))])
 }
 
 fn env_line(line: &str) -> Option<(&str, &str)> {
@@ -142,7 +145,7 @@ fn is_env_file(text: &str) -> bool {
     lines.peek().is_some() && lines.all(|l| env_line(l).is_some())
 }
 
-fn parse_env_file(text: &str) -> Result<Vec<(String, String)>, usize> {
+fn parse_env_file(text: &str) -> Result<Vec<(String, Zeroizing<String>)>, usize> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let trimmed = line.trim();
@@ -156,15 +159,18 @@ fn parse_env_file(text: &str) -> Result<Vec<(String, String)>, usize> {
 }
 
 /// `"..."` with `\"`, `\\`, `\n`, `\$` escapes; `'...'` literally; bare values as they are.
-fn unquote(raw: &str) -> Option<String> {
+/// The output never outgrows its first allocation, so no copy is freed unzeroized.
+fn unquote(raw: &str) -> Option<Zeroizing<String>> {
     if let Some(inner) = raw.strip_prefix('\'') {
-        return inner.strip_suffix('\'').map(str::to_owned);
+        return inner
+            .strip_suffix('\'')
+            .map(|v| Zeroizing::new(v.to_owned()));
     }
     let Some(inner) = raw.strip_prefix('"') else {
-        return Some(raw.to_owned());
+        return Some(Zeroizing::new(raw.to_owned()));
     };
     let inner = inner.strip_suffix('"')?;
-    let mut out = String::with_capacity(inner.len());
+    let mut out = Zeroizing::new(String::with_capacity(inner.len()));
     let mut chars = inner.chars();
     while let Some(c) = chars.next() {
         if c != '\\' {
@@ -188,7 +194,11 @@ mod tests {
     fn env_lines_and_quotes() {
         let text = "# rendered by agent\nexport A=\"x \\\"y\\\" \\$z\"\nB='lit $x'\nC=plain\n\n";
         assert!(is_env_file(text));
-        let pairs = parse_env_file(text).unwrap();
+        let pairs: Vec<(String, String)> = parse_env_file(text)
+            .unwrap()
+            .into_iter()
+            .map(|(k, v)| (k, v.to_string()))
+            .collect();
         assert_eq!(
             pairs,
             [
@@ -228,6 +238,6 @@ mod tests {
 
     #[test]
     fn bad_quotes_are_reported_by_line() {
-        assert_eq!(parse_env_file("A=1\nB=\"open\n"), Err(2));
+        assert_eq!(parse_env_file("A=1\nB=\"open\n").err(), Some(2));
     }
 }

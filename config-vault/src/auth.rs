@@ -130,10 +130,8 @@ impl Inner {
             }
         };
         let path = format!("auth/{}/{tail}", mount.trim_matches('/'));
-        let mut call = Call::post(&path, None, &body);
+        let mut call = Call::post(&path, None, body);
         call.ns = Ns::Auth;
-        let mut body = body;
-        vault_config_core::zeroize_json(&mut body);
         let reply = self.send(&call).await?;
         if !reply.is_success() {
             let err = reply.status_error(&path);
@@ -150,7 +148,7 @@ impl Inner {
             method,
             message: format!("{path} answered without an `auth` block"),
         })?;
-        session.set_lease(crate::api::ttl_secs(auth.lease_duration), auth.renewable);
+        session.logged_in(&auth);
         tracing::info!(method, lease_secs = auth.lease_duration, "vault: logged in");
         Ok(Arc::new(auth.client_token))
     }
@@ -198,7 +196,7 @@ impl Inner {
         let mut call = Call::post(
             lookup_path,
             None,
-            &json!({ "token": wrapping.expose_secret() }),
+            json!({ "token": wrapping.expose_secret() }),
         );
         call.ns = Ns::Auth;
         let reply = self.send(&call).await?;

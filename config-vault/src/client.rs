@@ -195,6 +195,37 @@ impl VaultClientBuilder {
         self
     }
 
+    /// Sends every request through the HTTP proxy at `url` (`http://` or `https://` proxy
+    /// URL, credentials allowed: they never print). Without it, and unless [`from_env`]
+    /// found `HTTP_PROXY` / `HTTPS_PROXY` / `ALL_PROXY` in the env snapshot, requests go
+    /// directly: the process environment is not consulted behind the snapshot's back.
+    ///
+    /// [`from_env`]: VaultClientBuilder::from_env
+    ///
+    /// ```
+    /// use vault_config_vault::VaultClient;
+    /// let client = VaultClient::builder()
+    ///     .address("https://vault.internal:8200")
+    ///     .proxy("http://user:pw@proxy.internal:3128")
+    ///     .no_proxy("localhost,.svc.cluster.local")
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(!format!("{client:?}").contains("pw@"));
+    /// ```
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        let url = url.into();
+        self.config.proxy.http = Some(url.clone());
+        self.config.proxy.https = Some(url);
+        self
+    }
+
+    /// Hosts reached without the proxy, in `NO_PROXY` syntax: comma-separated names,
+    /// `.domain` suffixes, IP addresses, CIDR blocks, or `*` for all.
+    pub fn no_proxy(mut self, hosts: impl Into<String>) -> Self {
+        self.config.proxy.no_proxy = Some(hosts.into());
+        self
+    }
+
     /// Builds the client; the first configuration error if any.
     pub fn build(self) -> Result<VaultClient, Error> {
         self.try_build().map_err(|mut errors| errors.swap_remove(0))

@@ -239,6 +239,36 @@ pub(crate) struct Config {
     pub kv_version: Option<KvVersion>,
     pub concurrency: usize,
     pub max_response_bytes: usize,
+    pub proxy: Proxies,
+}
+
+/// The HTTP proxies requests go through. Never read from the process environment behind the
+/// env snapshot's back: set in code, or by `from_env` from the snapshot's `HTTP(S)_PROXY`.
+#[derive(Clone, Default)]
+pub(crate) struct Proxies {
+    /// For `http://` addresses.
+    pub http: Option<String>,
+    /// For `https://` addresses.
+    pub https: Option<String>,
+    /// Hosts reached directly (`NO_PROXY` syntax: names, domains, IPs, CIDR blocks, `*`).
+    pub no_proxy: Option<String>,
+}
+
+impl fmt::Debug for Proxies {
+    /// Proxy URLs without the credentials they may carry.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown = |url: &Option<String>| {
+            url.as_deref().map(|u| match reqwest::Url::parse(u.trim()) {
+                Ok(url) => crate::client::shown_address(&url),
+                Err(_) => "(not a URL)".to_owned(),
+            })
+        };
+        f.debug_struct("Proxies")
+            .field("http", &shown(&self.http))
+            .field("https", &shown(&self.https))
+            .field("no_proxy", &self.no_proxy)
+            .finish()
+    }
 }
 
 impl fmt::Debug for Config {
@@ -260,6 +290,7 @@ impl fmt::Debug for Config {
             .field("kv_version", &self.kv_version)
             .field("concurrency", &self.concurrency)
             .field("max_response_bytes", &self.max_response_bytes)
+            .field("proxy", &self.proxy)
             .finish()
     }
 }
@@ -278,6 +309,7 @@ impl Default for Config {
             kv_version: None,
             concurrency: 128,
             max_response_bytes: 4 * 1024 * 1024,
+            proxy: Proxies::default(),
         }
     }
 }

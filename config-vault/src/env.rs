@@ -168,6 +168,7 @@ impl VaultClientBuilder {
             b = b.auth_namespace(ns.trim());
         }
         b = b.tls(tls(&mut v));
+        b.config.proxy = proxies(env);
         if let Some(t) = v.duration("CLIENT_TIMEOUT") {
             b = b.timeout(t);
         }
@@ -188,6 +189,32 @@ impl VaultClientBuilder {
         }
         b.errors.extend(v.errors);
         b
+    }
+}
+
+/// The proxy variables of the snapshot, as curl and Go read them: upper case, then lower case;
+/// `ALL_PROXY` for both schemes; `HTTP_PROXY` ignored under CGI (`REQUEST_METHOD` set), where
+/// a request's `Proxy:` header would arrive as it ("httpoxy").
+fn proxies(env: &EnvSnapshot) -> crate::config::Proxies {
+    let first = |names: &[&str]| {
+        names.iter().find_map(|name| {
+            env.get(name)
+                .and_then(Result::ok)
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        })
+    };
+    let all = first(&["ALL_PROXY", "all_proxy"]);
+    let http_names: &[&str] = if env.get("REQUEST_METHOD").is_some() {
+        &["http_proxy"]
+    } else {
+        &["HTTP_PROXY", "http_proxy"]
+    };
+    crate::config::Proxies {
+        http: first(http_names).or_else(|| all.clone()),
+        https: first(&["HTTPS_PROXY", "https_proxy"]).or(all),
+        no_proxy: first(&["NO_PROXY", "no_proxy"]),
     }
 }
 

@@ -27,10 +27,18 @@ pub(crate) fn read_regular(path: &Path, limit: u64) -> Result<Zeroizing<String>,
             "{shown} is not a regular file; refusing to read it"
         ));
     }
-    let mut bytes = Zeroizing::new(Vec::new());
-    file.take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    // Grown by hand (`read_to_end` would free outgrown blocks with the text in them).
+    let mut bytes = Zeroizing::new(Vec::with_capacity(meta.len().min(limit) as usize + 1));
+    let mut chunk = Zeroizing::new([0u8; 4096]);
+    let mut file = file.take(limit.saturating_add(1));
+    loop {
+        match file.read(&mut chunk[..]) {
+            Ok(0) => break,
+            Ok(n) => crate::transport::append_zeroizing(&mut bytes, &chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("cannot read {shown}: {e}")),
+        }
+    }
     if bytes.len() as u64 > limit {
         return Err(format!("{shown} is larger than {limit} bytes"));
     }

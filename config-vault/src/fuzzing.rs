@@ -27,7 +27,7 @@ pub fn vault_response(data: &[u8]) {
     };
     let status = STATUSES[usize::from(s) % STATUSES.len()];
     let body = &data[2..];
-    let reply = Reply::received(status, body);
+    let reply = Reply::received(status, zeroize::Zeroizing::new(body.to_vec()));
     let version = if shape & 1 == 0 {
         KvVersion::V1
     } else {
@@ -69,6 +69,57 @@ pub fn vault_response(data: &[u8]) {
     let _ = serde_json::from_slice::<AuthInfo>(body);
     check_error(&reply.status_error(p).to_string(), body);
     let _ = error_message(body);
+}
+
+/// Any bytes as the answers that set a token's schedule, driven through the lifecycle as the
+/// client drives them: byte 0 picks login or static token and the refresh interval's size,
+/// the rest is the body, read as a login, a `lookup-self` and a renewal in turn. Panics only
+/// when an invariant breaks: a panic on the way (an `Instant` overflow from a TTL of 2^64-1
+/// seconds), or a wait longer than the longest the client ever waits.
+pub fn lifecycle(data: &[u8]) {
+    use std::time::Duration;
+
+    use crate::api::{LONGEST_WAIT, bounded};
+    use crate::client::Session;
+
+    let Some((&mode, body)) = data.split_first() else {
+        return;
+    };
+    let is_login = mode & 1 == 0;
+    let reply = Reply::received(200, zeroize::Zeroizing::new(body.to_vec()));
+    let mut session = Session::default();
+    if let Some(auth) = reply
+        .json::<Envelope<Value>>("auth/approle/login")
+        .ok()
+        .and_then(|e| e.auth)
+    {
+        session.logged_in(&auth);
+    }
+    if !is_login {
+        let lookup = reply
+            .json::<Envelope<TokenLookup>>("auth/token/lookup-self")
+            .ok()
+            .and_then(|e| e.data)
+            .unwrap_or_default();
+        session.looked_up(&lookup);
+    }
+    let lease = session.lease.map_or(Duration::ZERO, |(ttl, _)| ttl);
+    if let Ok((ttl, _)) = crate::lifecycle::decode_renewal(&reply, "auth/token/renew-self") {
+        session.renewed(ttl, lease, is_login);
+    }
+    let wait = session.wait();
+    assert!(
+        wait.is_none_or(|w| w <= LONGEST_WAIT),
+        "a wait beyond the longest"
+    );
+    // The live loop's next refresh, from an interval of any size (env or code) and the body
+    // read as a KV v1 secret with a lease.
+    let interval = bounded(Duration::from_secs(u64::MAX >> (mode >> 2)));
+    let lease = decode_read(&reply, &VaultPath::new("kv", "app"), KvVersion::V1)
+        .ok()
+        .and_then(|d| d.lease());
+    let next = crate::live::next_interval(interval, lease);
+    let _ = tokio::time::Instant::now() + next;
 }
 
 /// Every string of the body's JSON, outside error messages, that holds `CANARY`.

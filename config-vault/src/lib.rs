@@ -23,7 +23,8 @@
 //! assert_eq!(client.address(), "https://vault.internal:8200");
 //! // Settings::loader().vault(client).load()
 //! ```
-#![forbid(unsafe_code)]
+// Forbidden in the library; its unit tests need one unsafe global allocator (`scanning_alloc`).
+#![cfg_attr(not(test), forbid(unsafe_code))]
 
 pub mod agent;
 mod api;
@@ -44,6 +45,14 @@ mod migrate;
 mod retry;
 mod tls;
 mod transport;
+
+#[cfg(test)]
+mod scanning_alloc;
+#[cfg(test)]
+#[global_allocator]
+static ALLOCATOR: scanning_alloc::Scanning = scanning_alloc::Scanning;
+#[cfg(test)]
+mod zeroize_tests;
 
 pub use client::{VaultClient, VaultClientBuilder};
 pub use config::{

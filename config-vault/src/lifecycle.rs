@@ -11,9 +11,9 @@ use serde_json::json;
 use vault_config_core::SourceStatus;
 
 use crate::Error;
-use crate::api::{Envelope, TokenLookup};
+use crate::api::{AuthInfo, Envelope, TokenLookup};
 use crate::client::{Inner, Session};
-use crate::transport::Call;
+use crate::transport::{Call, Reply};
 
 /// How soon to try again after a failed login or renewal.
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(10);
@@ -26,6 +26,47 @@ pub(crate) fn schedule(ttl: Duration, lease: Duration) -> (Duration, Duration) {
 }
 
 impl Session {
+    /// Records a login's `auth` block (its `lease_duration` clamped, see [`ttl_secs`]).
+    ///
+    /// [`ttl_secs`]: crate::api::ttl_secs
+    pub(crate) fn logged_in(&mut self, auth: &AuthInfo) {
+        self.set_lease(crate::api::ttl_secs(auth.lease_duration), auth.renewable);
+    }
+
+    /// Records a static token's `lookup-self` data.
+    pub(crate) fn looked_up(&mut self, data: &TokenLookup) {
+        self.set_lease(
+            crate::api::ttl_secs(data.ttl.unwrap_or(0)),
+            data.renewable.unwrap_or(false),
+        );
+    }
+
+    /// Records a successful renewal to `ttl` of a token whose lease was `lease`. A login
+    /// token whose renewal no longer extends it (capped by its max TTL) is not renewed again:
+    /// the next action is a login before it runs out.
+    pub(crate) fn renewed(&mut self, ttl: Duration, lease: Duration, is_login: bool) {
+        if ttl >= lease.mul_f64(0.9) || !is_login {
+            tracing::debug!(ttl_secs = ttl.as_secs(), "vault: token renewed");
+            self.set_lease(ttl, true);
+            return;
+        }
+        let (_, grace) = schedule(ttl, lease);
+        tracing::info!(
+            ttl_secs = ttl.as_secs(),
+            "vault: token hit its max TTL; will log in again"
+        );
+        let now = Instant::now();
+        self.lease = Some((ttl, false));
+        self.expires_at = Some(now + ttl);
+        self.next_action = Some(now + ttl.saturating_sub(grace));
+    }
+
+    /// How long until the next renewal or login; `None` when none is due.
+    pub(crate) fn wait(&self) -> Option<Duration> {
+        self.next_action
+            .map(|at| at.saturating_duration_since(Instant::now()))
+    }
+
     /// Records a token's lease as learned from a login, lookup or renewal.
     pub(crate) fn set_lease(&mut self, ttl: Duration, renewable: bool) {
         let now = Instant::now();
@@ -39,6 +80,23 @@ impl Session {
             self.next_action = Some(now + schedule(ttl, ttl).0);
         }
     }
+}
+
+/// A renewal's answer: the new TTL (clamped, see [`ttl_secs`]) and renewability.
+///
+/// [`ttl_secs`]: crate::api::ttl_secs
+pub(crate) fn decode_renewal(reply: &Reply, path: &str) -> Result<(Duration, bool), Error> {
+    if !reply.is_success() {
+        return Err(reply.status_error(path));
+    }
+    let auth = reply
+        .json::<Envelope<serde_json::Value>>(path)?
+        .auth
+        .ok_or_else(|| Error::Malformed {
+            path: path.into(),
+            reason: "no `auth` block".into(),
+        })?;
+    Ok((crate::api::ttl_secs(auth.lease_duration), auth.renewable))
 }
 
 impl Inner {
@@ -72,22 +130,7 @@ impl Inner {
         let (lease, renewable) = session.lease.unwrap_or_default();
         if renewable {
             match self.renew(&token, lease).await {
-                Ok((ttl, _)) if ttl >= lease.mul_f64(0.9) || !is_login => {
-                    tracing::debug!(ttl_secs = ttl.as_secs(), "vault: token renewed");
-                    session.set_lease(ttl, true);
-                }
-                Ok((ttl, _)) => {
-                    // Capped by the max TTL: renewing again will not help; log in before
-                    // the token runs out.
-                    let (_, grace) = schedule(ttl, lease);
-                    tracing::info!(
-                        ttl_secs = ttl.as_secs(),
-                        "vault: token hit its max TTL; will log in again"
-                    );
-                    session.lease = Some((ttl, false));
-                    session.expires_at = Some(now + ttl);
-                    session.next_action = Some(now + ttl.saturating_sub(grace));
-                }
+                Ok((ttl, _)) => session.renewed(ttl, lease, is_login),
                 Err(err @ (Error::Denied { .. } | Error::Status { status: 400, .. }))
                     if is_login =>
                 {
@@ -121,18 +164,14 @@ impl Inner {
         } else {
             session.next_action = None;
         }
-        session
-            .next_action
-            .map(|at| at.saturating_duration_since(Instant::now()))
+        session.wait()
     }
 
     async fn relogin_now(&self, session: &mut Session) -> Option<Duration> {
         match self.login(session).await {
             Ok(token) => {
                 session.token = Some(token);
-                session
-                    .next_action
-                    .map(|at| at.saturating_duration_since(Instant::now()))
+                session.wait()
             }
             Err(err) => {
                 tracing::warn!(error = %err, "vault: login failed; retrying later");
@@ -163,10 +202,7 @@ impl Inner {
             .ok()
             .and_then(|e| e.data)
             .unwrap_or_default();
-        session.set_lease(
-            crate::api::ttl_secs(data.ttl.unwrap_or(0)),
-            data.renewable.unwrap_or(false),
-        );
+        session.looked_up(&data);
     }
 
     /// `POST auth/token/renew-self` (§6.2): the new TTL and renewability.
@@ -180,20 +216,10 @@ impl Inner {
             .send(&Call::post(
                 path,
                 Some(token),
-                &json!({ "increment": increment.as_secs() }),
+                json!({ "increment": increment.as_secs() }),
             ))
             .await?;
-        if !reply.is_success() {
-            return Err(reply.status_error(path));
-        }
-        let auth = reply
-            .json::<Envelope<serde_json::Value>>(path)?
-            .auth
-            .ok_or_else(|| Error::Malformed {
-                path: path.into(),
-                reason: "no `auth` block".into(),
-            })?;
-        Ok((crate::api::ttl_secs(auth.lease_duration), auth.renewable))
+        decode_renewal(&reply, path)
     }
 
     /// Revokes a token obtained by login (`revoke-self`); a static token is left alone.
@@ -203,7 +229,7 @@ impl Inner {
         }
         let mut session = self.session.lock().await;
         if let Some(token) = session.token.take() {
-            let mut call = Call::post("auth/token/revoke-self", Some(&token), &json!({}));
+            let mut call = Call::post("auth/token/revoke-self", Some(&token), json!({}));
             call.retry = false;
             match self.send(&call).await {
                 Ok(reply) if reply.is_success() => tracing::info!("vault: login token revoked"),

@@ -396,7 +396,8 @@ async fn run<T: VaultConfig + Send + Sync>(
     started(Ok(Arc::clone(&shared)));
 
     let source = cache.as_deref();
-    let mut next_refresh = tokio::time::Instant::now() + next_interval(interval, source);
+    let mut next_refresh = tokio::time::Instant::now()
+        + next_interval(interval, source.and_then(CachingSource::shortest_lease));
     let mut next_maintain = tokio::time::Instant::now();
     let mut version = 0;
     loop {
@@ -452,7 +453,8 @@ async fn run<T: VaultConfig + Send + Sync>(
                     h.last_error = Some(summary);
                 }
             }
-            next_refresh = now + next_interval(interval, source);
+            next_refresh =
+                now + next_interval(interval, source.and_then(CachingSource::shortest_lease));
         }
         update_status(&shared, source).await;
     }
@@ -462,10 +464,10 @@ async fn run<T: VaultConfig + Send + Sync>(
 }
 
 /// The interval, or sooner when a KV v1 read gave a lease (re-read at 85 % of it, as Agent).
-fn next_interval(interval: Duration, source: Option<&CachingSource>) -> Duration {
-    let hint = source
-        .and_then(CachingSource::shortest_lease)
-        .map(|l| l.mul_f64(0.85));
+/// The wait before the next refresh: the interval, or sooner when a cached secret's lease
+/// (KV v1 `lease_duration`, clamped when decoded) runs out first.
+pub(crate) fn next_interval(interval: Duration, shortest_lease: Option<Duration>) -> Duration {
+    let hint = shortest_lease.map(|l| l.mul_f64(0.85));
     hint.map_or(interval, |h| h.min(interval))
         .max(Duration::from_millis(10))
 }

@@ -246,16 +246,15 @@ impl Inner {
         }
         // KV v1 replaces the whole secret, so existing keys are written back with the new ones;
         // KV v2 writes a new version only if nobody wrote since the read (check-and-set).
-        let (api_path, mut body) = match version {
+        let (api_path, body) = match version {
             KvVersion::V1 => (path.to_string(), Value::Object(std::mem::take(&mut data))),
             KvVersion::V2 => (
                 format!("{}/data/{}", path.mount, path.path),
                 json!({ "options": { "cas": current }, "data": Value::Object(std::mem::take(&mut data)) }),
             ),
         };
-        let mut call = Call::post(&api_path, Some(token), &body);
+        let mut call = Call::post(&api_path, Some(token), body);
         call.retry = false;
-        vault_config_core::zeroize_json(&mut body);
         match self.send(&call).await {
             Ok(reply) if reply.is_success() => {
                 report.action = "write";

@@ -54,7 +54,27 @@ pub(crate) fn http_client(config: &Config) -> Result<reqwest::Client, Error> {
         .timeout(config.timeout)
         .connect_timeout(config.connect_timeout)
         .redirect(redirect_policy())
-        .min_tls_version(reqwest::tls::Version::TLS_1_2);
+        .min_tls_version(reqwest::tls::Version::TLS_1_2)
+        // reqwest would read HTTP(S)_PROXY from the process env; only the config counts.
+        .no_proxy();
+    let proxies = &config.proxy;
+    let bypass = proxies
+        .no_proxy
+        .as_deref()
+        .and_then(reqwest::NoProxy::from_string);
+    for (url, scheme, var) in [
+        (&proxies.http, "http", "HTTP_PROXY"),
+        (&proxies.https, "https", "HTTPS_PROXY"),
+    ] {
+        let Some(url) = url else { continue };
+        let proxy = match scheme {
+            "http" => reqwest::Proxy::http(url.trim()),
+            _ => reqwest::Proxy::https(url.trim()),
+        }
+        // The URL is not quoted: it may carry credentials.
+        .map_err(|_| Error::config(Some(var), format!("{var} is not a proxy URL")))?;
+        builder = builder.proxy(proxy.no_proxy(bypass.clone()));
+    }
     if tls.ca_cert.is_some() || tls.ca_path.is_some() {
         // A given CA is the only trust, as for Vault's own client: the built-in and system
         // roots are not consulted, so a certificate from any other issuer is refused.

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, Url};
 use secrecy::{ExposeSecret, SecretString};
@@ -32,8 +33,9 @@ pub(crate) struct Call<'a> {
     pub query: Option<&'a str>,
     pub token: Option<&'a SecretString>,
     pub ns: Ns,
-    /// A JSON body; may hold credentials, so it is zeroized after sending.
-    pub body: Option<Zeroizing<Vec<u8>>>,
+    /// A JSON body; may hold credentials: its bytes are zeroized when the HTTP stack lets go
+    /// of the last handle (see [`zeroizing_bytes`]).
+    pub body: Option<Bytes>,
     /// Whether transient failures are retried.
     pub retry: bool,
 }
@@ -51,13 +53,68 @@ impl<'a> Call<'a> {
         }
     }
 
-    pub fn post(path: &'a str, token: Option<&'a SecretString>, body: &serde_json::Value) -> Self {
+    /// A POST of `body`, which is serialized once and then zeroized (it may hold credentials).
+    pub fn post(
+        path: &'a str,
+        token: Option<&'a SecretString>,
+        mut body: serde_json::Value,
+    ) -> Self {
+        let serialized = zeroizing_json(&body);
+        vault_config_core::zeroize_json(&mut body);
         Call {
             method: Method::POST,
-            body: Some(Zeroizing::new(body.to_string().into_bytes())),
+            body: Some(zeroizing_bytes(serialized)),
             ..Call::get(path, token)
         }
     }
+}
+
+/// `value` as JSON in a buffer of exactly its size, so that no partly filled buffer is freed
+/// (a `Vec` that grows frees its old block without zeroizing it).
+fn zeroizing_json(value: &serde_json::Value) -> Zeroizing<Vec<u8>> {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Serializing a `Value` to a writer that never fails cannot fail.
+    let _ = serde_json::to_writer(&mut count, value);
+    let mut out = Zeroizing::new(Vec::with_capacity(count.0));
+    let _ = serde_json::to_writer(&mut *out, value);
+    out
+}
+
+/// Bytes the HTTP stack can hold without copying them; zeroized when the last handle drops.
+/// reqwest takes request bodies and header values as `Bytes`: a plain copy would be freed with
+/// the secret still in it.
+pub(crate) fn zeroizing_bytes(buffer: Zeroizing<Vec<u8>>) -> Bytes {
+    Bytes::from_owner(ZeroizingOwner(buffer))
+}
+
+struct ZeroizingOwner(Zeroizing<Vec<u8>>);
+
+impl AsRef<[u8]> for ZeroizingOwner {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Appends `chunk` to `body`, growing it by hand so that the block it leaves is zeroized
+/// (`extend_from_slice` would reallocate and free the old block with the bytes in it).
+pub(crate) fn append_zeroizing(body: &mut Zeroizing<Vec<u8>>, chunk: &[u8]) {
+    let needed = body.len() + chunk.len();
+    if needed > body.capacity() {
+        let mut grown = Zeroizing::new(Vec::with_capacity(needed.max(body.capacity() * 2)));
+        grown.extend_from_slice(body);
+        *body = grown;
+    }
+    body.extend_from_slice(chunk);
 }
 
 /// A response: status and body (zeroized on drop: it may hold secrets).
@@ -69,11 +126,11 @@ pub(crate) struct Reply {
 
 impl Reply {
     /// A reply as if received (for decoding without a server).
-    #[cfg(feature = "fuzzing")]
-    pub fn received(status: u16, body: &[u8]) -> Reply {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub fn received(status: u16, body: Zeroizing<Vec<u8>>) -> Reply {
         Reply {
             status,
-            body: Zeroizing::new(body.to_vec()),
+            body,
             retry_after: None,
         }
     }
@@ -182,14 +239,16 @@ impl Inner {
         }
     }
 
-    async fn attempt(&self, call: &Call<'_>) -> Result<Reply, Error> {
+    /// The request for one attempt of `call`. Secrets go to reqwest only in zeroizing holders.
+    pub(crate) fn request(&self, call: &Call<'_>) -> Result<reqwest::RequestBuilder, Error> {
         let mut request = self
             .http
             .request(call.method.clone(), self.url(call.path, call.query))
             .header("X-Vault-Request", "true");
         // An empty token is a proxy's auto-auth: the proxy adds its own header.
         if let Some(token) = call.token.filter(|t| !t.expose_secret().is_empty()) {
-            let mut value = HeaderValue::from_str(token.expose_secret()).map_err(|_| {
+            let bytes = zeroizing_bytes(Zeroizing::new(token.expose_secret().as_bytes().to_vec()));
+            let mut value = HeaderValue::from_maybe_shared(bytes).map_err(|_| {
                 Error::config(None, "the token has characters not allowed in a header")
             })?;
             value.set_sensitive(true);
@@ -210,9 +269,14 @@ impl Inner {
         if let Some(body) = &call.body {
             request = request
                 .header(CONTENT_TYPE, "application/json")
-                .body(body.to_vec());
+                .body(body.clone());
         }
-        let mut response = request
+        Ok(request)
+    }
+
+    async fn attempt(&self, call: &Call<'_>) -> Result<Reply, Error> {
+        let mut response = self
+            .request(call)?
             .send()
             .await
             .map_err(|e| self.transport_error(call.path, &e))?;
@@ -239,7 +303,9 @@ impl Inner {
         if response.content_length().is_some_and(|n| n > limit as u64) {
             return Err(too_large());
         }
-        let mut body = Zeroizing::new(Vec::new());
+        // Sized by Content-Length when the server sends one (checked against the limit above).
+        let expected = response.content_length().unwrap_or(0) as usize;
+        let mut body = Zeroizing::new(Vec::with_capacity(expected));
         while let Some(chunk) = response
             .chunk()
             .await
@@ -248,7 +314,7 @@ impl Inner {
             if body.len() + chunk.len() > limit {
                 return Err(too_large());
             }
-            body.extend_from_slice(&chunk);
+            append_zeroizing(&mut body, &chunk);
         }
         Ok(Reply {
             status,
