@@ -46,7 +46,10 @@ fn explain_shows_winner_and_overridden_layers() {
 
     let table = e.to_string();
     let lines: Vec<_> = table.lines().collect();
-    assert_eq!(lines[0], "Settings (profile `default`)");
+    assert_eq!(
+        lines[0],
+        "Settings (profile `default`, order env > vault > default)"
+    );
     assert!(lines[1].starts_with("FIELD"));
     // Aligned: every row's SOURCE column starts where the header's does.
     let col = lines[1].find("SOURCE").unwrap();

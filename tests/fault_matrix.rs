@@ -361,11 +361,12 @@ fn load_expectation(phase: Phase, fault: Fault) -> Expect {
         // Detection: like the Vault CLI, 403 and 404 mean "read it as KV v1"; on this KV v2
         // mount the real server then denies the v1-style path to the token's policy, and the
         // report names each field's path.
+        // One denial, stated once, with both fields it blocks.
         (Phase::Detect, _) | (_, Fault::S403) => err(&[
-            "denied `db_password`: vault denied access to secret/fault-matrix",
-            "denied `api_key`",
-            "[env FM_DB_PASSWORD, vault secret/fault-matrix#db_password]",
-            "[env FM_API_KEY, vault secret/fault-matrix#api_key]",
+            "failed with 1 problem (2 fields blocked by it)",
+            "denied: permission denied on secret/fault-matrix",
+            "blocks `db_password` [env FM_DB_PASSWORD, vault secret/fault-matrix#db_password]",
+            "blocks `api_key` [env FM_API_KEY, vault secret/fault-matrix#api_key]",
         ]),
         // A missing secret never falls back to a default: the load fails, naming both fields.
         (_, Fault::NotFoundEmpty | Fault::NotFoundErrors) => err(&[

@@ -294,3 +294,170 @@ fn a_nested_struct_may_set_its_own_mount() {
         .unwrap();
     assert_eq!(o.inner.token.expose_secret(), "t");
 }
+
+#[derive(Debug, VaultConfig)]
+#[config(env_prefix = "DUR_", vault_path = "dur")]
+struct Timeouts {
+    #[config(default = "30s")]
+    request: std::time::Duration,
+    idle: std::time::Duration,
+    #[config(vault(key = "shutdown"))]
+    shutdown: std::time::Duration,
+    #[config(vault(key = "drain"))]
+    drain: std::time::Duration,
+    retry: Option<std::time::Duration>,
+}
+
+#[test]
+fn durations_read_the_human_grammar_from_every_layer() {
+    use std::time::Duration;
+    let vault = MockVault::new().secret(
+        "secret/dur",
+        [
+            ("shutdown", serde_json::json!("1m30s")),
+            ("drain", serde_json::json!(45)),
+        ],
+    );
+    let t = Timeouts::loader()
+        .env_vars([("DUR_IDLE", "2h 15m"), ("DUR_RETRY", "500ms")])
+        .vault(vault)
+        .load()
+        .unwrap();
+    assert_eq!(t.request, Duration::from_secs(30), "default = \"30s\"");
+    assert_eq!(t.idle, Duration::from_secs(8100), "env `2h 15m`");
+    assert_eq!(t.shutdown, Duration::from_secs(90), "Vault `1m30s`");
+    assert_eq!(t.drain, Duration::from_secs(45), "Vault number: seconds");
+    assert_eq!(t.retry, Some(Duration::from_millis(500)));
+
+    let err = Timeouts::loader()
+        .env_vars([
+            ("DUR_IDLE", "soon"),
+            ("DUR_REQUEST", "18446744073709551615"),
+        ])
+        .vault(MockVault::new().secret(
+            "secret/dur",
+            [
+                ("shutdown", serde_json::json!("1s")),
+                ("drain", serde_json::json!("1s")),
+            ],
+        ))
+        .load()
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("DUR_IDLE") && text.contains("30s, 1m30s, 500ms or 2h"),
+        "{text}"
+    );
+    assert_eq!(
+        err.problems().len(),
+        1,
+        "2^64-1 seconds is a valid duration: {text}"
+    );
+}
+
+#[derive(Debug, VaultConfig)]
+#[config(vault_path = "gw", vault_keys = "SCREAMING_SNAKE_CASE")]
+struct Gateway {
+    #[config(secret)]
+    openai_api_key: vault_config::SecretString,
+    #[config(secret, vault(key = "session"))]
+    session_secret: vault_config::SecretString,
+    #[config(nested)]
+    db: GatewayDb,
+}
+
+#[derive(Debug, VaultConfig)]
+struct GatewayDb {
+    #[config(secret)]
+    password: vault_config::SecretString,
+}
+
+#[test]
+fn vault_keys_renames_every_key_the_struct_does_not_name() {
+    let schema = Gateway::schema();
+    let keys: Vec<_> = schema
+        .fields
+        .iter()
+        .map(|f| f.vault.as_ref().unwrap().key.as_str())
+        .collect();
+    assert_eq!(keys, ["OPENAI_API_KEY", "session", "PASSWORD"]);
+    let vault = MockVault::new().secret(
+        "secret/gw",
+        [
+            ("OPENAI_API_KEY", "sk"),
+            ("session", "s"),
+            ("PASSWORD", "p"),
+        ],
+    );
+    let g = Gateway::loader()
+        .env_vars::<_, String, String>([])
+        .vault(vault)
+        .load()
+        .unwrap();
+    assert_eq!(g.openai_api_key.expose_secret(), "sk");
+    assert_eq!(g.session_secret.expose_secret(), "s");
+    assert_eq!(g.db.password.expose_secret(), "p");
+}
+
+#[derive(Debug, VaultConfig)]
+#[config(env_prefix = "VF_", vault_path = "vf", order = ["vault", "env", "default"])]
+struct VaultFirst {
+    #[config(secret)]
+    api_key: vault_config::SecretString,
+    #[config(default = 8080, vault(key = "port"))]
+    port: u16,
+}
+
+/// `order = ["vault", "env", "default"]`: Vault wins over env; env serves where Vault has no
+/// value, and where Vault is unreachable only with `VAULT_FALLBACK=env`.
+#[test]
+fn vault_first_order_keeps_env_as_the_backup() {
+    use vault_config::{Fallback, ProblemKind};
+    let env = [("VF_API_KEY", "from-env"), ("VF_PORT", "9000")];
+    let vault = MockVault::new().secret("secret/vf", [("api_key", "from-vault")]);
+    let explained = VaultFirst::loader()
+        .env_vars(env)
+        .vault(vault.clone())
+        .explain();
+    let s = VaultFirst::loader()
+        .env_vars(env)
+        .vault(vault)
+        .load()
+        .unwrap();
+    assert_eq!(s.api_key.expose_secret(), "from-vault", "Vault first");
+    assert_eq!(s.port, 9000, "no `port` in Vault: env serves");
+    let row = explained.row("api_key").unwrap();
+    assert_eq!(row.source, "vault secret/vf#api_key");
+    assert_eq!(row.overridden, ["env VF_API_KEY"]);
+    assert!(
+        explained
+            .to_string()
+            .starts_with("VaultFirst (profile `default`, order vault > env > default)"),
+        "{explained}"
+    );
+
+    // Vault unreachable: fail fast, even with env set...
+    let down = MockVault::new().unavailable("secret/vf");
+    let err = VaultFirst::loader()
+        .env_vars(env)
+        .vault(down.clone())
+        .load()
+        .unwrap_err();
+    assert_eq!(err.problems()[0].kind, ProblemKind::Unavailable, "{err}");
+    // ...unless fallback says env is the backup.
+    let s = VaultFirst::loader()
+        .env_vars(env)
+        .vault(down)
+        .fallback(Fallback::Env)
+        .load()
+        .unwrap();
+    assert_eq!(s.api_key.expose_secret(), "from-env");
+
+    // The standard order reads env first and does not even ask Vault for what env decided.
+    let vault = MockVault::new().secret("secret/myapp/default/database", [("url", "v")]);
+    let _ = Settings::loader()
+        .env_vars([("APP_DATABASE_URL", "e")])
+        .vault(vault.clone())
+        .load();
+    assert_eq!(vault.reads_of("secret/myapp/default/database"), 0);
+}

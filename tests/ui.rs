@@ -14,6 +14,8 @@ fn ui() {
         "live",
         "folder",
         "vault-env",
+        "field-type",
+        "container",
     ] {
         t.compile_fail(format!("tests/ui/{family}/*.rs"));
     }

@@ -1,8 +1,9 @@
 //! Turning one raw value (an env string or a Vault JSON value) into a field's type.
 //!
 //! Strings parse into whatever the type asks for: numbers, `true`/`false` (also `1`/`0`,
-//! `yes`/`no`, `on`/`off`), unit enum variants by name, JSON where the type wants a list or a
-//! table, or a comma-separated list. Error messages never repeat the input, because the input
+//! `yes`/`no`, `on`/`off`), unit enum variants by name (ignoring ASCII case where that is
+//! unambiguous), `std::time::Duration` by the human grammar of [`crate::duration`], JSON where
+//! the type wants a list or a table, or a comma-separated list. Error messages never repeat the input, because the input
 //! may be a secret: the loader decides what to show.
 
 use std::fmt;
@@ -323,6 +324,17 @@ impl<'a> Deserializer<'a> for StrDe<'a> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, DeError> {
+        if name == "Duration" && fields == ["secs", "nanos"] && !self.looks_like_json() {
+            // `std::time::Duration`: the human grammar (`30s`, `1m30s`, a bare number of
+            // seconds), fed to its visitor as the `{secs, nanos}` it serializes to.
+            let d = crate::duration::parse(self.0)
+                .ok_or_else(|| DeError(format!("expected {}", crate::duration::EXPECTED)))?;
+            let parts = [
+                ("secs", d.as_secs()),
+                ("nanos", u64::from(d.subsec_nanos())),
+            ];
+            return visitor.visit_map(de::value::MapDeserializer::new(parts.into_iter()));
+        }
         self.json()?
             .deserialize_struct(name, fields, visitor)
             .map_err(DeError::json)
@@ -340,7 +352,15 @@ impl<'a> Deserializer<'a> for StrDe<'a> {
                 .deserialize_enum(name, variants, visitor)
                 .map_err(DeError::json);
         }
-        let variant: StrDeserializer<'_, DeError> = self.0.trim().into_deserializer();
+        // A variant by its name, else by the one name equal to it ignoring ASCII case
+        // (`DEBUG` for `Debug`); two such names (`Debug` and `DEBUG`) leave it to the exact one.
+        let raw = self.0.trim();
+        let mut folded = variants.iter().filter(|v| v.eq_ignore_ascii_case(raw));
+        let name = match (folded.next(), folded.next()) {
+            (Some(only), None) if !variants.contains(&raw) => only,
+            _ => raw,
+        };
+        let variant: StrDeserializer<'_, DeError> = name.into_deserializer();
         visitor.visit_enum(variant)
     }
 
@@ -382,6 +402,38 @@ mod tests {
         assert_eq!(from_str::<Level>("debug").unwrap(), Level::Debug);
         assert_eq!(from_str::<Option<u8>>("7").unwrap(), Some(7));
         assert_eq!(from_str::<String>(" spaced ").unwrap(), " spaced ");
+    }
+
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    enum Mode {
+        Fast,
+        Safe,
+    }
+
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    #[allow(
+        clippy::upper_case_acronyms,
+        reason = "two variants equal but for case"
+    )]
+    enum Tricky {
+        Debug,
+        DEBUG,
+    }
+
+    #[test]
+    fn enum_variants_match_ignoring_case_where_unambiguous() {
+        assert_eq!(from_str::<Mode>("FAST").unwrap(), Mode::Fast);
+        assert_eq!(from_str::<Mode>(" safe ").unwrap(), Mode::Safe);
+        assert_eq!(from_str::<Level>("DEBUG").unwrap(), Level::Debug);
+        assert_eq!(
+            from_json::<Mode>(&serde_json::json!("fast")).unwrap(),
+            Mode::Fast
+        );
+        // Two variants fold to `debug`: only exact names match.
+        assert_eq!(from_str::<Tricky>("DEBUG").unwrap(), Tricky::DEBUG);
+        assert_eq!(from_str::<Tricky>("Debug").unwrap(), Tricky::Debug);
+        assert!(from_str::<Tricky>("debug").is_err());
+        assert!(from_str::<Mode>("quick").is_err());
     }
 
     #[test]

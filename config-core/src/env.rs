@@ -22,6 +22,8 @@ use zeroize::Zeroize;
 #[derive(Clone, Default)]
 pub struct EnvSnapshot {
     vars: BTreeMap<String, Entry>,
+    /// Names read in place of a standard one ([`with_aliases`](Self::with_aliases)).
+    aliases: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -71,7 +73,10 @@ impl EnvSnapshot {
                 Some((k.into_string().ok()?, entry))
             })
             .collect();
-        EnvSnapshot { vars }
+        EnvSnapshot {
+            vars,
+            aliases: Vec::new(),
+        }
     }
 
     /// The value of `name`: `None` when unset, `Some(Err(NotUnicode))` when not UTF-8.
@@ -130,8 +135,15 @@ impl EnvSnapshot {
             if let (false, Some(entry)) = (out.vars.contains_key(standard), self.vars.get(alias)) {
                 out.vars.insert(standard.clone(), entry.clone());
             }
+            out.aliases.push(alias.clone());
         }
         out
+    }
+
+    /// Whether `name` is a team's own name of a standard variable, given to
+    /// [`with_aliases`](Self::with_aliases): read, so never "unknown".
+    pub fn is_alias(&self, name: &str) -> bool {
+        self.aliases.iter().any(|a| a == name)
     }
 
     /// Every variable name, sorted.
@@ -153,6 +165,7 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for EnvSnapshot {
                     (k.into(), entry)
                 })
                 .collect(),
+            aliases: Vec::new(),
         }
     }
 }

@@ -30,11 +30,14 @@ impl Error {
         Error {
             type_name,
             profile,
-            problems,
+            problems: root_causes_first(problems),
         }
     }
 
-    /// Every problem of the load, in field order.
+    /// Every problem of the load: configuration problems first, then the others in field
+    /// order. A field that failed only because of another problem (Vault misconfigured,
+    /// unreachable, or refusing the login for every path) is not a problem of its own: it is
+    /// listed in its cause's [`blocked`](Problem::blocked).
     pub fn problems(&self) -> &[Problem] {
         &self.problems
     }
@@ -44,10 +47,12 @@ impl Error {
         self.problems.iter()
     }
 
-    /// The problems of one field, by dotted path.
+    /// The problems of one field, by dotted path, including a field blocked by another
+    /// problem.
     pub fn for_field<'a>(&'a self, path: &'a str) -> impl Iterator<Item = &'a Problem> {
         self.problems
             .iter()
+            .flat_map(|p| std::iter::once(p).chain(&p.blocked))
             .filter(move |p| p.field.as_deref() == Some(path))
     }
 
@@ -57,16 +62,71 @@ impl Error {
     }
 }
 
+/// Puts configuration problems first and gathers knock-on field problems under their cause:
+/// a field left without Vault by a configuration problem goes under the first one; two or
+/// more fields failing with the very same Vault answer (unreachable, login refused) go under
+/// one problem that states it once.
+fn root_causes_first(problems: Vec<Problem>) -> Vec<Problem> {
+    let (mut roots, rest): (Vec<Problem>, Vec<Problem>) = problems
+        .into_iter()
+        .partition(|p| p.kind == ProblemKind::Config);
+    let mut others: Vec<Problem> = Vec::new();
+    for problem in rest {
+        let vault = problem.vault_answer().cloned();
+        match (roots.first_mut(), vault) {
+            (Some(config), Some(Answer::NoSource)) if problem.kind == ProblemKind::Missing => {
+                config.blocked.push(problem);
+            }
+            (_, Some(answer @ (Answer::Unavailable(_) | Answer::Denied(_)))) => {
+                let (kind, why) = match &answer {
+                    Answer::Unavailable(why) => (ProblemKind::Unavailable, why),
+                    Answer::Denied(why) => (ProblemKind::Denied, why),
+                    _ => unreachable!("matched above"),
+                };
+                let same = others.iter_mut().find(|o| {
+                    o.field.is_none() && o.kind == kind && o.cause.as_ref() == Some(&answer)
+                });
+                match same {
+                    Some(group) => group.blocked.push(problem),
+                    None => {
+                        let mut group = Problem::new(kind, why.clone());
+                        group.cause = Some(answer);
+                        group.blocked.push(problem);
+                        others.push(group);
+                    }
+                }
+            }
+            _ => others.push(problem),
+        }
+    }
+    // A cause shared by one field only stays that field's own problem.
+    for problem in others {
+        if problem.field.is_none() && problem.cause.is_some() && problem.blocked.len() == 1 {
+            roots.extend(problem.blocked);
+        } else {
+            roots.push(problem);
+        }
+    }
+    roots
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.problems.len();
-        writeln!(
+        let blocked: usize = self.problems.iter().map(|p| p.blocked.len()).sum();
+        write!(
             f,
-            "loading `{}` (profile `{}`) failed with {n} problem{}:",
+            "loading `{}` (profile `{}`) failed with {n} problem{}",
             self.type_name,
             self.profile,
             if n == 1 { "" } else { "s" }
         )?;
+        let by = if n == 1 { "it" } else { "them" };
+        match blocked {
+            0 => writeln!(f, ":")?,
+            1 => writeln!(f, " (1 field blocked by {by}):")?,
+            b => writeln!(f, " ({b} fields blocked by {by}):")?,
+        }
         for (i, problem) in self.problems.iter().enumerate() {
             write!(f, "{:>3}. {problem}", i + 1)?;
             if i + 1 < n {
@@ -130,6 +190,13 @@ pub struct Problem {
     pub message: String,
     /// What each source answered, highest layer first.
     pub sources: Vec<Attempt>,
+    /// The fields this problem left without a value (a misconfigured or unreachable Vault,
+    /// a refused login), each with its own names and answers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub blocked: Vec<Problem>,
+    /// The Vault answer shared by the blocked fields, for a problem that groups them.
+    #[serde(skip)]
+    cause: Option<Answer>,
 }
 
 impl Problem {
@@ -155,7 +222,17 @@ impl Problem {
             vault: None,
             message: message.into(),
             sources: Vec::new(),
+            blocked: Vec::new(),
+            cause: None,
         }
+    }
+
+    /// What Vault answered for this field, when it was asked.
+    fn vault_answer(&self) -> Option<&Answer> {
+        self.sources
+            .iter()
+            .find(|a| a.source.starts_with("vault "))
+            .map(|a| &a.answer)
     }
 }
 
@@ -178,6 +255,20 @@ impl fmt::Display for Problem {
         }
         for attempt in &self.sources {
             write!(f, "\n       {attempt}")?;
+        }
+        for field in &self.blocked {
+            write!(
+                f,
+                "\n       blocks `{}`",
+                field.field.as_deref().unwrap_or("?")
+            )?;
+            let names: Vec<String> = [("env", &field.env), ("vault", &field.vault)]
+                .into_iter()
+                .filter_map(|(layer, name)| name.as_ref().map(|n| format!("{layer} {n}")))
+                .collect();
+            if !names.is_empty() {
+                write!(f, " [{}]", names.join(", "))?;
+            }
         }
         Ok(())
     }
@@ -218,6 +309,9 @@ pub enum Answer {
     KeyAbsent {
         /// The keys tried, in order.
         tried: Vec<String>,
+        /// A key the path holds that differs from one tried only in case or in `_`/`-`
+        /// (`DATABASE_PASSWORD` for `database_password`): most likely the one meant.
+        similar: Option<String>,
     },
     /// The Vault path does not exist.
     PathNotFound,
@@ -243,8 +337,15 @@ impl fmt::Display for Answer {
             Answer::NotSet => f.write_str("not set"),
             Answer::Empty => f.write_str("set but empty (counts as unset)"),
             Answer::NotUnicode => f.write_str("set but not valid UTF-8"),
-            Answer::KeyAbsent { tried } => {
-                write!(f, "path exists but has no key {}", tried.join(" or "))
+            Answer::KeyAbsent { tried, similar } => {
+                write!(f, "path exists but has no key {}", tried.join(" or "))?;
+                match similar {
+                    Some(key) => write!(
+                        f,
+                        "; it holds `{key}` (set `vault(key = \"{key}\")`, or `vault_keys` on the struct)"
+                    ),
+                    None => Ok(()),
+                }
             }
             Answer::PathNotFound => f.write_str("path not found"),
             Answer::Deleted(why) => write!(f, "deleted ({why})"),

@@ -14,6 +14,8 @@ pub struct Explanation {
     pub type_name: &'static str,
     /// The active profile.
     pub profile: String,
+    /// The order of the layers that was in force.
+    pub order: Vec<crate::schema::Layer>,
     /// One row per leaf field.
     pub rows: Vec<Row>,
     /// What Vault answered for each path the struct reads (empty without a Vault source).
@@ -106,7 +108,14 @@ impl fmt::Display for Explanation {
                 *w = (*w).max(cell.chars().count());
             }
         }
-        writeln!(f, "{} (profile `{}`)", self.type_name, self.profile)?;
+        let order: Vec<&str> = self.order.iter().map(|l| l.name()).collect();
+        writeln!(
+            f,
+            "{} (profile `{}`, order {})",
+            self.type_name,
+            self.profile,
+            order.join(" > ")
+        )?;
         let line = |f: &mut fmt::Formatter<'_>, row: [&str; 4]| {
             let text = row
                 .iter()

@@ -15,6 +15,7 @@
 
 mod artifacts;
 pub mod de;
+pub mod duration;
 mod env;
 mod error;
 mod explain;
@@ -52,6 +53,28 @@ pub use source::{
     VaultPath, zeroize_json,
 };
 pub use tracked::{Fingerprints, Pins, Tracked};
+
+/// The name of `candidates` closest to `name` when it is close enough to be a typo of it
+/// (edit distance at most 2, or a quarter of the name's length): the one rule behind every
+/// "did you mean" of the library.
+///
+/// ```
+/// use vault_config_core::nearest_name;
+/// let known = ["VAULT_SECRET_ID", "VAULT_ROLE_ID", "VAULT_ADDR"];
+/// assert_eq!(nearest_name("VAULT_SECRETID", known), Some("VAULT_SECRET_ID"));
+/// assert_eq!(nearest_name("VAULT_FORMAT", known), None);
+/// ```
+pub fn nearest_name<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|k| (strsim::levenshtein(name, k), k))
+        .min()
+        .filter(|(d, _)| *d <= 2.max(name.len() / 4))
+        .map(|(_, k)| k)
+}
 
 /// A settings struct: derive it with `#[derive(VaultConfig)]`, then call `load()` in `main`.
 ///

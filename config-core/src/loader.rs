@@ -333,8 +333,6 @@ fn build<T: VaultConfig>(resolved: Resolved<'_>) -> Result<T, Error> {
     let value = T::__build(&mut ctx);
     let mut problems = ctx.problems;
     problems.extend(resolved.problems.iter().cloned());
-    // A configuration problem is the cause of what follows it: reported first.
-    problems.sort_by_key(|p| p.kind != crate::error::ProblemKind::Config);
     for (field, _, origin, _) in resolved.rows() {
         tracing::debug!(field = %field.path, source = %origin, "vault-config: resolved field");
     }
@@ -386,6 +384,7 @@ fn explain<T: VaultConfig>(resolved: Resolved<'_>) -> Explanation {
     Explanation {
         type_name: resolved.schema.type_name,
         profile: resolved.target.profile.clone(),
+        order: resolved.schema.order.clone(),
         rows,
         paths: resolved.paths.clone(),
         error: build::<T>(resolved).err(),

@@ -6,6 +6,18 @@ use std::fmt::Display;
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+
+/// What a leaf field's type must be: readable from a string (env) or JSON (Vault) by serde.
+/// Its own trait so that a type without `Deserialize` gets an error that says what to add,
+/// on the user's field.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be read from env or Vault: it does not implement `serde::Deserialize`",
+    label = "this field's type needs `serde::Deserialize`",
+    note = "add `#[derive(serde::Deserialize)]` to `{Self}` (enum variants then match env and Vault values by name, case-insensitively); a settings struct of its own takes `#[config(nested)]` instead; a field not read at all takes `#[config(skip)]`"
+)]
+pub trait FieldValue: DeserializeOwned {}
+
+impl<T: DeserializeOwned> FieldValue for T {}
 use serde_json::Value;
 
 use crate::de::{self, Absent, DeError};
@@ -13,7 +25,7 @@ use crate::env::EnvSnapshot;
 use crate::error::{Answer, Attempt, Problem, ProblemKind};
 use crate::explain::PathCheck;
 use crate::location::Overrides;
-use crate::schema::{DEFAULT_PROFILE, FieldSchema, Schema, VaultLocation};
+use crate::schema::{DEFAULT_PROFILE, FieldSchema, Layer, Schema, VaultLocation};
 use crate::source::{FetchResult, SecretData, SourceErrorKind, VaultPath};
 use crate::tracked::{Fingerprints, Pinned, PinnedValue, Pins, fingerprint};
 
@@ -128,11 +140,16 @@ impl<'a> Plan<'a> {
             overrides: overrides.clone(),
         };
 
+        // A path is read unless env comes before Vault and already decided every field on it.
+        let position = |layer| schema.order.iter().position(|l| *l == layer);
+        let env_first = position(Layer::Env) < position(Layer::Vault);
         let paths: BTreeSet<VaultPath> = schema
             .fields
             .iter()
             .zip(&env_answers)
-            .filter(|(_, e)| explain || !matches!(e, EnvAnswer::Found(_) | EnvAnswer::NotUnicode))
+            .filter(|(_, e)| {
+                explain || !env_first || !matches!(e, EnvAnswer::Found(_) | EnvAnswer::NotUnicode)
+            })
             .filter_map(|(f, _)| f.vault.as_ref().map(|v| target.path(v)))
             .collect();
 
@@ -160,13 +177,8 @@ fn unknown_env(schema: &Schema, env: &EnvSnapshot) -> Vec<Problem> {
         // Injected files may hold keys for other programs.
         .filter(|name| env.origin(name).is_none())
         .map(|name| {
-            let nearest = known
-                .iter()
-                .map(|k| (strsim::levenshtein(name, k), *k))
-                .min()
-                .filter(|(d, _)| *d <= 2.max(name.len() / 4));
-            let message = match nearest {
-                Some((_, k)) => format!(
+            let message = match crate::nearest_name(name, known.iter().copied()) {
+                Some(k) => format!(
                     "`{name}` matches no field of `{}`; did you mean `{k}`?",
                     schema.type_name
                 ),
@@ -265,7 +277,7 @@ impl<'a> Resolved<'a> {
                     };
                     (loc, path, result)
                 });
-                let state = resolve_field(field, env, env_label, vault, fallback);
+                let state = resolve_field(field, &schema.order, env, env_label, vault, fallback);
                 match pins.0.get(&field.path) {
                     Some(pinned) => pin_field(field, state, pinned),
                     None => state,
@@ -476,8 +488,12 @@ enum PathResult<'a> {
 
 type VaultAnswer<'a, 'l> = (&'l crate::schema::VaultLocation, VaultPath, PathResult<'a>);
 
+/// One field through the layers in the schema's order (`order = [..]`): the first layer with
+/// a value wins, later ones with a value are recorded as overridden, and a Vault failure stops
+/// the field unless a layer before it decided it (or fallback mode skips Vault).
 fn resolve_field<'a>(
     field: &FieldSchema,
+    order: &[Layer],
     env: EnvAnswer<'a>,
     env_source: String,
     vault: Option<VaultAnswer<'a, '_>>,
@@ -491,96 +507,126 @@ fn resolve_field<'a>(
         overridden: Vec::new(),
         failure: None,
     };
-    let env_answer = match env {
+    let mut vault = vault;
+    for layer in order {
+        match layer {
+            Layer::Env => env_layer(&mut state, &env, &env_source),
+            Layer::Vault => {
+                if let Some(answer) = vault.take() {
+                    vault_layer(&mut state, answer, fallback);
+                }
+            }
+            Layer::Default => default_layer(&mut state, field),
+        }
+    }
+    state
+}
+
+impl<'a> FieldState<'a> {
+    /// Whether a layer already gave the value, or a failure stopped the field.
+    fn decided(&self) -> bool {
+        !matches!(self.winner, Winner::Nothing) || self.failure.is_some()
+    }
+
+    /// A layer has a value: it wins unless the field is decided, then it is overridden.
+    fn offer(&mut self, source: &str, value: Winner<'a>) {
+        if self.decided() {
+            self.overridden.push(source.to_owned());
+        } else {
+            self.winner = value;
+            self.origin = source.to_owned();
+        }
+    }
+}
+
+fn env_layer<'a>(state: &mut FieldState<'a>, env: &EnvAnswer<'a>, source: &str) {
+    let answer = match env {
         EnvAnswer::Found(raw) => {
-            state.winner = Winner::Env(raw);
-            state.origin = env_source.clone();
+            state.offer(source, Winner::Env(raw));
             Answer::Found
         }
         EnvAnswer::NotSet => Answer::NotSet,
         EnvAnswer::Empty => Answer::Empty,
         EnvAnswer::NotUnicode => {
-            state.failure = Some((
-                ProblemKind::Invalid,
-                "env var is set but not valid UTF-8".to_owned(),
-            ));
+            if !state.decided() {
+                state.failure = Some((
+                    ProblemKind::Invalid,
+                    "env var is set but not valid UTF-8".to_owned(),
+                ));
+            }
             Answer::NotUnicode
         }
     };
     state.attempts.push(Attempt {
-        source: env_source,
-        answer: env_answer,
+        source: source.to_owned(),
+        answer,
     });
-    let decided = |s: &FieldState<'_>| !matches!(s.winner, Winner::Nothing) || s.failure.is_some();
+}
 
-    if let Some((loc, path, result)) = vault {
-        let mut source = format!("vault {path}#{}", loc.key);
-        let answer = match result {
-            PathResult::NoSource => Answer::NoSource,
-            PathResult::NotAsked => Answer::NotAsked,
-            PathResult::NoAnswer => {
-                Answer::Unavailable("the source gave no answer for this path".into())
-            }
-            PathResult::Answer(Err(e)) => match e.kind() {
-                SourceErrorKind::NotFound => Answer::PathNotFound,
-                SourceErrorKind::Deleted => Answer::Deleted(e.message().to_owned()),
-                SourceErrorKind::Denied => Answer::Denied(e.message().to_owned()),
-                _ => Answer::Unavailable(e.message().to_owned()),
-            },
-            PathResult::Answer(Ok(data)) if loc.folder => {
-                source = format!("vault {path}*");
-                if decided(&state) {
-                    state.overridden.push(source.clone());
-                } else {
-                    state.winner = Winner::Vault(VaultValue::Owned(data.to_object()));
-                    state.origin = source.clone();
-                }
+fn vault_layer<'a>(
+    state: &mut FieldState<'a>,
+    (loc, path, result): VaultAnswer<'a, '_>,
+    fallback: Fallback,
+) {
+    let mut source = format!("vault {path}#{}", loc.key);
+    let answer = match result {
+        PathResult::NoSource => Answer::NoSource,
+        PathResult::NotAsked => Answer::NotAsked,
+        PathResult::NoAnswer => {
+            Answer::Unavailable("the source gave no answer for this path".into())
+        }
+        PathResult::Answer(Err(e)) => match e.kind() {
+            SourceErrorKind::NotFound => Answer::PathNotFound,
+            SourceErrorKind::Deleted => Answer::Deleted(e.message().to_owned()),
+            SourceErrorKind::Denied => Answer::Denied(e.message().to_owned()),
+            _ => Answer::Unavailable(e.message().to_owned()),
+        },
+        PathResult::Answer(Ok(data)) if loc.folder => {
+            source = format!("vault {path}*");
+            state.offer(&source, Winner::Vault(VaultValue::Owned(data.to_object())));
+            Answer::Found
+        }
+        PathResult::Answer(Ok(data)) => match find_key(data, loc.keys()) {
+            Some((key, value)) => {
+                source = format!("vault {path}#{key}");
+                state.offer(&source, Winner::Vault(VaultValue::Borrowed(value)));
                 Answer::Found
             }
-            PathResult::Answer(Ok(data)) => match find_key(data, loc.keys()) {
-                Some((key, value)) => {
-                    source = format!("vault {path}#{key}");
-                    if decided(&state) {
-                        state.overridden.push(source.clone());
-                    } else {
-                        state.winner = Winner::Vault(VaultValue::Borrowed(value));
-                        state.origin = source.clone();
-                    }
-                    Answer::Found
-                }
-                None => Answer::KeyAbsent {
-                    tried: loc.keys().map(str::to_owned).collect(),
-                },
+            None => Answer::KeyAbsent {
+                tried: loc.keys().map(str::to_owned).collect(),
+                similar: similar_key(data, loc.keys()),
             },
-        };
-        // Fail fast: a Vault failure on a path this field needs stops the field, unless a
-        // higher layer already supplied it or fallback mode is on. Fallback covers Vault being
-        // unreachable, sealed or failing; never Vault saying no (a 403, a refused login).
-        let answer = match answer {
-            Answer::Unavailable(why) if !decided(&state) && fallback == Fallback::Env => {
-                Answer::Skipped(why)
-            }
-            Answer::Denied(why) if !decided(&state) => {
-                state.failure = Some((
-                    ProblemKind::Denied,
-                    format!("vault denied access to {path}"),
-                ));
-                Answer::Denied(why)
-            }
-            Answer::Unavailable(why) if !decided(&state) => {
-                state.failure = Some((
-                    ProblemKind::Unavailable,
-                    format!("vault could not be read at {path}"),
-                ));
-                Answer::Unavailable(why)
-            }
-            other => other,
-        };
-        state.attempts.push(Attempt { source, answer });
-    }
+        },
+    };
+    // Fail fast: a Vault failure on a path this field needs stops the field, unless a layer
+    // before Vault already supplied it or fallback mode is on. Fallback covers Vault being
+    // unreachable, sealed or failing; never Vault saying no (a 403, a refused login).
+    let answer = match answer {
+        Answer::Unavailable(why) if !state.decided() && fallback == Fallback::Env => {
+            Answer::Skipped(why)
+        }
+        Answer::Denied(why) if !state.decided() => {
+            state.failure = Some((
+                ProblemKind::Denied,
+                format!("vault denied access to {path}"),
+            ));
+            Answer::Denied(why)
+        }
+        Answer::Unavailable(why) if !state.decided() => {
+            state.failure = Some((
+                ProblemKind::Unavailable,
+                format!("vault could not be read at {path}"),
+            ));
+            Answer::Unavailable(why)
+        }
+        other => other,
+    };
+    state.attempts.push(Attempt { source, answer });
+}
 
+fn default_layer(state: &mut FieldState<'_>, field: &FieldSchema) {
     match field.default {
-        Some(_) if decided(&state) => state.overridden.push("default".to_owned()),
+        Some(_) if state.decided() => state.overridden.push("default".to_owned()),
         Some(_) => {
             state.winner = Winner::Default;
             state.origin = "default".to_owned();
@@ -589,13 +635,27 @@ fn resolve_field<'a>(
                 answer: Answer::Found,
             });
         }
-        None if !field.secret && !decided(&state) => state.attempts.push(Attempt {
+        None if !field.secret && !state.decided() => state.attempts.push(Attempt {
             source: "default".to_owned(),
             answer: Answer::NoDefault,
         }),
         None => {}
     }
-    state
+}
+
+/// A key of `data` equal to one of `keys` but for case and `_`/`-` (key names are not
+/// secret; values are never looked at).
+fn similar_key<'k>(data: &SecretData, keys: impl Iterator<Item = &'k str>) -> Option<String> {
+    let folded = |k: &str| {
+        k.chars()
+            .filter(|c| !matches!(c, '_' | '-'))
+            .map(|c| c.to_ascii_lowercase())
+            .collect::<String>()
+    };
+    let wanted: Vec<String> = keys.map(folded).collect();
+    data.keys()
+        .find(|k| wanted.contains(&folded(k)))
+        .map(str::to_owned)
 }
 
 fn find_key<'d, 'k>(
@@ -640,7 +700,7 @@ impl<'r> BuildCtx<'r> {
         default: Option<DefaultFn<T>>,
     ) -> Option<T>
     where
-        T: DeserializeOwned,
+        T: FieldValue,
         E: Display,
     {
         let index = self.cursor;

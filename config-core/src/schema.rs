@@ -35,8 +35,52 @@ pub struct Schema {
     /// `vault_env(VAULT_ADDR = "VAULT_URL", ..)`: the team's name is read where the standard
     /// one is unset.
     pub vault_env: Vec<(String, String)>,
+    /// The order of the layers for every field (`order = [..]`, default env, Vault, default).
+    pub order: Vec<Layer>,
     /// The leaf fields.
     pub fields: Vec<FieldSchema>,
+}
+
+/// A layer a field's value can come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Layer {
+    /// The process environment (or the injected env snapshot, with Agent files under it).
+    Env,
+    /// Vault or OpenBao.
+    Vault,
+    /// The field's `default`.
+    Default,
+}
+
+impl Layer {
+    /// The standard order: env overrides Vault, Vault overrides defaults.
+    pub const STANDARD: [Layer; 3] = [Layer::Env, Layer::Vault, Layer::Default];
+
+    /// The orders `#[config(order = [..])]` accepts, as written: env first (the standard), or
+    /// Vault first with env as its backup. Defaults come last in both.
+    pub const ORDERS: [[&'static str; 3]; 2] =
+        [["env", "vault", "default"], ["vault", "env", "default"]];
+
+    /// The name used in `order = [..]` and in explain.
+    ///
+    /// ```
+    /// use vault_config_core::schema::Layer;
+    /// let shown: Vec<_> = Layer::STANDARD.iter().map(|l| l.name()).collect();
+    /// assert_eq!(shown, Layer::ORDERS[0]);
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::Env => "env",
+            Layer::Vault => "vault",
+            Layer::Default => "default",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Layer> {
+        Layer::STANDARD.into_iter().find(|l| l.name() == name)
+    }
 }
 
 /// One leaf field of the schema.
@@ -163,6 +207,7 @@ impl Schema {
             fields: Vec::new(),
             scope: Scope {
                 env_prefix: env_prefix.clone(),
+                key_case: meta.vault_keys,
                 mount: meta.vault_mount.unwrap_or("secret").to_owned(),
                 vault_path: meta.vault_path.unwrap_or("").to_owned(),
                 field_path: String::new(),
@@ -175,6 +220,14 @@ impl Schema {
             env_prefix,
             allow_unknown_env: meta.allow_unknown_env,
             refresh_ms: meta.refresh_ms,
+            order: if meta.order.is_empty() {
+                Layer::STANDARD.to_vec()
+            } else {
+                meta.order
+                    .iter()
+                    .filter_map(|n| Layer::from_name(n))
+                    .collect()
+            },
             vault_path: meta.vault_path.unwrap_or("").trim_matches('/').to_owned(),
             vault_env: meta
                 .vault_env
@@ -212,6 +265,10 @@ pub struct StructMeta {
     pub refresh_ms: Option<u64>,
     /// `vault_env(VAULT_ADDR = "VAULT_URL", ..)`: a team's own names of the Vault settings.
     pub vault_env: &'static [(&'static str, &'static str)],
+    /// `order = ["vault", "env", "default"]`, checked by the derive; empty for the standard.
+    pub order: &'static [&'static str],
+    /// `vault_keys = "SCREAMING_SNAKE_CASE"`, checked by the derive.
+    pub vault_keys: Option<&'static str>,
 }
 
 /// How the derive declares a leaf field.
@@ -247,6 +304,8 @@ pub struct VaultDecl {
 #[derive(Clone)]
 struct Scope {
     env_prefix: String,
+    /// `vault_keys = ".."` of the struct, else of the struct it is nested in.
+    key_case: Option<&'static str>,
     mount: String,
     vault_path: String,
     field_path: String,
@@ -281,7 +340,10 @@ impl SchemaBuilder {
             (!path.is_empty()).then(|| VaultLocation {
                 mount: v.mount.unwrap_or(&scope.mount).trim_matches('/').to_owned(),
                 path,
-                key: v.key.unwrap_or(decl.name).to_owned(),
+                key: v.key.map_or_else(
+                    || vault_key(scope.key_case, decl.name.trim_start_matches("r#")),
+                    str::to_owned,
+                ),
                 aliases: v.aliases.iter().map(|a| (*a).to_owned()).collect(),
                 folder: v.folder,
             })
@@ -308,6 +370,7 @@ impl SchemaBuilder {
         let outer = self.scope.clone();
         self.scope = Scope {
             env_prefix: format!("{}{}__", outer.env_prefix, env_name(name)),
+            key_case: meta.vault_keys.or(outer.key_case),
             mount: meta
                 .vault_mount
                 .map_or_else(|| outer.mount.clone(), str::to_owned),
@@ -316,6 +379,57 @@ impl SchemaBuilder {
         };
         T::__describe(self);
         self.scope = outer;
+    }
+}
+
+/// The rules `#[config(vault_keys = "..")]` accepts, serde's `rename_all` names: how a
+/// field's name becomes its Vault key when `vault(key = "..")` does not say.
+pub const VAULT_KEY_CASES: [&str; 8] = [
+    "snake_case",
+    "lowercase",
+    "UPPERCASE",
+    "SCREAMING_SNAKE_CASE",
+    "camelCase",
+    "PascalCase",
+    "kebab-case",
+    "SCREAMING-KEBAB-CASE",
+];
+
+/// The Vault key of a field named `field` (snake case) under the rule `case`, one of
+/// [`VAULT_KEY_CASES`]; the name itself without a rule.
+///
+/// ```
+/// use vault_config_core::schema::vault_key;
+/// assert_eq!(vault_key(Some("SCREAMING_SNAKE_CASE"), "openai_api_key"), "OPENAI_API_KEY");
+/// assert_eq!(vault_key(Some("camelCase"), "openai_api_key"), "openaiApiKey");
+/// assert_eq!(vault_key(Some("kebab-case"), "db_url"), "db-url");
+/// assert_eq!(vault_key(None, "db_url"), "db_url");
+/// ```
+pub fn vault_key(case: Option<&str>, field: &str) -> String {
+    let capitalized = |w: &str| {
+        let mut chars = w.chars();
+        chars.next().map_or_else(String::new, |c| {
+            c.to_ascii_uppercase().to_string() + &chars.as_str().to_ascii_lowercase()
+        })
+    };
+    let words = field.split('_').filter(|w| !w.is_empty());
+    match case {
+        Some("lowercase") => field.to_ascii_lowercase(),
+        Some("UPPERCASE" | "SCREAMING_SNAKE_CASE") => field.to_ascii_uppercase(),
+        Some("camelCase") => words
+            .enumerate()
+            .map(|(i, w)| {
+                if i == 0 {
+                    w.to_ascii_lowercase()
+                } else {
+                    capitalized(w)
+                }
+            })
+            .collect(),
+        Some("PascalCase") => words.map(capitalized).collect(),
+        Some("kebab-case") => field.replace('_', "-"),
+        Some("SCREAMING-KEBAB-CASE") => field.replace('_', "-").to_ascii_uppercase(),
+        _ => field.to_owned(),
     }
 }
 

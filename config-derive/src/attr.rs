@@ -7,7 +7,7 @@ use syn::{Expr, ExprPath, LitStr, Token};
 
 use crate::ctxt::Ctxt;
 
-const CONTAINER_KEYS: &str = "`env_prefix`, `vault_mount`, `vault_path`, `validate`, `allow_unknown_env`, `refresh`, `vault_env`";
+const CONTAINER_KEYS: &str = "`env_prefix`, `vault_mount`, `vault_path`, `validate`, `allow_unknown_env`, `refresh`, `vault_env`, `order`, `vault_keys`";
 const FIELD_KEYS: &str =
     "`secret`, `default`, `env`, `vault`, `validate`, `nested`, `skip`, `allow_empty`, `static`";
 const VAULT_KEYS: &str = "`path`, `key`, `aliases`, `mount`, `folder`";
@@ -59,6 +59,8 @@ pub struct ContainerAttrs {
     pub validate: Attr<ExprPath>,
     pub allow_unknown_env: Attr<()>,
     pub refresh: Attr<LitStr>,
+    pub order: Attr<Vec<LitStr>>,
+    pub vault_keys: Attr<LitStr>,
     /// `(standard name, the team's name)` pairs.
     pub vault_env: Attr<Vec<(String, LitStr)>>,
 }
@@ -129,6 +131,8 @@ impl ContainerAttrs {
             validate: Attr::none("validate"),
             allow_unknown_env: Attr::none("allow_unknown_env"),
             refresh: Attr::none("refresh"),
+            order: Attr::none("order"),
+            vault_keys: Attr::none("vault_keys"),
             vault_env: Attr::none("vault_env"),
         };
         for attr in config_attrs(attrs) {
@@ -156,6 +160,17 @@ impl ContainerAttrs {
                     // #[config(refresh = "5m")]
                     let v = meta.value()?.parse()?;
                     out.refresh.set(cx, &meta, v);
+                } else if meta.path.is_ident("order") {
+                    // #[config(order = ["vault", "env", "default"])]
+                    let value = meta.value()?;
+                    let content;
+                    syn::bracketed!(content in value);
+                    let list = content.parse_terminated(|p| p.parse::<LitStr>(), Token![,])?;
+                    out.order.set(cx, &meta, list.into_iter().collect());
+                } else if meta.path.is_ident("vault_keys") {
+                    // #[config(vault_keys = "SCREAMING_SNAKE_CASE")]
+                    let v = meta.value()?.parse()?;
+                    out.vault_keys.set(cx, &meta, v);
                 } else if meta.path.is_ident("vault_env") {
                     // #[config(vault_env(VAULT_ADDR = "VAULT_URL", VAULT_ENABLED = "USE_VAULT"))]
                     let mut pairs = Vec::new();

@@ -21,6 +21,31 @@ fn check_container(cx: &Ctxt, cont: &Container<'_>) {
     if let Some(lit) = cont.attrs.vault_mount.get() {
         check_mount(cx, lit);
     }
+    if let (Some(list), Some(span)) = (cont.attrs.order.get(), cont.attrs.order.span()) {
+        let names: Vec<String> = list.iter().map(syn::LitStr::value).collect();
+        let known = vault_config_core::schema::Layer::ORDERS
+            .iter()
+            .any(|order| order.iter().copied().eq(names.iter().map(String::as_str)));
+        if !known {
+            cx.syn_error(syn::Error::new(
+                span,
+                "#[config(order)] is [\"env\", \"vault\", \"default\"] (the standard: env overrides Vault) or [\"vault\", \"env\", \"default\"] (Vault first, env as its backup)",
+            ));
+        }
+    }
+    if let Some(lit) = cont.attrs.vault_keys.get() {
+        if !vault_config_core::schema::VAULT_KEY_CASES.contains(&lit.value().as_str()) {
+            cx.error_spanned_by(
+                lit,
+                format!(
+                    "#[config(vault_keys)] is one of {}",
+                    vault_config_core::schema::VAULT_KEY_CASES
+                        .map(|c| format!("\"{c}\""))
+                        .join(", ")
+                ),
+            );
+        }
+    }
     if let Some(lit) = cont.attrs.refresh.get() {
         if parse_duration_ms(&lit.value()).is_none_or(|ms| ms == 0) {
             cx.error_spanned_by(
@@ -36,21 +61,11 @@ fn check_container(cx: &Ctxt, cont: &Container<'_>) {
     }
 }
 
-/// `500ms`, `30s`, `5m`, `1h` (a bare number is seconds), in milliseconds.
+/// A `refresh` literal in milliseconds, by the one duration grammar of the runtime
+/// (`vault_config_core::duration`), saturating.
 pub fn parse_duration_ms(text: &str) -> Option<u64> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let n: u64 = text[..split].parse().ok()?;
-    let unit = match &text[split..] {
-        "ms" => 1,
-        "" | "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        _ => return None,
-    };
-    n.checked_mul(unit)
+    vault_config_core::duration::parse(text)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// A mount is a fixed name: `{profile}` is replaced in paths only.

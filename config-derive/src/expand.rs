@@ -31,6 +31,12 @@ pub fn expand(cont: &Container<'_>) -> TokenStream {
         .get()
         .map(|pairs| pairs.iter().map(|(n, l)| (n.clone(), l.value())).unzip())
         .unwrap_or_default();
+    let order: Vec<String> = a
+        .order
+        .get()
+        .map(|list| list.iter().map(syn::LitStr::value).collect())
+        .unwrap_or_default();
+    let vault_keys = opt_str(a.vault_keys.get().map(syn::LitStr::value));
     let refresh_ms = match a
         .refresh
         .get()
@@ -90,6 +96,8 @@ pub fn expand(cont: &Container<'_>) -> TokenStream {
                     allow_unknown_env: #allow_unknown_env,
                     refresh_ms: #refresh_ms,
                     vault_env: &[#((#standard, #team)),*],
+                    order: &[#(#order),*],
+                    vault_keys: #vault_keys,
                 }
             }
 

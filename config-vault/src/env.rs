@@ -14,6 +14,73 @@ use crate::config::{Auth, K8S_TOKEN_PATH, KvVersion, Password, SecretId, Tls, Wr
 pub(crate) const NO_CREDENTIALS: &str = "no Vault credentials: set VAULT_TOKEN, VAULT_ROLE_ID (AppRole), VAULT_USERNAME (userpass), VAULT_ROLE (Kubernetes), VAULT_JWT_PATH (JWT) or VAULT_AUTH_METHOD=cert, or point VAULT_AGENT_ADDR at a Vault Agent or OpenBao Proxy with auto-auth";
 use crate::{Error, RetryPolicy, VaultClient, VaultClientBuilder, agent};
 
+/// Every `VAULT_{suffix}` / `BAO_{suffix}` this crate reads (live settings read
+/// `REFRESH_INTERVAL`): a set variable close to one of these but not one of them is a typo.
+pub(crate) const KNOWN: &[&str] = &[
+    "ADDR",
+    "AGENT_ADDR",
+    "ENABLED",
+    "TOKEN",
+    "AUTH_METHOD",
+    "AUTH_MOUNT",
+    "ROLE_ID",
+    "SECRET_ID",
+    "SECRET_ID_FILE",
+    "WRAPPED_SECRET_ID",
+    "WRAPPED_SECRET_ID_FILE",
+    "SECRET_ID_WRAPPING_PATH",
+    "ROLE",
+    "K8S_TOKEN_PATH",
+    "JWT_PATH",
+    "USERNAME",
+    "PASSWORD",
+    "PASSWORD_FILE",
+    "NAMESPACE",
+    "AUTH_NAMESPACE",
+    "CACERT",
+    "CAPATH",
+    "CLIENT_CERT",
+    "CLIENT_KEY",
+    "SKIP_VERIFY",
+    "CLIENT_TIMEOUT",
+    "MAX_RETRIES",
+    "KV_VERSION",
+    "MOUNT_POINT",
+    "BASE_PATH",
+    "FALLBACK",
+    "REFRESH_INTERVAL",
+    "SECRETS_PATH",
+];
+
+/// `VAULT_*` / `BAO_*` variables that are set, are not read here, and are one typo away from
+/// one that is (`VAULT_SECRETID`, `VAULT_ADR`) while that one is unset: a Config problem
+/// each, with the name meant. Other tools' variables (`VAULT_FORMAT`) are too far to match.
+fn misspelled(env: &EnvSnapshot) -> Vec<Error> {
+    let mut errors = Vec::new();
+    for name in env.names() {
+        let Some((prefix, suffix)) = ["VAULT_", "BAO_"]
+            .into_iter()
+            .find_map(|p| name.strip_prefix(p).map(|s| (p, s)))
+        else {
+            continue;
+        };
+        if KNOWN.contains(&suffix) || env.is_alias(name) {
+            continue;
+        }
+        let Some(meant) = vault_config_core::nearest_name(suffix, KNOWN.iter().copied()) else {
+            continue;
+        };
+        let meant = format!("{prefix}{meant}");
+        if env.get(&meant).is_none() {
+            errors.push(Error::config(
+                Some(name),
+                format!("{name} is not a variable vault-config reads; did you mean {meant}?"),
+            ));
+        }
+    }
+    errors
+}
+
 /// Reads `VAULT_{suffix}`, then `BAO_{suffix}`; an empty value counts as unset.
 struct Vars<'a> {
     env: &'a EnvSnapshot,
@@ -22,6 +89,10 @@ struct Vars<'a> {
 
 impl<'a> Vars<'a> {
     fn get(&mut self, suffix: &str) -> Option<(String, &'a str)> {
+        debug_assert!(
+            KNOWN.contains(&suffix),
+            "VAULT_{suffix} is missing from KNOWN"
+        );
         for prefix in ["VAULT_", "BAO_"] {
             let name = format!("{prefix}{suffix}");
             match self.env.get(&name) {
@@ -93,38 +164,17 @@ impl<'a> Vars<'a> {
         )
     }
 
-    /// `30`, `30s`, `500ms`, `2m`.
+    /// A duration by the one grammar (`vault_config_core::duration`).
     fn duration(&mut self, suffix: &str) -> Option<Duration> {
         let (name, raw) = self.get(suffix)?;
-        parse_duration(raw.trim()).or_else(|| {
+        vault_config_core::duration::parse(raw).or_else(|| {
             self.errors.push(Error::config(
                 Some(&name),
-                format!("{name} must be a duration such as 30, 30s, 500ms or 2m"),
+                format!("{name} must be {}", vault_config_core::duration::EXPECTED),
             ));
             None
         })
     }
-}
-
-pub(crate) fn parse_duration(raw: &str) -> Option<Duration> {
-    let split = raw
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(raw.len());
-    let (num, unit) = raw.split_at(split);
-    let n: f64 = num
-        .parse()
-        .ok()
-        .filter(|n: &f64| n.is_finite() && *n >= 0.0)?;
-    let secs = match unit {
-        "" | "s" => n,
-        "ms" => n / 1000.0,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return None,
-    };
-    // An absurd but valid number (2^64-1 seconds) means "never": the longest duration, which
-    // every scheduler bounds before use.
-    Some(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX))
 }
 
 impl VaultClientBuilder {
@@ -439,24 +489,8 @@ pub fn setup_from_env(env: &EnvSnapshot, with_source: bool) -> VaultSetup {
             }
         }
     }
+    // After the problems they may explain ("no credentials"), which then block the fields.
+    v.errors.extend(misspelled(env));
     setup.problems = v.errors.iter().map(Error::to_problem).collect();
     setup
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_duration;
-    use std::time::Duration;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("30"), Some(Duration::from_secs(30)));
-        assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
-        assert_eq!(parse_duration("soon"), None);
-        assert_eq!(parse_duration("-1s"), None);
-        assert_eq!(parse_duration("1e999"), None);
-        assert_eq!(parse_duration("18446744073709551615"), Some(Duration::MAX));
-    }
 }

@@ -348,9 +348,14 @@ fn configured_interval<T: VaultConfig>(loader: &Loader<T>) -> Result<Duration, L
         )
     };
     match from_env {
-        Some(Ok(raw)) if !raw.trim().is_empty() => crate::env::parse_duration(raw.trim())
+        Some(Ok(raw)) if !raw.trim().is_empty() => vault_config_core::duration::parse(raw)
             .filter(|d| !d.is_zero())
-            .ok_or_else(|| bad("VAULT_REFRESH_INTERVAL must be a duration such as 30s or 5m")),
+            .ok_or_else(|| {
+                bad(&format!(
+                    "VAULT_REFRESH_INTERVAL must be a non-zero {}",
+                    vault_config_core::duration::EXPECTED.trim_start_matches("a ")
+                ))
+            }),
         Some(Err(_)) => Err(bad("VAULT_REFRESH_INTERVAL is not valid UTF-8")),
         _ => Ok(T::schema()
             .refresh_ms

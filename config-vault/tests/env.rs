@@ -62,7 +62,7 @@ fn bad_values_are_errors_not_guesses() {
         [
             "VAULT_SKIP_VERIFY must be true or false",
             "VAULT_CLIENT_CERT and VAULT_CLIENT_KEY must be set together",
-            "VAULT_CLIENT_TIMEOUT must be a duration such as 30, 30s, 500ms or 2m",
+            "VAULT_CLIENT_TIMEOUT must be a duration such as 30 (seconds), 30s, 1m30s, 500ms or 2h",
             "VAULT_MAX_RETRIES must be a whole number",
         ]
     );
