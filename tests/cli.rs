@@ -124,6 +124,11 @@ fn policy_without_vault_or_version_is_a_usage_error() {
 fn help_lists_the_six_subcommands() {
     let (code, out, _) = run(&["--help"], &[]);
     assert_eq!(code, 0);
+    // The profile variable by its real name, not "the PROFILE env var".
+    assert!(
+        out.contains("(default: $SHOP_PROFILE, else `default`)"),
+        "{out}"
+    );
     for cmd in [
         "check",
         "explain",

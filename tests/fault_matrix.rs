@@ -363,8 +363,8 @@ fn load_expectation(phase: Phase, fault: Fault) -> Expect {
         // report names each field's path.
         // One denial, stated once, with both fields it blocks.
         (Phase::Detect, _) | (_, Fault::S403) => err(&[
-            "failed with 1 problem (2 fields blocked by it)",
             "denied: permission denied on secret/fault-matrix",
+            "failed with 1 problem (2 fields blocked by it)",
             "blocks `db_password` [env FM_DB_PASSWORD, vault secret/fault-matrix#db_password]",
             "blocks `api_key` [env FM_API_KEY, vault secret/fault-matrix#api_key]",
         ]),
@@ -796,10 +796,18 @@ fn run_refresh_cell(dv: &DevVault, phase: Phase, fault: Fault, once: bool) -> Ce
         }
         let health = live.health();
         let last_error = health.last_error.clone().unwrap_or_default();
+        // Health holds one line that states the first problem; the log holds the report.
         if let Expect::Error(parts) = &expect {
+            if last_error.contains('\n') || !last_error.contains(parts[0].as_str()) {
+                problems.push(format!(
+                    "last_error is not one line with `{}`: {last_error}",
+                    parts[0]
+                ));
+            }
+            let trace = capture.text();
             for part in parts {
-                if !last_error.contains(part.as_str()) {
-                    problems.push(format!("last_error lacks `{part}`: {last_error}"));
+                if !trace.contains(part.as_str()) {
+                    problems.push(format!("the refresh warning lacks `{part}`"));
                 }
             }
         }

@@ -56,6 +56,52 @@ impl Error {
             .filter(move |p| p.field.as_deref() == Some(path))
     }
 
+    /// The report in one line, for places that hold one (health's `last_error`, a metric's
+    /// log line): the count, the fields blocked, and the first problem's own line.
+    ///
+    /// ```
+    /// use vault_config_core::{Error, Problem};
+    /// let e = Error::from_problems("Settings", "default", vec![
+    ///     Problem::config(Some("VAULT_SKIP_VERIFY"), "VAULT_SKIP_VERIFY must be true or false"),
+    ///     Problem::config(Some("VAULT_KV_VERSION"), "VAULT_KV_VERSION must be 1 or 2"),
+    /// ]);
+    /// assert_eq!(
+    ///     e.summary(),
+    ///     "2 problems; first: vault config: VAULT_SKIP_VERIFY must be true or false [env VAULT_SKIP_VERIFY]"
+    /// );
+    /// ```
+    pub fn summary(&self) -> String {
+        let n = self.problems.len();
+        let blocked: usize = self.problems.iter().map(|p| p.blocked.len()).sum();
+        // The first problem's own line, and what Vault said when that is the cause.
+        let first = self
+            .problems
+            .first()
+            .map(|p| {
+                let line = p.to_string().lines().next().unwrap_or_default().to_owned();
+                match p.sources.iter().find(|a| {
+                    matches!(
+                        a.answer,
+                        Answer::Unavailable(_) | Answer::Denied(_) | Answer::Deleted(_)
+                    )
+                }) {
+                    Some(cause) => format!("{line} ({cause})"),
+                    None => line,
+                }
+            })
+            .unwrap_or_default();
+        let count = if n == 1 {
+            "1 problem".to_owned()
+        } else {
+            format!("{n} problems")
+        };
+        match blocked {
+            0 => format!("{count}; first: {first}"),
+            1 => format!("{count} (1 field blocked); first: {first}"),
+            b => format!("{count} ({b} fields blocked); first: {first}"),
+        }
+    }
+
     /// The report as JSON, for CI and init containers.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
@@ -64,8 +110,8 @@ impl Error {
 
 /// Puts configuration problems first and gathers knock-on field problems under their cause:
 /// a field left without Vault by a configuration problem goes under the first one; two or
-/// more fields failing with the very same Vault answer (unreachable, login refused) go under
-/// one problem that states it once.
+/// more fields failing with the very same Vault answer (unreachable, login refused, a deleted
+/// secret) go under one problem that states it once.
 fn root_causes_first(problems: Vec<Problem>) -> Vec<Problem> {
     let (mut roots, rest): (Vec<Problem>, Vec<Problem>) = problems
         .into_iter()
@@ -77,10 +123,14 @@ fn root_causes_first(problems: Vec<Problem>) -> Vec<Problem> {
             (Some(config), Some(Answer::NoSource)) if problem.kind == ProblemKind::Missing => {
                 config.blocked.push(problem);
             }
-            (_, Some(answer @ (Answer::Unavailable(_) | Answer::Denied(_)))) => {
+            (
+                _,
+                Some(answer @ (Answer::Unavailable(_) | Answer::Denied(_) | Answer::Deleted(_))),
+            ) => {
                 let (kind, why) = match &answer {
                     Answer::Unavailable(why) => (ProblemKind::Unavailable, why),
                     Answer::Denied(why) => (ProblemKind::Denied, why),
+                    Answer::Deleted(why) => (problem.kind, why),
                     _ => unreachable!("matched above"),
                 };
                 let same = others.iter_mut().find(|o| {

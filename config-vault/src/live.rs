@@ -42,7 +42,9 @@ pub struct LiveHealth {
     pub vault_connected: bool,
     /// Unix seconds of the last successful refresh (or of the first load).
     pub last_refresh: Option<u64>,
-    /// Why the last refresh failed, when it did; cleared by the next success.
+    /// Why the last refresh failed, in one line (the count and the first problem, see
+    /// `Error::summary`; the whole report goes to the `tracing` warning); cleared by the next
+    /// success.
     pub last_error: Option<String>,
     /// Seconds left on the token, when it expires.
     pub token_ttl_remaining: Option<u64>,
@@ -451,11 +453,11 @@ async fn run<T: VaultConfig + Send + Sync>(
                     }
                 }
                 Err(err) => {
-                    let summary = err.to_string();
-                    tracing::warn!(problems = err.problems().len(), error = %summary, "vault-config: refresh failed; keeping the last good settings");
+                    // The whole report to the log; one line to health.
+                    tracing::warn!(problems = err.problems().len(), error = %err, "vault-config: refresh failed; keeping the last good settings");
                     let mut h = shared.health.lock().unwrap_or_else(|e| e.into_inner());
                     h.failed_refreshes += 1;
-                    h.last_error = Some(summary);
+                    h.last_error = Some(err.summary());
                 }
             }
             next_refresh =
