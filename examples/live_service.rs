@@ -9,7 +9,8 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use vault_config::{ExposeSecret, Live, SecretString, VaultConfig};
+use vault_config::live::Live;
+use vault_config::{ExposeSecret, SecretString, VaultConfig};
 
 /// The service's settings, kept current while it runs.
 #[derive(Debug, VaultConfig)]

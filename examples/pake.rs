@@ -10,9 +10,8 @@
 
 use std::process::ExitCode;
 
-use vault_config::{
-    EnvSnapshot, ExposeSecret, MigrateOptions, SecretString, VaultClient, VaultConfig,
-};
+use vault_config::vault::{MigrateOptions, VaultClient};
+use vault_config::{EnvSnapshot, ExposeSecret, SecretString, VaultConfig};
 
 #[derive(Debug, VaultConfig)]
 #[config(

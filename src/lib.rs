@@ -74,23 +74,47 @@
 #![forbid(unsafe_code)]
 
 pub use secrecy::{ExposeSecret, SecretBox, SecretString};
-pub use vault_config_core::{
-    Answer, Attempt, BoxFuture, CheckReport, EnvSnapshot, Error, Explanation, Fallback,
-    FetchResult, FieldSchema, Loader, PathCheck, Problem, ProblemKind, Row, Schema, SecretData,
-    SecretFolder, SecretSource, Snapshot, SourceError, SourceErrorKind, SourceStatus, VaultConfig,
-    VaultLocation, VaultPath, de, schema, testing,
-};
+pub use vault_config_core::{EnvSnapshot, Error, Fallback, Loader, SecretFolder, VaultConfig};
 pub use vault_config_derive::VaultConfig;
+pub use vault_config_vault::LiveConfig;
 
-pub use vault_config_vault::{
-    Auth, Change, Health, KvVersion, Live, LiveBuilder, LiveConfig, LiveHealth, MigrateOptions,
-    MigrationReport, RetryPolicy, Tls, VaultClient, VaultClientBuilder,
-};
+pub use vault_config_core::{de, schema, testing};
+
+/// The problems of a failed load: what went wrong, per field, and what each layer answered.
+pub mod error {
+    pub use vault_config_core::{Answer, Attempt, Problem, ProblemKind};
+}
+
+/// Where every value came from, and what a `check` of the Vault paths found.
+pub mod explain {
+    pub use vault_config_core::{CheckReport, Explanation, PathCheck, PathStatus, Row};
+}
+
+/// The Vault layer as the loader sees it: implement [`SecretSource`](source::SecretSource)
+/// to read secrets from elsewhere (the Vault client and `testing::MockVault` implement it).
+pub mod source {
+    pub use vault_config_core::{
+        BoxFuture, FetchResult, SecretData, SecretSource, SourceError, SourceErrorKind,
+        SourceStatus, VaultPath,
+    };
+}
+
+/// The loaded settings as one nested value, for a figment chain or a diff.
+pub mod snapshot {
+    pub use vault_config_core::Snapshot;
+}
+
+/// Live settings: refreshed in the background, swapped whole, with health and change
+/// notifications (see [`LiveConfig`]).
+pub mod live {
+    pub use vault_config_vault::{Change, Current, Live, LiveBuilder, LiveHealth};
+}
 
 #[cfg(feature = "cli")]
 pub mod cli;
 
-/// The Vault client crate, for everything beyond the common types re-exported here.
+/// The Vault and OpenBao client: `VaultClient`, `Auth`, `Tls`, `RetryPolicy`, `KvVersion`,
+/// migration and health.
 pub use vault_config_vault as vault;
 
 #[doc(hidden)]

@@ -6,7 +6,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use vault_config::{ExposeSecret, ProblemKind, SecretString, VaultConfig};
+use vault_config::error::ProblemKind;
+use vault_config::{ExposeSecret, SecretString, VaultConfig};
 
 mod dev_vault;
 mod fault_proxy;

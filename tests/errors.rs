@@ -3,8 +3,9 @@
 mod common;
 
 use common::{Settings, full_vault};
+use vault_config::VaultConfig;
+use vault_config::error::{Answer, ProblemKind};
 use vault_config::testing::MockVault;
-use vault_config::{Answer, ProblemKind, VaultConfig};
 
 #[test]
 fn every_problem_of_a_load_is_reported_together() {

@@ -23,7 +23,9 @@ use dev_vault::DevVault;
 use fault_proxy::{Action, Canned, FaultProxy, Recorder, Rule};
 use serde_json::json;
 use trace_capture::capture_trace;
-use vault_config::{ExposeSecret, Live, RetryPolicy, SecretString, VaultClient, VaultConfig};
+use vault_config::live::Live;
+use vault_config::vault::{RetryPolicy, VaultClient};
+use vault_config::{ExposeSecret, SecretString, VaultConfig};
 
 const DB_PASSWORD: &str = "canary-db-password-7f3a";
 const API_KEY: &str = "canary-api-key-19d0";

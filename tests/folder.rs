@@ -5,7 +5,8 @@ use vault_config::testing::MockVault;
 mod dev_vault;
 
 use dev_vault::DevVault;
-use vault_config::{SecretFolder, VaultConfig, VaultPath};
+use vault_config::source::VaultPath;
+use vault_config::{SecretFolder, VaultConfig};
 
 #[derive(Debug, VaultConfig)]
 struct Broker {
@@ -68,7 +69,10 @@ fn a_denied_folder_fails_the_load() {
         .vault(vault)
         .load()
         .unwrap_err();
-    assert_eq!(err.problems()[0].kind, vault_config::ProblemKind::Denied);
+    assert_eq!(
+        err.problems()[0].kind,
+        vault_config::error::ProblemKind::Denied
+    );
     assert_eq!(
         err.problems()[0].vault.as_deref(),
         Some("secret/gpubroker/*")

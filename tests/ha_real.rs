@@ -8,7 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use vault_config::{ExposeSecret, SecretString, VaultClient, VaultConfig};
+use vault_config::vault::VaultClient;
+use vault_config::{ExposeSecret, SecretString, VaultConfig};
 
 mod dev_vault;
 use dev_vault::{DevVault, closed_port, request};

@@ -136,7 +136,7 @@ fn profile_comes_from_the_loader_then_the_prefixed_env_var() {
 #[test]
 fn env_names_follow_prefix_nesting_and_exact_names() {
     assert_eq!(
-        Settings::env_vars(),
+        Settings::env_names(),
         [
             "APP_PORT",
             "APP_DATABASE_URL",
@@ -412,7 +412,8 @@ struct VaultFirst {
 /// value, and where Vault is unreachable only with `VAULT_FALLBACK=env`.
 #[test]
 fn vault_first_order_keeps_env_as_the_backup() {
-    use vault_config::{Fallback, ProblemKind};
+    use vault_config::Fallback;
+    use vault_config::error::ProblemKind;
     let env = [("VF_API_KEY", "from-env"), ("VF_PORT", "9000")];
     let vault = MockVault::new().secret("secret/vf", [("api_key", "from-vault")]);
     let explained = VaultFirst::loader()

@@ -3,10 +3,11 @@
 
 use std::time::{Duration, Instant};
 
+use vault_config::error::ProblemKind;
+use vault_config::live::Live;
+use vault_config::source::SourceError;
 use vault_config::testing::MockVault;
-use vault_config::{
-    ExposeSecret, Live, LiveConfig, ProblemKind, SecretString, SourceError, VaultConfig,
-};
+use vault_config::{ExposeSecret, LiveConfig, SecretString, VaultConfig};
 
 fn matching_pair(s: &Svc) -> Result<(), String> {
     let (user, pass) = (s.user.expose_secret(), s.pass.expose_secret());
@@ -294,15 +295,15 @@ async fn watch_async_and_shutdown_async_from_a_runtime() {
 /// the last settings stay readable, and shutdown still returns.
 struct PanicsOnUpkeep(MockVault);
 
-impl vault_config::SecretSource for PanicsOnUpkeep {
+impl vault_config::source::SecretSource for PanicsOnUpkeep {
     fn fetch<'a>(
         &'a self,
-        paths: &'a [vault_config::VaultPath],
-    ) -> vault_config::BoxFuture<'a, Vec<vault_config::FetchResult>> {
+        paths: &'a [vault_config::source::VaultPath],
+    ) -> vault_config::source::BoxFuture<'a, Vec<vault_config::source::FetchResult>> {
         self.0.fetch(paths)
     }
 
-    fn maintain(&self) -> vault_config::BoxFuture<'_, Option<Duration>> {
+    fn maintain(&self) -> vault_config::source::BoxFuture<'_, Option<Duration>> {
         Box::pin(async { panic!("upkeep failed") })
     }
 }

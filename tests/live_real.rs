@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use vault_config::{ExposeSecret, Live, SecretString, VaultConfig};
+use vault_config::live::Live;
+use vault_config::{ExposeSecret, SecretString, VaultConfig};
 
 mod dev_vault;
 use dev_vault::DevVault;

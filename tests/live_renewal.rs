@@ -6,9 +6,9 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use vault_config::{
-    Auth, ExposeSecret, KvVersion, Live, RetryPolicy, SecretString, VaultClient, VaultConfig,
-};
+use vault_config::live::Live;
+use vault_config::vault::{Auth, KvVersion, RetryPolicy, VaultClient};
+use vault_config::{ExposeSecret, SecretString, VaultConfig};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -34,7 +34,7 @@ async fn kv1(server: &MockServer) {
         .await;
 }
 
-fn builder(server: &MockServer) -> vault_config::VaultClientBuilder {
+fn builder(server: &MockServer) -> vault_config::vault::VaultClientBuilder {
     VaultClient::builder()
         .address(server.uri())
         .kv_version(KvVersion::V1)

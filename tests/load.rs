@@ -22,7 +22,9 @@ use std::time::{Duration, Instant};
 use dev_vault::DevVault;
 use fault_proxy::{Action, Canned, FaultProxy, Rule};
 use serde_json::json;
-use vault_config::{ExposeSecret, Live, RetryPolicy, SecretString, VaultClient, VaultConfig};
+use vault_config::live::Live;
+use vault_config::vault::{RetryPolicy, VaultClient};
+use vault_config::{ExposeSecret, SecretString, VaultConfig};
 
 fn knob(name: &str, default: u64) -> u64 {
     std::env::var(name)

@@ -4,7 +4,9 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use vault_config::{Answer, ExposeSecret, ProblemKind, SecretString, VaultClient, VaultConfig};
+use vault_config::error::{Answer, ProblemKind};
+use vault_config::vault::VaultClient;
+use vault_config::{ExposeSecret, SecretString, VaultConfig};
 
 mod dev_vault;
 use dev_vault::{DevVault, closed_port};
@@ -120,10 +122,10 @@ fn many_paths_are_read_in_one_load() {
                 &format!("secret/many/{profile}/p{i}"),
                 serde_json::json!({ "i": i }),
             );
-            vault_config::VaultPath::new("secret", format!("many/{profile}/p{i}"))
+            vault_config::source::VaultPath::new("secret", format!("many/{profile}/p{i}"))
         })
         .collect();
-    let answers = vault_config::SecretSource::fetch_blocking(&client, &paths);
+    let answers = vault_config::source::SecretSource::fetch_blocking(&client, &paths);
     assert_eq!(answers.len(), 40);
     for (i, answer) in answers.iter().enumerate() {
         assert_eq!(

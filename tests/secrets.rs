@@ -3,8 +3,9 @@
 mod common;
 
 use common::{CANARY, Settings};
+use vault_config::source::SourceError;
 use vault_config::testing::MockVault;
-use vault_config::{ExposeSecret, SecretBox, SecretString, SourceError, VaultConfig};
+use vault_config::{ExposeSecret, SecretBox, SecretString, VaultConfig};
 
 fn assert_clean(what: &str, text: &str) {
     assert!(!text.contains(CANARY), "{what} leaks the canary:\n{text}");

@@ -14,7 +14,8 @@ use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
 use serde_json::json;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use vault_config::{ExposeSecret, ProblemKind, SecretString, VaultConfig};
+use vault_config::error::ProblemKind;
+use vault_config::{ExposeSecret, SecretString, VaultConfig};
 
 const VALUE: &str = "tls-test-password";
 

@@ -4,8 +4,10 @@
 mod common;
 
 use common::{Settings, full_vault};
+use vault_config::error::{Answer, ProblemKind};
+use vault_config::source::VaultPath;
 use vault_config::testing::MockVault;
-use vault_config::{Answer, ExposeSecret, Fallback, ProblemKind, VaultConfig, VaultPath};
+use vault_config::{ExposeSecret, Fallback, VaultConfig};
 
 #[test]
 fn each_distinct_path_is_read_once_in_one_batch() {
@@ -158,11 +160,11 @@ fn fallback_mode_goes_on_without_vault_but_still_requires_secrets() {
 #[test]
 fn a_short_answer_from_a_source_is_an_error_not_a_panic() {
     struct Short;
-    impl vault_config::SecretSource for Short {
+    impl vault_config::source::SecretSource for Short {
         fn fetch<'a>(
             &'a self,
             _paths: &'a [VaultPath],
-        ) -> vault_config::BoxFuture<'a, Vec<vault_config::FetchResult>> {
+        ) -> vault_config::source::BoxFuture<'a, Vec<vault_config::source::FetchResult>> {
             Box::pin(async { Vec::new() })
         }
     }

@@ -4,7 +4,9 @@
 //! and misconfiguration reported in the load's one report.
 
 use serde_json::json;
-use vault_config::{ExposeSecret, ProblemKind, SecretString, VaultClient, VaultConfig};
+use vault_config::error::ProblemKind;
+use vault_config::vault::VaultClient;
+use vault_config::{ExposeSecret, SecretString, VaultConfig};
 
 mod dev_vault;
 use dev_vault::DevVault;
@@ -153,7 +155,7 @@ fn vault_enabled_false_turns_the_vault_api_off() {
         .unwrap_err();
     let p = &err.problems()[0];
     assert_eq!(p.kind, ProblemKind::Missing);
-    assert_eq!(p.sources[1].answer, vault_config::Answer::NoSource);
+    assert_eq!(p.sources[1].answer, vault_config::error::Answer::NoSource);
     let b = Broker::loader()
         .env_vars(env(&[
             ("VAULT_ENABLED", "false"),

@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use vault_config::live::Live;
+use vault_config::source::{SecretSource, VaultPath};
+use vault_config::vault::{Auth, KvVersion, VaultClient};
 use vault_config::vault::{SecretId, WrappingToken};
-use vault_config::{
-    Auth, ExposeSecret, KvVersion, Live, SecretSource, SecretString, VaultClient, VaultConfig,
-    VaultPath,
-};
+use vault_config::{ExposeSecret, SecretString, VaultConfig};
 
 mod dev_vault;
 mod fault_proxy;
@@ -38,7 +38,7 @@ fn root_client(addr: &str, v: &DevVault) -> VaultClient {
 }
 
 /// One path read through the client; the error's text on failure.
-fn read(client: &VaultClient, path: VaultPath) -> Result<vault_config::SecretData, String> {
+fn read(client: &VaultClient, path: VaultPath) -> Result<vault_config::source::SecretData, String> {
     client
         .fetch_blocking(&[path])
         .remove(0)

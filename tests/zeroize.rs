@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 
 use scanning_alloc::{CANARY, Scanning, canary, leftovers};
 use serde_json::Value;
+use vault_config::source::SecretData;
 use vault_config::testing::MockVault;
-use vault_config::{EnvSnapshot, ExposeSecret, SecretData, SecretString, VaultConfig};
+use vault_config::{EnvSnapshot, ExposeSecret, SecretString, VaultConfig};
 
 #[global_allocator]
 static ALLOCATOR: Scanning = Scanning;

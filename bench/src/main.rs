@@ -340,7 +340,7 @@ fn read_scenario() -> Vec<(String, f64)> {
             )
         })
         .collect();
-    let live = vault_config::Live::builder(Env50::loader().env_vars(env.clone()).no_vault())
+    let live = vault_config::live::Live::builder(Env50::loader().env_vars(env.clone()).no_vault())
         .refresh_every(Duration::from_secs(3600))
         .start()
         .expect("live");

@@ -42,11 +42,6 @@ impl Error {
         &self.problems
     }
 
-    /// Every problem of the load (the name used across this project's docs).
-    pub fn errors(&self) -> impl Iterator<Item = &Problem> {
-        self.problems.iter()
-    }
-
     /// The problems of one field, by dotted path, including a field blocked by another
     /// problem.
     pub fn for_field<'a>(&'a self, path: &'a str) -> impl Iterator<Item = &'a Problem> {

@@ -30,16 +30,63 @@ pub struct Explanation {
 pub struct PathCheck {
     /// `mount/path`.
     pub path: String,
-    /// `ok`, `not_found`, `deleted`, `denied`, `unavailable` or `malformed`.
-    pub status: &'static str,
+    /// What the read found.
+    pub status: PathStatus,
     /// The number of keys read, or why the read failed.
     pub detail: String,
+}
+
+/// What reading one path found (`check`, `explain`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum PathStatus {
+    /// Read.
+    Ok,
+    /// The path does not exist.
+    NotFound,
+    /// The latest KV v2 version was deleted or destroyed.
+    Deleted,
+    /// The token may not read it.
+    Denied,
+    /// Vault could not be reached or failed.
+    Unavailable,
+    /// The answer could not be read.
+    Malformed,
+}
+
+impl PathStatus {
+    /// The status as printed and serialized: `ok`, `not_found`, ...
+    ///
+    /// ```
+    /// use vault_config_core::PathStatus;
+    /// assert_eq!(PathStatus::NotFound.as_str(), "not_found");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PathStatus::Ok => "ok",
+            PathStatus::NotFound => "not_found",
+            PathStatus::Deleted => "deleted",
+            PathStatus::Denied => "denied",
+            PathStatus::Unavailable => "unavailable",
+            PathStatus::Malformed => "malformed",
+        }
+    }
+}
+
+impl fmt::Display for PathStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
 }
 
 impl PathCheck {
     /// Whether the token could read the path (a missing path counts: it can be created).
     pub fn is_readable(&self) -> bool {
-        matches!(self.status, "ok" | "not_found" | "deleted")
+        matches!(
+            self.status,
+            PathStatus::Ok | PathStatus::NotFound | PathStatus::Deleted
+        )
     }
 }
 

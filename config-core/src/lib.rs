@@ -41,7 +41,7 @@ use std::sync::Arc;
 pub use artifacts::CheckReport;
 pub use env::{EnvSnapshot, NotUnicode};
 pub use error::{Answer, Attempt, Error, Problem, ProblemKind};
-pub use explain::{Explanation, PathCheck, Row};
+pub use explain::{Explanation, PathCheck, PathStatus, Row};
 pub use folder::SecretFolder;
 pub use loader::Loader;
 pub use resolve::Fallback;
@@ -99,9 +99,10 @@ pub trait VaultConfig: Sized + 'static {
         Self::loader().load_async()
     }
 
-    /// Every env var the struct reads, including the profile selector.
-    fn env_vars() -> Vec<&'static str> {
-        Self::schema().env_vars()
+    /// The name of every env var the struct reads, including the profile selector. (To give
+    /// a load env values, see [`Loader::env_vars`].)
+    fn env_names() -> Vec<&'static str> {
+        Self::schema().env_names()
     }
 
     #[doc(hidden)]

@@ -23,7 +23,7 @@ use serde_json::Value;
 use crate::de::{self, Absent, DeError};
 use crate::env::EnvSnapshot;
 use crate::error::{Answer, Attempt, Problem, ProblemKind};
-use crate::explain::PathCheck;
+use crate::explain::{PathCheck, PathStatus};
 use crate::location::Overrides;
 use crate::schema::{DEFAULT_PROFILE, FieldSchema, Layer, Schema, VaultLocation};
 use crate::source::{FetchResult, SecretData, SourceErrorKind, VaultPath};
@@ -171,7 +171,7 @@ impl<'a> Plan<'a> {
 
 /// Prefixed env vars that match no field, each with a "did you mean" when one is close.
 fn unknown_env(schema: &Schema, env: &EnvSnapshot) -> Vec<Problem> {
-    let known = schema.env_vars();
+    let known = schema.env_names();
     env.names()
         .filter(|name| name.starts_with(&schema.env_prefix) && !known.contains(name))
         // Injected files may hold keys for other programs.
@@ -415,7 +415,7 @@ impl<'a> Resolved<'a> {
 fn path_check(path: &VaultPath, result: &FetchResult) -> PathCheck {
     let (status, detail) = match result {
         Ok(data) => (
-            "ok",
+            PathStatus::Ok,
             format!(
                 "{} key{}",
                 data.len(),
@@ -424,11 +424,11 @@ fn path_check(path: &VaultPath, result: &FetchResult) -> PathCheck {
         ),
         Err(e) => (
             match e.kind() {
-                SourceErrorKind::NotFound => "not_found",
-                SourceErrorKind::Deleted => "deleted",
-                SourceErrorKind::Denied => "denied",
-                SourceErrorKind::Malformed => "malformed",
-                _ => "unavailable",
+                SourceErrorKind::NotFound => PathStatus::NotFound,
+                SourceErrorKind::Deleted => PathStatus::Deleted,
+                SourceErrorKind::Denied => PathStatus::Denied,
+                SourceErrorKind::Malformed => PathStatus::Malformed,
+                _ => PathStatus::Unavailable,
             },
             e.message().to_owned(),
         ),

@@ -244,7 +244,7 @@ impl Schema {
     }
 
     /// Every env var the struct reads, in field order, then the profile selector.
-    pub fn env_vars(&self) -> Vec<&str> {
+    pub fn env_names(&self) -> Vec<&str> {
         self.fields
             .iter()
             .map(|f| f.env.as_str())

@@ -62,5 +62,5 @@ pub use env::{overrides_from_env, setup_from_env};
 pub use error::Error;
 pub use health::Health;
 pub use live::{Change, Current, Live, LiveBuilder, LiveConfig, LiveHealth};
-pub use migrate::{MigrateOptions, MigrationReport, PathMigration};
+pub use migrate::{MigrateOptions, MigrationAction, MigrationReport, PathMigration};
 pub use retry::RetryPolicy;

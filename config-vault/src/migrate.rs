@@ -53,8 +53,8 @@ pub struct PathMigration {
     pub path: String,
     /// The mount's KV version.
     pub kv_version: Option<KvVersion>,
-    /// `write`, `would write`, `unchanged`, `refused` or `failed`.
-    pub action: &'static str,
+    /// What was done.
+    pub action: MigrationAction,
     /// Keys added.
     pub added: Vec<String>,
     /// Keys replaced (only with overwrite).
@@ -63,6 +63,47 @@ pub struct PathMigration {
     pub kept: Vec<String>,
     /// Why the path was refused or failed.
     pub detail: Option<String>,
+}
+
+/// What `migrate` did (or, in a dry run, would do) to one path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum MigrationAction {
+    /// The new keys were written.
+    Write,
+    /// A dry run: the new keys would be written.
+    WouldWrite,
+    /// Nothing to write: every key is there.
+    Unchanged,
+    /// Not written: the path is not safe to write (e.g. it holds other keys with overwrite off).
+    Refused,
+    /// The write or the read before it failed.
+    Failed,
+}
+
+impl MigrationAction {
+    /// As printed: `write`, `would write`, `unchanged`, `refused`, `failed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MigrationAction::Write => "write",
+            MigrationAction::WouldWrite => "would write",
+            MigrationAction::Unchanged => "unchanged",
+            MigrationAction::Refused => "refused",
+            MigrationAction::Failed => "failed",
+        }
+    }
+
+    /// Whether the path was left undone.
+    pub fn is_failure(self) -> bool {
+        matches!(self, MigrationAction::Refused | MigrationAction::Failed)
+    }
+}
+
+impl fmt::Display for MigrationAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
 }
 
 /// The outcome of `migrate`, per path.
@@ -156,9 +197,7 @@ impl VaultClient {
             paths.push(self.inner.migrate_path(path, values, &token, options).await);
         }
         MigrationReport {
-            ok: paths
-                .iter()
-                .all(|p| !matches!(p.action, "refused" | "failed")),
+            ok: paths.iter().all(|p| !p.action.is_failure()),
             dry_run: options.dry_run,
             paths,
         }
@@ -175,7 +214,7 @@ fn failed(path: &VaultPath, kv_version: Option<KvVersion>, detail: String) -> Pa
     PathMigration {
         path: path.to_string(),
         kv_version,
-        action: "failed",
+        action: MigrationAction::Failed,
         added: Vec::new(),
         replaced: Vec::new(),
         kept: Vec::new(),
@@ -210,7 +249,7 @@ impl Inner {
         let mut report = PathMigration {
             path: path.to_string(),
             kv_version: Some(version),
-            action: "unchanged",
+            action: MigrationAction::Unchanged,
             added: Vec::new(),
             replaced: Vec::new(),
             kept: Vec::new(),
@@ -225,7 +264,7 @@ impl Inner {
             }
         }
         if !report.kept.is_empty() {
-            report.action = "refused";
+            report.action = MigrationAction::Refused;
             report.detail = Some("keys already in Vault differ from env; nothing written (use --overwrite to replace them)".into());
             scrub(&mut data);
             return report;
@@ -235,7 +274,7 @@ impl Inner {
             return report;
         }
         if options.dry_run {
-            report.action = "would write";
+            report.action = MigrationAction::WouldWrite;
             scrub(&mut data);
             return report;
         }
@@ -257,7 +296,7 @@ impl Inner {
         call.retry = false;
         match self.send(&call).await {
             Ok(reply) if reply.is_success() => {
-                report.action = "write";
+                report.action = MigrationAction::Write;
                 report
             }
             Ok(reply) => {

@@ -321,7 +321,7 @@ where
             assert_eq!(status, 200, "{name}: {meta} refused to the policy\n{hcl}");
         }
     }
-    let live = vault_config::Live::builder(T::loader().env_vars(with(&token)))
+    let live = vault_config::live::Live::builder(T::loader().env_vars(with(&token)))
         .refresh_every(Duration::from_millis(200))
         .start()
         .unwrap_or_else(|e| panic!("{name}: watch() with only the policy failed:\n{e}"));
