@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 mod artifacts;
+mod build;
 pub mod de;
 pub mod duration;
 mod env;
@@ -22,6 +23,7 @@ mod explain;
 mod folder;
 mod loader;
 pub mod location;
+mod plan;
 pub mod profile;
 mod resolve;
 pub mod schema;
@@ -44,7 +46,7 @@ pub use error::{Answer, Attempt, Error, Problem, ProblemKind};
 pub use explain::{Explanation, PathCheck, PathStatus, Row};
 pub use folder::SecretFolder;
 pub use loader::Loader;
-pub use resolve::Fallback;
+pub use plan::Fallback;
 pub use schema::{FieldSchema, Schema, VaultLocation};
 pub use setup::{SetupFn, VaultSetup};
 pub use snapshot::Snapshot;

@@ -5,11 +5,13 @@ use std::sync::Arc;
 
 use crate::VaultConfig;
 use crate::artifacts::CheckReport;
+use crate::build::BuildCtx;
 use crate::env::EnvSnapshot;
 use crate::error::{Error, Problem};
 use crate::explain::{Explanation, Row};
 use crate::location::Overrides;
-use crate::resolve::{BuildCtx, Fallback, Plan, Resolved};
+use crate::plan::{Fallback, Plan};
+use crate::resolve::Resolved;
 use crate::setup::SetupFn;
 use crate::snapshot::Snapshot;
 use crate::source::SecretSource;
@@ -126,6 +128,7 @@ impl<T: VaultConfig> Loader<T> {
         self
     }
 
+    #[doc(hidden)] // Plumbing for live settings and the facade, not API.
     /// Reads the Vault setup (client, fallback mode, mount override, injected files) from the
     /// env snapshot with `setup`. The `vault-config` facade installs the Vault client's
     /// reading of `VAULT_*` here; [`vault`](Self::vault) and [`no_vault`](Self::no_vault)
@@ -199,6 +202,7 @@ impl<T: VaultConfig> Loader<T> {
         self.explain_async().await.into()
     }
 
+    #[doc(hidden)] // Plumbing for live settings and the facade, not API.
     /// Fixes the environment and the Vault source now, so that every later load of this
     /// loader (and of its clones) uses the same snapshot and the same client — one login,
     /// one token to renew. Returns the source, if any. Live settings call this once.
@@ -225,22 +229,26 @@ impl<T: VaultConfig> Loader<T> {
         }
     }
 
+    #[doc(hidden)] // Plumbing for live settings and the facade, not API.
     /// The env snapshot this loader is pinned to (after [`pin_source`](Self::pin_source)).
     pub fn pinned_env(&self) -> Option<&EnvSnapshot> {
         self.env.as_ref()
     }
 
+    #[doc(hidden)] // Plumbing for live settings and the facade, not API.
     /// Keeps these first-load values of `static` fields on every later load.
     pub fn pin_static(&mut self, pins: Pins) {
         self.pins = pins;
     }
 
+    #[doc(hidden)] // Plumbing for live settings and the facade, not API.
     /// Loads and validates like [`load`](Self::load), and returns what a later load compares
     /// against: per-field fingerprints and the values of `static` fields.
     pub fn load_tracked(&self) -> Result<Tracked<T>, Error> {
         self.run_blocking(false, tracked::<T>)
     }
 
+    #[doc(hidden)] // Plumbing for live settings and the facade, not API.
     /// [`load_tracked`](Self::load_tracked) from async code.
     pub async fn load_tracked_async(&self) -> Result<Tracked<T>, Error> {
         self.run(false, tracked::<T>).await

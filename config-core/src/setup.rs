@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::env::EnvSnapshot;
 use crate::error::Problem;
-use crate::resolve::Fallback;
+use crate::plan::Fallback;
 use crate::source::SecretSource;
 
 /// What the environment configures for the Vault layer of one load.

@@ -1,0 +1,192 @@
+//! The last stage: typed values field by field, as the derive's `__build` asks for them —
+//! parsed from the winning layer, defaulted, validated; every problem collected.
+
+use std::fmt::Display;
+
+use serde::de::DeserializeOwned;
+
+use crate::de::{self, Absent, DeError};
+use crate::error::{Problem, ProblemKind};
+use crate::resolve::{FieldState, Resolved, Winner, json_display};
+use crate::schema::FieldSchema;
+
+/// What a leaf field's type must be: readable from a string (env) or JSON (Vault) by serde.
+/// Its own trait so that a type without `Deserialize` gets an error that says what to add,
+/// on the user's field.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be read from env or Vault: it does not implement `serde::Deserialize`",
+    label = "this field's type needs `serde::Deserialize`",
+    note = "add `#[derive(serde::Deserialize)]` to `{Self}` (enum variants then match env and Vault values by name, case-insensitively); a settings struct of its own takes `#[config(nested)]` instead; a field not read at all takes `#[config(skip)]`"
+)]
+pub trait FieldValue: DeserializeOwned {}
+
+impl<T: DeserializeOwned> FieldValue for T {}
+
+/// A field's `validate` function.
+pub type Validator<T, E> = fn(&T) -> Result<(), E>;
+
+/// A field's default: a Rust expression, or a string parsed like an env value.
+pub type DefaultFn<T> = fn() -> Result<T, DeError>;
+
+/// Builds typed values field by field, collecting every problem. The derive's `__build` calls
+/// [`BuildCtx::leaf`] once per leaf field in declaration order.
+#[doc(hidden)]
+pub struct BuildCtx<'r> {
+    resolved: &'r Resolved<'r>,
+    cursor: usize,
+    pub(crate) problems: Vec<Problem>,
+}
+
+impl<'r> BuildCtx<'r> {
+    pub(crate) fn new(resolved: &'r Resolved<'r>) -> Self {
+        BuildCtx {
+            resolved,
+            cursor: 0,
+            problems: Vec::new(),
+        }
+    }
+
+    /// The next leaf field: parsed from the winning layer, defaulted, then validated.
+    ///
+    /// Never inlined: a derived struct calls it once per field, and inlining it hundreds of
+    /// times into one function makes release builds of large structs very slow.
+    #[inline(never)]
+    pub fn leaf<T, E>(
+        &mut self,
+        validate: Option<Validator<T, E>>,
+        default: Option<DefaultFn<T>>,
+    ) -> Option<T>
+    where
+        T: FieldValue,
+        E: Display,
+    {
+        let index = self.cursor;
+        self.cursor += 1;
+        let (Some(field), Some(state)) = (
+            self.resolved.schema.fields.get(index),
+            self.resolved.fields.get(index),
+        ) else {
+            // The schema and the build walk the same fields; a mismatch is a derive bug.
+            self.problems.push(Problem::new(
+                ProblemKind::Invalid,
+                "internal error: schema and struct disagree",
+            ));
+            return None;
+        };
+        if let Some((kind, message)) = &state.failure {
+            self.push(field, state, *kind, message.clone());
+            return None;
+        }
+        let parsed = match (&state.winner, default) {
+            (Winner::Env(raw), _) => de::from_str(raw),
+            (Winner::Vault(value), _) => de::from_json(value),
+            (Winner::Default, Some(default)) => default(),
+            (Winner::Default | Winner::Nothing, _) => match T::deserialize(Absent) {
+                Ok(none) => Ok(none),
+                Err(_) => {
+                    let message = if field.secret {
+                        "no value in any layer; a secret has no default".to_owned()
+                    } else {
+                        "no value in any layer".to_owned()
+                    };
+                    self.push(field, state, ProblemKind::Missing, message);
+                    return None;
+                }
+            },
+        };
+        let value = match parsed {
+            Ok(value) => value,
+            Err(err) => {
+                let message = match (&state.winner, field.secret) {
+                    (_, true) => format!(
+                        "value from {} is not a valid `{}` (value not shown: secret)",
+                        state.origin, field.type_name
+                    ),
+                    (Winner::Vault(v), false) => format!(
+                        "`{}` from {} is not a valid `{}`: {err}",
+                        clip(&json_display(v)),
+                        state.origin,
+                        field.type_name
+                    ),
+                    (Winner::Env(raw), false) => format!(
+                        "`{}` from {} is not a valid `{}`: {err}",
+                        clip(raw),
+                        state.origin,
+                        field.type_name
+                    ),
+                    _ => format!(
+                        "default `{}` is not a valid `{}`: {err}",
+                        field.default.unwrap_or_default(),
+                        field.type_name
+                    ),
+                };
+                self.push(field, state, ProblemKind::Invalid, message);
+                return None;
+            }
+        };
+        if let Some(validate) = validate {
+            if let Err(why) = validate(&value) {
+                let message = format!("{} (value from {})", self.scrub(why), state.origin);
+                self.push(field, state, ProblemKind::Rejected, message);
+                return None;
+            }
+        }
+        Some(value)
+    }
+
+    /// Runs a struct-level `validate` function on a fully built struct.
+    pub fn check<S, E: Display>(
+        &mut self,
+        value: S,
+        type_name: &str,
+        validate: fn(&S) -> Result<(), E>,
+    ) -> Option<S> {
+        match validate(&value) {
+            Ok(()) => Some(value),
+            Err(why) => {
+                let message = format!("`{type_name}`: {}", self.scrub(why));
+                self.problems
+                    .push(Problem::new(ProblemKind::Rejected, message));
+                None
+            }
+        }
+    }
+
+    /// A user-written message with every secret value seen in this load replaced.
+    fn scrub(&self, why: impl Display) -> String {
+        let mut text = why.to_string();
+        for secret in self.resolved.secret_values() {
+            if text.contains(&secret) {
+                text = text.replace(&secret, "[REDACTED]");
+            }
+        }
+        text
+    }
+
+    fn push(
+        &mut self,
+        field: &FieldSchema,
+        state: &FieldState<'_>,
+        kind: ProblemKind,
+        msg: String,
+    ) {
+        let mut problem = Problem::new(kind, msg);
+        problem.field = Some(field.path.clone());
+        problem.env = Some(field.env.clone());
+        problem.vault = field
+            .vault
+            .as_ref()
+            .map(|v| self.resolved.target.display(v));
+        problem.sources = state.attempts.clone();
+        self.problems.push(problem);
+    }
+}
+
+/// A non-secret value shortened for an error line.
+fn clip(s: &str) -> String {
+    const MAX: usize = 80;
+    match s.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s.to_owned(),
+    }
+}

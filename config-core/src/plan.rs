@@ -1,0 +1,173 @@
+//! The first stage of a load: the profile, what the env layer holds for each field, unknown
+//! env vars, and the set of Vault locations still to read, in the order of the layers.
+
+use std::collections::BTreeSet;
+
+use crate::env::EnvSnapshot;
+use crate::error::{Problem, ProblemKind};
+use crate::location::Overrides;
+use crate::schema::{DEFAULT_PROFILE, Layer, Schema, VaultLocation};
+use crate::source::VaultPath;
+use crate::tracked::Pins;
+
+/// What to do when Vault fails for a path a field needs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fallback {
+    /// Fail the load (the default): a service never starts on values Vault did not confirm.
+    #[default]
+    Never,
+    /// Go on without Vault when it is unreachable, sealed or failing: the field falls back to
+    /// its default, the report records that Vault was skipped and why, and a required field
+    /// left without a value is still an error. Vault saying no (a 403, a refused login) is
+    /// never covered: that is a configuration error the operator must see.
+    Env,
+}
+
+/// What the env layer holds for one field.
+#[derive(Clone, Copy)]
+pub(crate) enum EnvAnswer<'a> {
+    Found(&'a str),
+    NotSet,
+    Empty,
+    NotUnicode,
+}
+
+/// Where a load reads Vault: the struct, the active profile and the environment's overrides
+/// (`VAULT_MOUNT_POINT`, `VAULT_BASE_PATH`), through [`crate::location::path`].
+#[derive(Clone, Debug)]
+pub(crate) struct Target {
+    pub schema: &'static Schema,
+    pub profile: String,
+    pub overrides: Overrides,
+}
+
+impl Target {
+    pub fn path(&self, loc: &VaultLocation) -> VaultPath {
+        crate::location::path(self.schema, loc, &self.profile, &self.overrides)
+    }
+
+    pub fn display(&self, loc: &VaultLocation) -> String {
+        if loc.folder {
+            format!("{}*", self.path(loc))
+        } else {
+            format!("{}#{}", self.path(loc), loc.key)
+        }
+    }
+}
+
+/// The first half of a load: the profile, the env layer and the Vault paths still needed.
+pub(crate) struct Plan<'a> {
+    pub schema: &'a Schema,
+    pub target: Target,
+    pub env: Vec<EnvAnswer<'a>>,
+    /// How each field's env layer is named: `env NAME`, or `file PATH (NAME)`.
+    pub env_labels: Vec<String>,
+    /// First-load values of `static` fields, kept over what the layers now hold.
+    pub pins: &'a Pins,
+    /// Distinct paths to ask Vault for, sorted.
+    pub paths: Vec<VaultPath>,
+    pub problems: Vec<Problem>,
+}
+
+impl<'a> Plan<'a> {
+    /// `explain` asks Vault for every field, to show what env overrode.
+    pub fn new(
+        schema: &'static Schema,
+        env: &'a EnvSnapshot,
+        profile: Option<&str>,
+        overrides: &Overrides,
+        pins: &'a Pins,
+        explain: bool,
+    ) -> Self {
+        let mut problems = Vec::new();
+        let chosen = profile.map(Ok).or_else(|| env.get(&schema.profile_env));
+        let profile = match chosen.map(|found| {
+            found
+                .map_err(|_| "profile is not valid UTF-8")
+                .and_then(|p| crate::profile::validate(p).map(|()| p))
+        }) {
+            None => DEFAULT_PROFILE.to_owned(),
+            Some(Ok(p)) => p.to_owned(),
+            Some(Err(why)) => {
+                let mut problem = Problem::new(ProblemKind::Invalid, why);
+                problem.env = Some(schema.profile_env.clone());
+                problems.push(problem);
+                DEFAULT_PROFILE.to_owned()
+            }
+        };
+
+        let env_answers: Vec<_> = schema
+            .fields
+            .iter()
+            .map(|f| match env.get(&f.env) {
+                None => EnvAnswer::NotSet,
+                Some(Err(_)) => EnvAnswer::NotUnicode,
+                Some(Ok("")) if !f.allow_empty => EnvAnswer::Empty,
+                Some(Ok(v)) => EnvAnswer::Found(v),
+            })
+            .collect();
+        let env_labels = schema
+            .fields
+            .iter()
+            .map(|f| match env.origin(&f.env) {
+                Some(file) => format!("file {file} ({})", f.env),
+                None => format!("env {}", f.env),
+            })
+            .collect();
+        let target = Target {
+            schema,
+            profile,
+            overrides: overrides.clone(),
+        };
+
+        // A path is read unless env comes before Vault and already decided every field on it.
+        let position = |layer| schema.order.iter().position(|l| *l == layer);
+        let env_first = position(Layer::Env) < position(Layer::Vault);
+        let paths: BTreeSet<VaultPath> = schema
+            .fields
+            .iter()
+            .zip(&env_answers)
+            .filter(|(_, e)| {
+                explain || !env_first || !matches!(e, EnvAnswer::Found(_) | EnvAnswer::NotUnicode)
+            })
+            .filter_map(|(f, _)| f.vault.as_ref().map(|v| target.path(v)))
+            .collect();
+
+        if !schema.allow_unknown_env && !schema.env_prefix.is_empty() {
+            problems.extend(unknown_env(schema, env));
+        }
+
+        Plan {
+            schema,
+            target,
+            env: env_answers,
+            env_labels,
+            pins,
+            paths: paths.into_iter().collect(),
+            problems,
+        }
+    }
+}
+
+/// Prefixed env vars that match no field, each with a "did you mean" when one is close.
+fn unknown_env(schema: &Schema, env: &EnvSnapshot) -> Vec<Problem> {
+    let known = schema.env_names();
+    env.names()
+        .filter(|name| name.starts_with(&schema.env_prefix) && !known.contains(name))
+        // Injected files may hold keys for other programs.
+        .filter(|name| env.origin(name).is_none())
+        .map(|name| {
+            let message = match crate::nearest_name(name, known.iter().copied()) {
+                Some(k) => format!(
+                    "`{name}` matches no field of `{}`; did you mean `{k}`?",
+                    schema.type_name
+                ),
+                None => format!("`{name}` matches no field of `{}`", schema.type_name),
+            };
+            let mut problem = Problem::new(ProblemKind::UnknownEnv, message);
+            problem.env = Some(name.to_owned());
+            problem
+        })
+        .collect()
+}
