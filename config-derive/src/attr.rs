@@ -122,6 +122,15 @@ fn config_attrs(attrs: &[syn::Attribute]) -> impl Iterator<Item = &syn::Attribut
     attrs.iter().filter(|a| a.path().is_ident("config"))
 }
 
+/// `= ["a", "b"]`: a bracketed list of string literals.
+fn lit_list(meta: &ParseNestedMeta<'_>) -> syn::Result<Vec<LitStr>> {
+    let value = meta.value()?;
+    let content;
+    syn::bracketed!(content in value);
+    let list = content.parse_terminated(|p| p.parse::<LitStr>(), Token![,])?;
+    Ok(list.into_iter().collect())
+}
+
 impl ContainerAttrs {
     pub fn parse(cx: &Ctxt, attrs: &[syn::Attribute]) -> Self {
         let mut out = ContainerAttrs {
@@ -162,11 +171,8 @@ impl ContainerAttrs {
                     out.refresh.set(cx, &meta, v);
                 } else if meta.path.is_ident("order") {
                     // #[config(order = ["vault", "env", "default"])]
-                    let value = meta.value()?;
-                    let content;
-                    syn::bracketed!(content in value);
-                    let list = content.parse_terminated(|p| p.parse::<LitStr>(), Token![,])?;
-                    out.order.set(cx, &meta, list.into_iter().collect());
+                    let list = lit_list(&meta)?;
+                    out.order.set(cx, &meta, list);
                 } else if meta.path.is_ident("vault_keys") {
                     // #[config(vault_keys = "SCREAMING_SNAKE_CASE")]
                     let v = meta.value()?.parse()?;
@@ -299,11 +305,8 @@ impl VaultAttr {
                 out.key.set(cx, &meta, v);
             } else if meta.path.is_ident("aliases") {
                 // vault(aliases = ["username", "user"])
-                let value = meta.value()?;
-                let content;
-                syn::bracketed!(content in value);
-                let list = content.parse_terminated(|p| p.parse::<LitStr>(), Token![,])?;
-                out.aliases.set(cx, &meta, list.into_iter().collect());
+                let list = lit_list(&meta)?;
+                out.aliases.set(cx, &meta, list);
             } else if meta.path.is_ident("mount") {
                 // vault(mount = "kv")
                 let v = meta.value()?.parse()?;
