@@ -114,27 +114,25 @@ fn root_causes_first(problems: Vec<Problem>) -> Vec<Problem> {
     let mut others: Vec<Problem> = Vec::new();
     for problem in rest {
         let vault = problem.vault_answer().cloned();
-        match (roots.first_mut(), vault) {
-            (Some(config), Some(Answer::NoSource)) if problem.kind == ProblemKind::Missing => {
+        // A Vault answer that may be shared by fields: unreachable, refused, deleted.
+        let shared = match &vault {
+            Some(Answer::Unavailable(why)) => Some((ProblemKind::Unavailable, why.clone())),
+            Some(Answer::Denied(why)) => Some((ProblemKind::Denied, why.clone())),
+            Some(Answer::Deleted(why)) => Some((problem.kind, why.clone())),
+            _ => None,
+        };
+        match (roots.first_mut(), vault, shared) {
+            (Some(config), Some(Answer::NoSource), _) if problem.kind == ProblemKind::Missing => {
                 config.blocked.push(problem);
             }
-            (
-                _,
-                Some(answer @ (Answer::Unavailable(_) | Answer::Denied(_) | Answer::Deleted(_))),
-            ) => {
-                let (kind, why) = match &answer {
-                    Answer::Unavailable(why) => (ProblemKind::Unavailable, why),
-                    Answer::Denied(why) => (ProblemKind::Denied, why),
-                    Answer::Deleted(why) => (problem.kind, why),
-                    _ => unreachable!("matched above"),
-                };
+            (_, Some(answer), Some((kind, why))) => {
                 let same = others.iter_mut().find(|o| {
                     o.field.is_none() && o.kind == kind && o.cause.as_ref() == Some(&answer)
                 });
                 match same {
                     Some(group) => group.blocked.push(problem),
                     None => {
-                        let mut group = Problem::new(kind, why.clone());
+                        let mut group = Problem::new(kind, why);
                         group.cause = Some(answer);
                         group.blocked.push(problem);
                         others.push(group);
