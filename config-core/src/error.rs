@@ -66,8 +66,6 @@ impl Error {
     /// );
     /// ```
     pub fn summary(&self) -> String {
-        let n = self.problems.len();
-        let blocked: usize = self.problems.iter().map(|p| p.blocked.len()).sum();
         // The first problem's own line, and what Vault said when that is the cause.
         let first = self
             .problems
@@ -85,15 +83,18 @@ impl Error {
                 }
             })
             .unwrap_or_default();
-        let count = if n == 1 {
-            "1 problem".to_owned()
-        } else {
-            format!("{n} problems")
-        };
-        match blocked {
-            0 => format!("{count}; first: {first}"),
-            1 => format!("{count} (1 field blocked); first: {first}"),
-            b => format!("{count} ({b} fields blocked); first: {first}"),
+        format!("{}; first: {first}", self.count(""))
+    }
+
+    /// `2 problems (3 fields blocked{by})`: the count of problems and of the fields they
+    /// block, as the report's first line and [`summary`](Self::summary) state it.
+    fn count(&self, by: &str) -> String {
+        let n = self.problems.len();
+        let plural = if n == 1 { "" } else { "s" };
+        match self.problems.iter().map(|p| p.blocked.len()).sum::<usize>() {
+            0 => format!("{n} problem{plural}"),
+            1 => format!("{n} problem{plural} (1 field blocked{by})"),
+            b => format!("{n} problem{plural} ({b} fields blocked{by})"),
         }
     }
 
@@ -156,20 +157,14 @@ fn root_causes_first(problems: Vec<Problem>) -> Vec<Problem> {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.problems.len();
-        let blocked: usize = self.problems.iter().map(|p| p.blocked.len()).sum();
-        write!(
+        let by = if n == 1 { " by it" } else { " by them" };
+        writeln!(
             f,
-            "loading `{}` (profile `{}`) failed with {n} problem{}",
+            "loading `{}` (profile `{}`) failed with {}:",
             self.type_name,
             self.profile,
-            if n == 1 { "" } else { "s" }
+            self.count(by)
         )?;
-        let by = if n == 1 { "it" } else { "them" };
-        match blocked {
-            0 => writeln!(f, ":")?,
-            1 => writeln!(f, " (1 field blocked by {by}):")?,
-            b => writeln!(f, " ({b} fields blocked by {by}):")?,
-        }
         for (i, problem) in self.problems.iter().enumerate() {
             write!(f, "{:>3}. {problem}", i + 1)?;
             if i + 1 < n {
