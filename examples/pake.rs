@@ -87,12 +87,13 @@ fn migrate() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let report =
-        runtime.block_on(client.migrate(Settings::schema(), &env, &profile, MigrateOptions::new()));
+    // The library's one bridge from synchronous code to its async client.
+    let report = vault_config::vault::blocking::block_on(async move {
+        client
+            .migrate(Settings::schema(), &env, &profile, MigrateOptions::new())
+            .await
+    })
+    .expect("vault-config's runtime");
     print!("{report}");
     if report.ok {
         ExitCode::SUCCESS

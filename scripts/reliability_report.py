@@ -68,8 +68,8 @@ def render(figures):
     # 1. Fault matrix
     w("## 1. Fault matrix")
     w("")
-    w("`tests/fault_matrix.rs`: every phase of talking to Vault × every fault, through a "
-      "fault-injecting proxy (`tests/fault_proxy`) in front of a real OpenBao server "
+    w("`tests/reliability/fault_matrix.rs`: every phase of talking to Vault × every fault, through a "
+      "fault-injecting proxy (`tests/fixtures/fault_proxy.rs`) in front of a real OpenBao server "
       "(`scripts/dev-vault`: KV v2, enforced policies). Login, detection, reads, renewal and "
       "refreshes reach the real server unless the cell's fault answers instead; the renewal row "
       "logs in with an AppRole role whose tokens live 6 s, so the server's own renewal is what "
@@ -173,21 +173,21 @@ def render(figures):
     w("|---|---|")
     for what, where in [
         ("every error path of a load (report `Display`, `Debug`, JSON)",
-         "`tests/secrets.rs`, `tests/errors.rs`, every fault-matrix cell"),
-        ("validator messages that quote a secret", "`tests/secrets.rs` (scrubbed)"),
-        ("`Debug` of settings, `SecretData`, `EnvSnapshot`, `MockVault`", "`tests/secrets.rs`"),
-        ("`explain` table and JSON", "`tests/explain.rs`, `tests/secrets.rs`"),
+         "`tests/it/secrets.rs`, `tests/it/errors.rs`, every fault-matrix cell"),
+        ("validator messages that quote a secret", "`tests/it/secrets.rs` (scrubbed)"),
+        ("`Debug` of settings, `SecretData`, `EnvSnapshot`, `MockVault`", "`tests/it/secrets.rs`"),
+        ("`explain` table and JSON", "`tests/it/explain.rs`, `tests/it/secrets.rs`"),
         ("the CLI: all six subcommands, text and JSON, refused token, unreachable server, "
-         "conflicting migration", "`tests/cli.rs` (`no_subcommand_prints_a_secret_or_the_token`)"),
+         "conflicting migration", "`tests/it/cli.rs` (`no_subcommand_prints_a_secret_or_the_token`)"),
         ("`tracing` at TRACE (token, secret id, values)",
-         "`tests/tracing_canary.rs`; per cell in the fault matrix (135 captures per run)"),
+         "`tests/reliability/tracing_canary.rs`; per cell in the fault matrix (135 captures per run)"),
         ("live health JSON and `last_error`", "fault matrix, renewal and refresh rows"),
         ("Vault answers of any shape (decoders)", "`fuzz` target `vault_response`, "
-         "`tests/properties.rs`"),
+         "`tests/it/properties.rs`"),
         ("TTLs, leases and intervals of any size through the lifecycle", "`fuzz` target "
-         "`lifecycle`, `tests/properties.rs`"),
+         "`lifecycle`, `tests/it/properties.rs`"),
         ("env values of any bytes (secret fields)", "`fuzz` target `env_value`, "
-         "`tests/properties.rs`"),
+         "`tests/it/properties.rs`"),
     ]:
         w(f"| {what} | {where} |")
     w("")
@@ -212,7 +212,7 @@ def render(figures):
     w("cargo-fuzz (libFuzzer) targets in `fuzz/`, run by `scripts/fuzz <seconds>` on a nightly "
       "toolchain from the committed seeds (`fuzz/seeds/`) plus the local corpus. The same "
       "checks run as proptest properties (512 cases each) in every `scripts/test` run "
-      "(`tests/properties.rs`).")
+      "(`tests/it/properties.rs`).")
     w("")
     w("| target | what it feeds | checks |")
     w("|---|---|---|")
@@ -247,7 +247,7 @@ def render(figures):
     # 4. Load
     w("## 4. Concurrency and load")
     w("")
-    w("`tests/load.rs` against the real server. Correctness is asserted (every load returns "
+    w("`tests/reliability/load.rs` against the real server. Correctness is asserted (every load returns "
       "the right values; no reader ever sees a user/pass pair from two rotations; shutdown "
       "returns); the figures are reported, not asserted.")
     w("")
@@ -292,33 +292,33 @@ def render(figures):
     for row in [
         ("TLS verification on by default", "rustls with the system roots (or only the given "
          "CA); no `danger_*` unless "
-         "`VAULT_SKIP_VERIFY`", "`tests/tls.rs` `verification_is_on_by_default` (TLS front with "
+         "`VAULT_SKIP_VERIFY`", "`tests/it/tls.rs` `verification_is_on_by_default` (TLS front with "
          "a CA generated per run, before the real server)"),
         ("`VAULT_SKIP_VERIFY` only on an explicit true", "Go `strconv.ParseBool`: `1 t T TRUE "
          "true True` turn it off; `0 f false` and empty keep it; anything else is a config "
-         "error naming the var", "`tests/tls.rs` `skip_verify_only_on_an_explicit_true`"),
+         "error naming the var", "`tests/it/tls.rs` `skip_verify_only_on_an_explicit_true`"),
         ("CA file / directory, host name checked", "`VAULT_CACERT`, `VAULT_CAPATH`",
-         "`tests/tls.rs`"),
+         "`tests/it/tls.rs`"),
         ("a given CA replaces the system roots", "with `VAULT_CACERT`/`VAULT_CAPATH` the "
          "built-in and native roots are off, as in Vault's own client",
-         "`tests/examples.rs` `a_given_ca_replaces_the_system_roots` (system store trusting "
+         "`tests/it/examples.rs` `a_given_ca_replaces_the_system_roots` (system store trusting "
          "the dev CA through `SSL_CERT_FILE`; another CA pinned: refused)"),
         ("absurd durations never panic", "every server TTL/lease and every interval bounded "
-         "to ten years; a live task that dies shows in health", "`tests/vault_real.rs` "
-         "`absurd_durations_from_the_server_or_env_do_not_panic` (2^64-1 s), `tests/live.rs` "
+         "to ten years; a live task that dies shows in health", "`tests/it/vault_real.rs` "
+         "`absurd_durations_from_the_server_or_env_do_not_panic` (2^64-1 s), `tests/it/live.rs` "
          "`a_live_task_that_dies_shows_in_health`"),
         ("profiles cannot widen or inject a policy", "one rule (`profile::validate`) for "
          "env, `--profile` and `--profiles`; policy paths HCL-escaped",
-         "`tests/cli.rs` `every_subcommand_refuses_a_bad_profile`"),
+         "`tests/it/cli.rs` `every_subcommand_refuses_a_bad_profile`"),
         ("secrets inside containers stay secret", "a secrecy type anywhere in the field type "
          "(`Vec`, `Option<HashMap<..>>`, tuples) makes the field secret",
-         "`tests/secrets.rs` `secrets_inside_containers_are_never_printed`"),
+         "`tests/it/secrets.rs` `secrets_inside_containers_are_never_printed`"),
         ("credential files read safely", "regular files only (a FIFO is refused, not "
          "opened for reading), bounded reads (64 KiB credentials, 1 MiB Agent files)",
-         "`tests/vault_env.rs` `fifos_and_oversized_credential_files_are_refused_not_read`"),
+         "`tests/it/vault_env.rs` `fifos_and_oversized_credential_files_are_refused_not_read`"),
         ("fallback never hides Vault saying no", "`VAULT_FALLBACK=env` covers unreachable, "
          "sealed or failing; a 403 or refused login still fails the load",
-         "`tests/real_vault.rs` `fallback_does_not_cover_a_refused_login_or_a_denied_path`"),
+         "`tests/it/real_vault.rs` `fallback_does_not_cover_a_refused_login_or_a_denied_path`"),
         ("no redirect across hosts with the token", "at most one redirect, same scheme, host "
          "and port; otherwise a typed 3xx error", "fault matrix `redirect to other host` (the "
          "other host records zero connections), config-vault `tests/faults.rs`"),
@@ -335,11 +335,11 @@ def render(figures):
          "copies leave none"),
         ("proxies from the env snapshot only", "`HTTP(S)_PROXY`, `ALL_PROXY`, `NO_PROXY` read "
          "from the load's snapshot; reqwest's own reading of the process env is off",
-         "`tests/vault_env.rs` `proxies_come_from_the_snapshot_only` (a child process with a "
+         "`tests/it/vault_env.rs` `proxies_come_from_the_snapshot_only` (a child process with a "
          "proxy in its env and none in its snapshot: the proxy sees no request)"),
         ("secrets directory refuses symlink escapes", "canonical path must stay inside "
          "`VAULT_SECRETS_PATH`; files over 1 MiB and non-UTF-8 files refused",
-         "`tests/vault_env.rs`, config-vault agent tests"),
+         "`tests/it/vault_env.rs`, config-vault agent tests"),
         ("no unsafe code", "`#![forbid(unsafe_code)]` in every library crate's build (the "
          "unit tests of config-vault add one scanning allocator)", "compiler"),
     ]:
@@ -371,7 +371,7 @@ def render(figures):
       "zeroizing holders and zeroizes its copy of every body, not hyper's; serde_json's "
       "scratch buffer for strings with escape sequences is not zeroized either. Client "
       "certificates (mTLS) log in against the real server's cert auth over TLS "
-      "(`tests/auth_real.rs`).")
+      "(`tests/it/auth_real.rs`).")
     w("")
     return "\n".join(lines)
 

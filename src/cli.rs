@@ -16,6 +16,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use vault_config_core::{EnvSnapshot, VaultConfig};
+use vault_config_vault::blocking::block_on;
 use vault_config_vault::{KvVersion, MigrateOptions, VaultClient};
 
 #[derive(Parser)]
@@ -205,7 +206,9 @@ pub fn run_with<T: VaultConfig>(
             let options = MigrateOptions::new()
                 .dry_run(*dry_run)
                 .overwrite(*overwrite);
-            let report = match block_on(client.migrate(schema, &env, &profile, options)) {
+            let (env, profile) = (env.clone(), profile.clone());
+            let migration = async move { client.migrate(schema, &env, &profile, options).await };
+            let report = match block_on(migration) {
                 Ok(report) => report,
                 Err(message) => {
                     let _ = writeln!(err, "{message}");
@@ -267,24 +270,4 @@ fn kv_versions(
         }
         Ok(v2)
     })?
-}
-
-/// Runs a future on a runtime of its own, on a thread of its own, so that the command line
-/// works whether or not the caller is inside a runtime.
-fn block_on<F>(future: F) -> Result<F::Output, String>
-where
-    F: std::future::Future + Send,
-    F::Output: Send,
-{
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map(|rt| rt.block_on(future))
-                .map_err(|e| format!("could not start a runtime: {e}"))
-        })
-        .join()
-        .unwrap_or_else(|_| Err("the command panicked".into()))
-    })
 }

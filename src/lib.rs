@@ -123,7 +123,10 @@ pub mod __private {
 
     /// The loader every derived `loader()` returns: the Vault layer configured from `VAULT_*`.
     pub fn loader<T: vault_config_core::VaultConfig>() -> vault_config_core::Loader<T> {
-        vault_config_core::Loader::new().setup(vault_config_vault::setup_from_env)
+        vault_config_core::__private::live::with_hooks(
+            vault_config_core::Loader::new(),
+            vault_config_vault::HOOKS,
+        )
     }
 }
 

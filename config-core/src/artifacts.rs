@@ -97,7 +97,8 @@ impl Schema {
         out
     }
 
-    /// A Markdown reference of every setting, like the seeds' tables.
+    /// A Markdown reference of every setting: one table row per field with its env var, Vault
+    /// location, default and doc text.
     pub fn markdown(&self, profile: &str) -> String {
         let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
         let mut out = format!(

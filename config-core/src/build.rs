@@ -5,7 +5,9 @@ use std::fmt::Display;
 
 use serde::de::DeserializeOwned;
 
+use crate::VaultConfig;
 use crate::de::{self, Absent, DeError};
+use crate::error::Error;
 use crate::error::{Problem, ProblemKind};
 use crate::resolve::{FieldState, Resolved, Winner, json_display};
 use crate::schema::FieldSchema;
@@ -188,5 +190,31 @@ fn clip(s: &str) -> String {
     match s.char_indices().nth(MAX) {
         Some((i, _)) => format!("{}...", &s[..i]),
         None => s.to_owned(),
+    }
+}
+
+/// The last stage: the typed value, or one report with every problem.
+pub(crate) fn settings<T: VaultConfig>(resolved: Resolved<'_>) -> Result<T, Error> {
+    let mut ctx = BuildCtx::new(&resolved);
+    let value = T::__build(&mut ctx);
+    let mut problems = ctx.problems;
+    problems.extend(resolved.problems.iter().cloned());
+    for (field, _, origin, _) in resolved.rows() {
+        tracing::debug!(field = %field.path, source = %origin, "vault-config: resolved field");
+    }
+    match value {
+        Some(value) if problems.is_empty() => Ok(value),
+        _ => {
+            tracing::warn!(
+                problems = problems.len(),
+                type_name = resolved.schema.type_name,
+                "vault-config: load failed"
+            );
+            Err(Error::new(
+                resolved.schema.type_name,
+                resolved.target.profile.clone(),
+                problems,
+            ))
+        }
     }
 }

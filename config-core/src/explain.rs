@@ -7,6 +7,11 @@ use serde::Serialize;
 
 use crate::error::Error;
 
+use crate::VaultConfig;
+use crate::resolve::{Resolved, Winner, json_display};
+use crate::schema::FieldSchema;
+use crate::source::{FetchResult, SourceErrorKind, VaultPath};
+
 /// Where every field's value comes from, for one load.
 #[derive(Clone, Debug, Serialize)]
 pub struct Explanation {
@@ -180,5 +185,81 @@ impl fmt::Display for Explanation {
             write!(f, "\n{error}")?;
         }
         Ok(())
+    }
+}
+
+impl Resolved<'_> {
+    /// One row per field for explain: the value (redacted when secret), origin, overridden.
+    pub(crate) fn rows(&self) -> impl Iterator<Item = (&FieldSchema, String, &str, &[String])> {
+        self.schema
+            .fields
+            .iter()
+            .zip(&self.fields)
+            .map(|(field, state)| {
+                let value = match (&state.winner, field.secret) {
+                    (Winner::Nothing, _) => "(none)".to_owned(),
+                    (_, true) => "[REDACTED]".to_owned(),
+                    (Winner::Env(raw), false) => (*raw).to_owned(),
+                    (Winner::Vault(v), false) => json_display(v),
+                    (Winner::Default, false) => field.default.unwrap_or_default().to_owned(),
+                };
+                (
+                    field,
+                    value,
+                    state.origin.as_str(),
+                    state.overridden.as_slice(),
+                )
+            })
+    }
+}
+
+/// What a `check` shows of one path's answer.
+pub(crate) fn path_check(path: &VaultPath, result: &FetchResult) -> PathCheck {
+    let (status, detail) = match result {
+        Ok(data) => (
+            PathStatus::Ok,
+            format!(
+                "{} key{}",
+                data.len(),
+                if data.len() == 1 { "" } else { "s" }
+            ),
+        ),
+        Err(e) => (
+            match e.kind() {
+                SourceErrorKind::NotFound => PathStatus::NotFound,
+                SourceErrorKind::Deleted => PathStatus::Deleted,
+                SourceErrorKind::Denied => PathStatus::Denied,
+                SourceErrorKind::Malformed => PathStatus::Malformed,
+                _ => PathStatus::Unavailable,
+            },
+            e.message().to_owned(),
+        ),
+    };
+    PathCheck {
+        path: path.to_string(),
+        status,
+        detail,
+    }
+}
+
+/// A load's explanation: every row, every path's answer and the report, if any.
+pub(crate) fn finish<T: VaultConfig>(resolved: Resolved<'_>) -> Explanation {
+    let rows = resolved
+        .rows()
+        .map(|(field, value, source, overridden)| Row {
+            field: field.path.clone(),
+            value,
+            source: source.to_owned(),
+            overridden: overridden.to_vec(),
+            secret: field.secret,
+        })
+        .collect();
+    Explanation {
+        type_name: resolved.schema.type_name,
+        profile: resolved.target.profile.clone(),
+        order: resolved.schema.order.clone(),
+        rows,
+        paths: resolved.paths.clone(),
+        error: crate::build::settings::<T>(resolved).err(),
     }
 }

@@ -48,13 +48,12 @@ pub use folder::SecretFolder;
 pub use loader::Loader;
 pub use plan::Fallback;
 pub use schema::{FieldSchema, Schema, VaultLocation};
-pub use setup::{SetupFn, VaultSetup};
+pub use setup::VaultSetup;
 pub use snapshot::Snapshot;
 pub use source::{
     BoxFuture, FetchResult, SecretData, SecretSource, SourceError, SourceErrorKind, SourceStatus,
     VaultPath, zeroize_json,
 };
-pub use tracked::{Fingerprints, Pins, Tracked};
 
 /// The name of `candidates` closest to `name` when it is close enough to be a typo of it
 /// (edit distance at most 2, or a quarter of the name's length): the one rule behind every
@@ -125,10 +124,6 @@ macro_rules! forward_source {
                 (**self).fetch(paths)
             }
 
-            fn fetch_blocking(&self, paths: &[VaultPath]) -> Vec<FetchResult> {
-                (**self).fetch_blocking(paths)
-            }
-
             fn maintain(&self) -> BoxFuture<'_, Option<std::time::Duration>> {
                 (**self).maintain()
             }
@@ -147,10 +142,6 @@ macro_rules! forward_source {
 
             fn fetch_once<'a>(&'a self, paths: &'a [VaultPath]) -> BoxFuture<'a, Vec<FetchResult>> {
                 (**self).fetch_once(paths)
-            }
-
-            fn fetch_once_blocking(&self, paths: &[VaultPath]) -> Vec<FetchResult> {
-                (**self).fetch_once_blocking(paths)
             }
         }
     )*};

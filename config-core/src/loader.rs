@@ -5,16 +5,16 @@ use std::sync::Arc;
 
 use crate::VaultConfig;
 use crate::artifacts::CheckReport;
-use crate::build::BuildCtx;
 use crate::env::EnvSnapshot;
 use crate::error::{Error, Problem};
-use crate::explain::{Explanation, Row};
+use crate::explain::Explanation;
 use crate::location::Overrides;
 use crate::plan::{Fallback, Plan};
 use crate::resolve::Resolved;
-use crate::setup::SetupFn;
+use crate::setup::Hooks;
 use crate::snapshot::Snapshot;
 use crate::source::SecretSource;
+use crate::source::{FetchResult, SourceError, VaultPath};
 use crate::tracked::{Pins, Tracked};
 
 /// Builds one load of `T`: which env, which Vault source, which profile.
@@ -36,7 +36,7 @@ use crate::tracked::{Pins, Tracked};
 pub struct Loader<T> {
     env: Option<EnvSnapshot>,
     source: SourceChoice,
-    setup: Option<SetupFn>,
+    hooks: Hooks,
     profile: Option<String>,
     fallback: Option<Fallback>,
     pins: Pins,
@@ -50,7 +50,7 @@ impl<T> Clone for Loader<T> {
         Loader {
             env: self.env.clone(),
             source: self.source.clone(),
-            setup: self.setup,
+            hooks: self.hooks,
             profile: self.profile.clone(),
             fallback: self.fallback,
             pins: self.pins.clone(),
@@ -90,7 +90,7 @@ impl<T: VaultConfig> Loader<T> {
         Loader {
             env: None,
             source: SourceChoice::FromEnv,
-            setup: None,
+            hooks: Hooks::default(),
             profile: None,
             fallback: None,
             pins: Pins::default(),
@@ -128,16 +128,6 @@ impl<T: VaultConfig> Loader<T> {
         self
     }
 
-    #[doc(hidden)] // Plumbing for live settings and the facade, not API.
-    /// Reads the Vault setup (client, fallback mode, mount override, injected files) from the
-    /// env snapshot with `setup`. The `vault-config` facade installs the Vault client's
-    /// reading of `VAULT_*` here; [`vault`](Self::vault) and [`no_vault`](Self::no_vault)
-    /// still choose the source.
-    pub fn setup(mut self, setup: SetupFn) -> Self {
-        self.setup = Some(setup);
-        self
-    }
-
     /// Selects the profile that replaces `{profile}` in Vault paths (over `{PREFIX}PROFILE`).
     pub fn profile(mut self, name: impl Into<String>) -> Self {
         self.profile = Some(name.into());
@@ -153,12 +143,12 @@ impl<T: VaultConfig> Loader<T> {
 
     /// Loads and validates, from synchronous code, inside or outside an async runtime.
     pub fn load(self) -> Result<T, Error> {
-        self.run_blocking(false, build::<T>)
+        self.run_blocking(false, crate::build::settings::<T>)
     }
 
     /// Loads and validates from async code.
     pub async fn load_async(self) -> Result<T, Error> {
-        self.run(false, build::<T>).await
+        self.run(false, crate::build::settings::<T>).await
     }
 
     /// Where every field's value comes from, and what the load would report.
@@ -166,12 +156,12 @@ impl<T: VaultConfig> Loader<T> {
     /// Unlike `load`, this asks Vault for every field's path, including those env fills, so
     /// that the table can show what env overrode.
     pub fn explain(self) -> Explanation {
-        self.run_blocking(true, explain::<T>)
+        self.run_blocking(true, crate::explain::finish::<T>)
     }
 
     /// [`explain`](Self::explain) from async code.
     pub async fn explain_async(self) -> Explanation {
-        self.run(true, explain::<T>).await
+        self.run(true, crate::explain::finish::<T>).await
     }
 
     /// Loads and validates, then returns the env and Vault layers as a figment provider.
@@ -183,12 +173,12 @@ impl<T: VaultConfig> Loader<T> {
     /// # Ok(()) }
     /// ```
     pub fn snapshot(self) -> Result<Snapshot, Error> {
-        self.run_blocking(false, snapshot::<T>)
+        self.run_blocking(false, crate::snapshot::finish::<T>)
     }
 
     /// [`snapshot`](Self::snapshot) from async code.
     pub async fn snapshot_async(self) -> Result<Snapshot, Error> {
-        self.run(false, snapshot::<T>).await
+        self.run(false, crate::snapshot::finish::<T>).await
     }
 
     /// Loads without starting anything and checks that every Vault path the struct reads is
@@ -202,85 +192,30 @@ impl<T: VaultConfig> Loader<T> {
         self.explain_async().await.into()
     }
 
-    #[doc(hidden)] // Plumbing for live settings and the facade, not API.
-    /// Fixes the environment and the Vault source now, so that every later load of this
-    /// loader (and of its clones) uses the same snapshot and the same client — one login,
-    /// one token to renew. Returns the source, if any. Live settings call this once.
-    pub fn pin_source(&mut self) -> Option<Arc<dyn SecretSource>> {
-        let env = self.env.take().unwrap_or_else(EnvSnapshot::from_process);
-        if matches!(self.source, SourceChoice::FromEnv) {
-            let setup = self.setup_of(&env, true);
-            self.source = match setup.source {
-                Some(source) => SourceChoice::Given(source),
-                None => SourceChoice::Disabled,
-            };
-            // Later loads build no client, so they would not see why it failed.
-            let again = self.setup_of(&env, false).problems;
-            self.pinned_problems = setup
-                .problems
-                .into_iter()
-                .filter(|p| !again.contains(p))
-                .collect();
-        }
-        self.env = Some(env);
-        match &self.source {
-            SourceChoice::Given(source) => Some(Arc::clone(source)),
-            SourceChoice::FromEnv | SourceChoice::Disabled => None,
-        }
-    }
-
-    #[doc(hidden)] // Plumbing for live settings and the facade, not API.
-    /// The env snapshot this loader is pinned to (after [`pin_source`](Self::pin_source)).
-    pub fn pinned_env(&self) -> Option<&EnvSnapshot> {
-        self.env.as_ref()
-    }
-
-    #[doc(hidden)] // Plumbing for live settings and the facade, not API.
-    /// Keeps these first-load values of `static` fields on every later load.
-    pub fn pin_static(&mut self, pins: Pins) {
-        self.pins = pins;
-    }
-
-    #[doc(hidden)] // Plumbing for live settings and the facade, not API.
-    /// Loads and validates like [`load`](Self::load), and returns what a later load compares
-    /// against: per-field fingerprints and the values of `static` fields.
-    pub fn load_tracked(&self) -> Result<Tracked<T>, Error> {
-        self.run_blocking(false, tracked::<T>)
-    }
-
-    #[doc(hidden)] // Plumbing for live settings and the facade, not API.
-    /// [`load_tracked`](Self::load_tracked) from async code.
-    pub async fn load_tracked_async(&self) -> Result<Tracked<T>, Error> {
-        self.run(false, tracked::<T>).await
-    }
-
-    /// Plans the load, reads the Vault paths it needs from synchronous code, then `finish`es.
-    /// `explain` asks Vault for every field, to show what env overrode.
+    /// Plans the load, reads the Vault paths it needs from synchronous code through the one
+    /// blocking bridge ([`Hooks::block_on`]), then `finish`es. `explain` asks Vault for every
+    /// field, to show what env overrode.
     fn run_blocking<R>(&self, explain: bool, finish: fn(Resolved<'_>) -> R) -> R {
         let prepared = self.prepare();
         let plan = self.plan(&prepared, explain);
-        // No call at all when no path is needed; a source made for this load alone is closed.
-        let results =
-            prepared
-                .source
-                .as_ref()
-                .map(|source| match (plan.paths.is_empty(), self.one_shot()) {
-                    (true, _) => Vec::new(),
-                    (false, true) => source.fetch_once_blocking(&plan.paths),
-                    (false, false) => source.fetch_blocking(&plan.paths),
-                });
+        let results = prepared.source.as_ref().map(|source| {
+            let (source, paths, once) = (Arc::clone(source), plan.paths.clone(), self.one_shot());
+            let batch = Box::pin(async move { read(&*source, &paths, once).await });
+            (self.hooks.block_on)(batch).unwrap_or_else(|why| {
+                let failed = SourceError::unavailable(why);
+                plan.paths.iter().map(|_| Err(failed.clone())).collect()
+            })
+        });
         finish(Resolved::new(plan, results.as_deref(), prepared.fallback))
     }
 
-    /// [`run_blocking`](Self::run_blocking) from async code.
+    /// [`run_blocking`](Self::run_blocking) from async code, on the caller's runtime.
     async fn run<R>(&self, explain: bool, finish: fn(Resolved<'_>) -> R) -> R {
         let prepared = self.prepare();
         let plan = self.plan(&prepared, explain);
-        let results = match (&prepared.source, plan.paths.is_empty()) {
-            (None, _) => None,
-            (Some(_), true) => Some(Vec::new()),
-            (Some(source), false) if self.one_shot() => Some(source.fetch_once(&plan.paths).await),
-            (Some(source), false) => Some(source.fetch(&plan.paths).await),
+        let results = match &prepared.source {
+            Some(source) => Some(read(&**source, &plan.paths, self.one_shot()).await),
+            None => None,
         };
         finish(Resolved::new(plan, results.as_deref(), prepared.fallback))
     }
@@ -295,7 +230,8 @@ impl<T: VaultConfig> Loader<T> {
     /// The setup hook's reading of `env`, the Vault settings read under the app's own names
     /// too (`vault_env`); `with_source` builds the client.
     fn setup_of(&self, env: &EnvSnapshot, with_source: bool) -> crate::setup::VaultSetup {
-        self.setup
+        self.hooks
+            .setup
             .map(|setup| setup(&env.with_aliases(&T::schema().vault_env), with_source))
             .unwrap_or_default()
     }
@@ -336,65 +272,65 @@ impl<T: VaultConfig> Loader<T> {
     }
 }
 
-fn build<T: VaultConfig>(resolved: Resolved<'_>) -> Result<T, Error> {
-    let mut ctx = BuildCtx::new(&resolved);
-    let value = T::__build(&mut ctx);
-    let mut problems = ctx.problems;
-    problems.extend(resolved.problems.iter().cloned());
-    for (field, _, origin, _) in resolved.rows() {
-        tracing::debug!(field = %field.path, source = %origin, "vault-config: resolved field");
+/// Plumbing for live settings and the facade, reached through `__private`, not API.
+impl<T: VaultConfig> Loader<T> {
+    /// Installs the hooks of the layer above (the Vault client's reading of `VAULT_*` and its
+    /// blocking bridge); [`vault`](Self::vault) and [`no_vault`](Self::no_vault) still choose
+    /// the source.
+    pub(crate) fn with_hooks(mut self, hooks: Hooks) -> Self {
+        self.hooks = hooks;
+        self
     }
-    match value {
-        Some(value) if problems.is_empty() => Ok(value),
-        _ => {
-            tracing::warn!(
-                problems = problems.len(),
-                type_name = resolved.schema.type_name,
-                "vault-config: load failed"
-            );
-            Err(Error::new(
-                resolved.schema.type_name,
-                resolved.target.profile.clone(),
-                problems,
-            ))
+
+    /// Fixes the environment and the Vault source now, so that every later load of this
+    /// loader (and of its clones) uses the same snapshot and the same client — one login,
+    /// one token to renew. Returns the source, if any. Live settings call this once.
+    pub(crate) fn pin_source(&mut self) -> Option<Arc<dyn SecretSource>> {
+        let env = self.env.take().unwrap_or_else(EnvSnapshot::from_process);
+        if matches!(self.source, SourceChoice::FromEnv) {
+            let setup = self.setup_of(&env, true);
+            self.source = match setup.source {
+                Some(source) => SourceChoice::Given(source),
+                None => SourceChoice::Disabled,
+            };
+            // Later loads build no client, so they would not see why it failed.
+            let again = self.setup_of(&env, false).problems;
+            self.pinned_problems = setup
+                .problems
+                .into_iter()
+                .filter(|p| !again.contains(p))
+                .collect();
+        }
+        self.env = Some(env);
+        match &self.source {
+            SourceChoice::Given(source) => Some(Arc::clone(source)),
+            SourceChoice::FromEnv | SourceChoice::Disabled => None,
         }
     }
+
+    /// The env snapshot this loader is pinned to (after [`pin_source`](Self::pin_source)).
+    pub(crate) fn pinned_env(&self) -> Option<&EnvSnapshot> {
+        self.env.as_ref()
+    }
+
+    /// Keeps these first-load values of `static` fields on every later load.
+    pub(crate) fn pin_static(&mut self, pins: Pins) {
+        self.pins = pins;
+    }
+
+    /// Loads and validates like [`load`](Self::load) from async code, and returns what a later
+    /// load compares against: per-field fingerprints and the values of `static` fields.
+    pub(crate) async fn load_tracked(&self) -> Result<Tracked<T>, Error> {
+        self.run(false, crate::tracked::finish::<T>).await
+    }
 }
 
-fn tracked<T: VaultConfig>(resolved: Resolved<'_>) -> Result<Tracked<T>, Error> {
-    let fingerprints = resolved.fingerprints();
-    let pins = resolved.pins();
-    let static_changes = resolved.static_changes();
-    build::<T>(resolved).map(|value| Tracked {
-        value,
-        fingerprints,
-        pins,
-        static_changes,
-    })
-}
-
-fn snapshot<T: VaultConfig>(resolved: Resolved<'_>) -> Result<Snapshot, Error> {
-    let dict = resolved.layer_dict();
-    build::<T>(resolved).map(|_| Snapshot::new(dict))
-}
-
-fn explain<T: VaultConfig>(resolved: Resolved<'_>) -> Explanation {
-    let rows = resolved
-        .rows()
-        .map(|(field, value, source, overridden)| Row {
-            field: field.path.clone(),
-            value,
-            source: source.to_owned(),
-            overridden: overridden.to_vec(),
-            secret: field.secret,
-        })
-        .collect();
-    Explanation {
-        type_name: resolved.schema.type_name,
-        profile: resolved.target.profile.clone(),
-        order: resolved.schema.order.clone(),
-        rows,
-        paths: resolved.paths.clone(),
-        error: build::<T>(resolved).err(),
+/// One batch: no call at all when no path is needed; a source made for this load alone is
+/// closed after it (its login token revoked).
+async fn read(source: &dyn SecretSource, paths: &[VaultPath], once: bool) -> Vec<FetchResult> {
+    match (paths.is_empty(), once) {
+        (true, _) => Vec::new(),
+        (false, true) => source.fetch_once(paths).await,
+        (false, false) => source.fetch(paths).await,
     }
 }

@@ -5,3 +5,40 @@ pub use crate::de::{DeError, from_str};
 pub use crate::schema::{FieldDecl, Schema, SchemaBuilder, StructMeta, VaultDecl};
 pub use crate::{Loader, VaultConfig};
 pub use std::sync::OnceLock;
+
+/// What live settings and the facade need of a loader; the Vault crate's live settings call
+/// these.
+pub mod live {
+    use std::sync::Arc;
+
+    use crate::{EnvSnapshot, Error, Loader, SecretSource, VaultConfig};
+
+    pub use crate::setup::{BlockOnFn, Hooks, SetupFn, VaultSetup};
+    pub use crate::tracked::{Fingerprints, Pins, Tracked};
+
+    /// `loader` with the hooks of the layer above.
+    pub fn with_hooks<T: VaultConfig>(loader: Loader<T>, hooks: Hooks) -> Loader<T> {
+        loader.with_hooks(hooks)
+    }
+
+    /// Fixes the env snapshot and the Vault source for every later load of `loader` (one
+    /// login, one token to renew); the source, if any.
+    pub fn pin_source<T: VaultConfig>(loader: &mut Loader<T>) -> Option<Arc<dyn SecretSource>> {
+        loader.pin_source()
+    }
+
+    /// The env snapshot `loader` is pinned to.
+    pub fn pinned_env<T: VaultConfig>(loader: &Loader<T>) -> Option<&EnvSnapshot> {
+        loader.pinned_env()
+    }
+
+    /// Keeps these first-load values of `static` fields on every later load.
+    pub fn pin_static<T: VaultConfig>(loader: &mut Loader<T>, pins: Pins) {
+        loader.pin_static(pins)
+    }
+
+    /// A load with what the next one compares against.
+    pub async fn load_tracked<T: VaultConfig>(loader: &Loader<T>) -> Result<Tracked<T>, Error> {
+        loader.load_tracked().await
+    }
+}

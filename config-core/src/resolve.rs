@@ -1,17 +1,16 @@
 //! The second stage: for every field, the layers in the schema's order (env > Vault > default
 //! unless `order` says otherwise), what each answered and which one wins; fail-fast and
-//! fallback. The views of the result (explain rows, figment values, fingerprints) sit on
-//! [`Resolved`].
+//! fallback. The views of the result sit with their users: explain rows in `explain.rs`,
+//! figment values in `snapshot.rs`, fingerprints and pins in `tracked.rs`.
 
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{Answer, Attempt, Problem, ProblemKind};
-use crate::explain::{PathCheck, PathStatus};
+use crate::explain::{PathCheck, path_check};
 use crate::plan::{EnvAnswer, Fallback, Plan, Target};
 use crate::schema::{FieldSchema, Layer, Schema};
 use crate::source::{FetchResult, SecretData, SourceErrorKind, VaultPath};
-use crate::tracked::{Fingerprints, Pinned, PinnedValue, Pins, fingerprint};
+use crate::tracked::{Pinned, PinnedValue, winner_fingerprint};
 
 /// A Vault value: borrowed from the fetched data, or built for a folder from its entries.
 pub(crate) enum VaultValue<'a> {
@@ -49,12 +48,12 @@ pub(crate) enum Winner<'a> {
 pub(crate) struct FieldState<'a> {
     pub winner: Winner<'a>,
     /// For a pinned `static` field: the fingerprint of what the layers hold now.
-    shadow: Option<u64>,
+    pub shadow: Option<u64>,
     /// Where the value came from, as shown in explain.
     pub origin: String,
     pub attempts: Vec<Attempt>,
     /// Lower layers that also had a value.
-    overridden: Vec<String>,
+    pub overridden: Vec<String>,
     /// A failure that stops the field before parsing (fail-fast Vault error, non-UTF-8 env).
     pub failure: Option<(ProblemKind, String)>,
 }
@@ -134,140 +133,6 @@ impl<'a> Resolved<'a> {
                 Winner::Default | Winner::Nothing => None,
             })
             .filter(|v| !v.trim().is_empty())
-    }
-
-    /// A keyed hash of every field's winning raw value.
-    pub fn fingerprints(&self) -> Fingerprints {
-        let mut out = Fingerprints::default();
-        for (field, state) in self.schema.fields.iter().zip(&self.fields) {
-            out.insert(&field.path, winner_fingerprint(field, &state.winner));
-        }
-        out
-    }
-
-    /// `static` fields whose layers now hold another value than the one kept.
-    pub fn static_changes(&self) -> Vec<String> {
-        self.schema
-            .fields
-            .iter()
-            .zip(&self.fields)
-            .filter(|(field, state)| {
-                state
-                    .shadow
-                    .is_some_and(|now| now != winner_fingerprint(field, &state.winner))
-            })
-            .map(|(field, _)| field.path.clone())
-            .collect()
-    }
-
-    /// The winning raw values of `static` fields, to keep on later loads.
-    pub fn pins(&self) -> Pins {
-        let pins = self
-            .schema
-            .fields
-            .iter()
-            .zip(&self.fields)
-            .filter(|(field, _)| field.is_static)
-            .map(|(field, state)| {
-                let value = match &state.winner {
-                    Winner::Env(raw) => PinnedValue::Str((*raw).to_owned()),
-                    Winner::Vault(v) => PinnedValue::Json((**v).clone()),
-                    Winner::Default => PinnedValue::Default,
-                    Winner::Nothing => PinnedValue::Absent,
-                };
-                // A value already pinned keeps its first origin.
-                let origin = state
-                    .origin
-                    .split(" (static: ")
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned();
-                (field.path.clone(), Pinned { value, origin })
-            })
-            .collect();
-        Pins(pins)
-    }
-
-    /// The env and Vault values that won, as figment values, keyed by field path.
-    pub fn layer_dict(&self) -> figment::value::Dict {
-        let mut dict = figment::value::Dict::new();
-        for (field, state) in self.schema.fields.iter().zip(&self.fields) {
-            let value = match (&state.winner, field.secret) {
-                (Winner::Env(raw), true) => figment::value::Value::from((*raw).to_owned()),
-                (Winner::Env(raw), false) => raw
-                    .parse()
-                    .unwrap_or_else(|_| figment::value::Value::from((*raw).to_owned())),
-                (Winner::Vault(v), _) => {
-                    match <figment::value::Value as Deserialize>::deserialize(&**v) {
-                        Ok(value) => value,
-                        Err(_) => continue,
-                    }
-                }
-                (Winner::Default | Winner::Nothing, _) => continue,
-            };
-            crate::snapshot::insert(&mut dict, &field.path, value);
-        }
-        dict
-    }
-
-    /// One row per field for explain: the value (redacted when secret), origin, overridden.
-    pub fn rows(&self) -> impl Iterator<Item = (&FieldSchema, String, &str, &[String])> {
-        self.schema
-            .fields
-            .iter()
-            .zip(&self.fields)
-            .map(|(field, state)| {
-                let value = match (&state.winner, field.secret) {
-                    (Winner::Nothing, _) => "(none)".to_owned(),
-                    (_, true) => "[REDACTED]".to_owned(),
-                    (Winner::Env(raw), false) => (*raw).to_owned(),
-                    (Winner::Vault(v), false) => json_display(v),
-                    (Winner::Default, false) => field.default.unwrap_or_default().to_owned(),
-                };
-                (
-                    field,
-                    value,
-                    state.origin.as_str(),
-                    state.overridden.as_slice(),
-                )
-            })
-    }
-}
-
-fn path_check(path: &VaultPath, result: &FetchResult) -> PathCheck {
-    let (status, detail) = match result {
-        Ok(data) => (
-            PathStatus::Ok,
-            format!(
-                "{} key{}",
-                data.len(),
-                if data.len() == 1 { "" } else { "s" }
-            ),
-        ),
-        Err(e) => (
-            match e.kind() {
-                SourceErrorKind::NotFound => PathStatus::NotFound,
-                SourceErrorKind::Deleted => PathStatus::Deleted,
-                SourceErrorKind::Denied => PathStatus::Denied,
-                SourceErrorKind::Malformed => PathStatus::Malformed,
-                _ => PathStatus::Unavailable,
-            },
-            e.message().to_owned(),
-        ),
-    };
-    PathCheck {
-        path: path.to_string(),
-        status,
-        detail,
-    }
-}
-
-fn winner_fingerprint(field: &FieldSchema, winner: &Winner<'_>) -> u64 {
-    match winner {
-        Winner::Env(raw) => fingerprint(1, Some(raw), None),
-        Winner::Vault(v) => fingerprint(2, None, Some(&**v)),
-        Winner::Default => fingerprint(3, field.default, None),
-        Winner::Nothing => fingerprint(0, None, None),
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::env::EnvSnapshot;
 use crate::error::Problem;
 use crate::plan::Fallback;
-use crate::source::SecretSource;
+use crate::source::{BoxFuture, FetchResult, SecretSource};
 
 /// What the environment configures for the Vault layer of one load.
 #[derive(Default, Clone)]
@@ -56,3 +56,29 @@ impl fmt::Debug for VaultSetup {
 /// Reads the Vault setup from an env snapshot. `with_source` is false when the caller brings
 /// its own source (`.vault(..)`) or disabled Vault (`.no_vault()`): then no client is built.
 pub type SetupFn = fn(env: &EnvSnapshot, with_source: bool) -> VaultSetup;
+
+/// Runs a load's batch of Vault reads to completion from synchronous code (`load()`,
+/// `explain()`, `check()`); an `Err` says why it could not run, and every path of the batch
+/// then counts as unavailable.
+pub type BlockOnFn = fn(BoxFuture<'static, Vec<FetchResult>>) -> Result<Vec<FetchResult>, String>;
+
+/// What a layer above the core plugs into every loader it hands out: the reading of the
+/// Vault setup from env, and the one bridge from synchronous code to the async source.
+#[derive(Clone, Copy)]
+pub struct Hooks {
+    /// Reads the Vault setup (client, fallback, overrides, injected files) from env.
+    pub setup: Option<SetupFn>,
+    /// Waits for a batch from synchronous code.
+    pub block_on: BlockOnFn,
+}
+
+impl Default for Hooks {
+    /// No setup, and batches polled on the calling thread: enough for sources whose futures
+    /// need no runtime, such as [`MockVault`](crate::testing::MockVault).
+    fn default() -> Self {
+        Hooks {
+            setup: None,
+            block_on: |batch| Ok(pollster::block_on(batch)),
+        }
+    }
+}

@@ -6,6 +6,12 @@ use std::fmt;
 use figment::value::{Dict, Map, Value};
 use figment::{Metadata, Profile, Provider};
 
+use serde::Deserialize;
+
+use crate::VaultConfig;
+use crate::error::Error;
+use crate::resolve::{Resolved, Winner};
+
 /// The values that won from env and Vault in one validated load, keyed by field path.
 ///
 /// Defaults are not included: they stay with your struct or your own figment chain. Values
@@ -80,4 +86,34 @@ pub(crate) fn insert(dict: &mut Dict, path: &str, value: Value) {
             }
         }
     }
+}
+
+impl Resolved<'_> {
+    /// The env and Vault values that won, as figment values, keyed by field path.
+    pub(crate) fn layer_dict(&self) -> figment::value::Dict {
+        let mut dict = figment::value::Dict::new();
+        for (field, state) in self.schema.fields.iter().zip(&self.fields) {
+            let value = match (&state.winner, field.secret) {
+                (Winner::Env(raw), true) => figment::value::Value::from((*raw).to_owned()),
+                (Winner::Env(raw), false) => raw
+                    .parse()
+                    .unwrap_or_else(|_| figment::value::Value::from((*raw).to_owned())),
+                (Winner::Vault(v), _) => {
+                    match <figment::value::Value as Deserialize>::deserialize(&**v) {
+                        Ok(value) => value,
+                        Err(_) => continue,
+                    }
+                }
+                (Winner::Default | Winner::Nothing, _) => continue,
+            };
+            crate::snapshot::insert(&mut dict, &field.path, value);
+        }
+        dict
+    }
+}
+
+/// A validated load's env and Vault layers as a figment provider.
+pub(crate) fn finish<T: VaultConfig>(resolved: Resolved<'_>) -> Result<Snapshot, Error> {
+    let dict = resolved.layer_dict();
+    crate::build::settings::<T>(resolved).map(|_| Snapshot::new(dict))
 }

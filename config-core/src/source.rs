@@ -287,20 +287,13 @@ impl SourceError {
 /// The loader calls it at most once per load with every distinct path the load still needs
 /// (fields that env filled are not asked for), so an implementation can fetch them
 /// concurrently. The answer holds one result per requested path, in request order.
+///
+/// Every method is async. Synchronous loads (`Settings::load()`) wait for them through the
+/// loader's one blocking bridge: `vault-config` runs them on a small runtime of its own, so a
+/// source built on Tokio's I/O works from synchronous code inside or outside a runtime.
 pub trait SecretSource: Send + Sync {
     /// Reads every path of the batch.
     fn fetch<'a>(&'a self, paths: &'a [VaultPath]) -> BoxFuture<'a, Vec<FetchResult>>;
-
-    /// Reads every path of the batch from synchronous code (`Settings::load()`), which may be
-    /// running inside or outside an async runtime.
-    ///
-    /// The default polls [`fetch`](Self::fetch) on the calling thread, which suits sources
-    /// whose futures need no runtime (such as [`MockVault`](crate::testing::MockVault)). A
-    /// source built on a runtime's I/O (such as the reqwest-based client) overrides this to
-    /// run the batch on a runtime of its own.
-    fn fetch_blocking(&self, paths: &[VaultPath]) -> Vec<FetchResult> {
-        pollster::block_on(self.fetch(paths))
-    }
 
     /// Keeps the source's credentials alive (token renewal, re-login) for live settings, and
     /// says when to call again; `None` when there is nothing to maintain.
@@ -332,12 +325,6 @@ pub trait SecretSource: Send + Sync {
             self.close().await;
             results
         })
-    }
-
-    /// [`fetch_once`](Self::fetch_once) from synchronous code, like
-    /// [`fetch_blocking`](Self::fetch_blocking).
-    fn fetch_once_blocking(&self, paths: &[VaultPath]) -> Vec<FetchResult> {
-        pollster::block_on(self.fetch_once(paths))
     }
 }
 

@@ -8,10 +8,10 @@
 //! let vault = MockVault::new()
 //!     .secret("secret/myapp/default/database", [("url", "postgres://localhost/app")])
 //!     .deny("secret/myapp/default/admin");
-//! let answers = vault.fetch_blocking(&[
+//! let answers = pollster::block_on(vault.fetch(&[
 //!     VaultPath::new("secret", "myapp/default/database"),
 //!     VaultPath::new("secret", "myapp/default/admin"),
-//! ]);
+//! ]));
 //! assert!(answers[0].is_ok());
 //! assert!(answers[1].is_err());
 //! assert_eq!(vault.calls(), 1);

@@ -10,6 +10,11 @@ use std::sync::OnceLock;
 use serde_json::Value;
 use zeroize::Zeroize;
 
+use crate::VaultConfig;
+use crate::error::Error;
+use crate::resolve::{Resolved, Winner};
+use crate::schema::FieldSchema;
+
 /// A validated value and what a later load compares against it.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -140,6 +145,83 @@ pub(crate) fn fingerprint(kind: u8, text: Option<&str>, json: Option<&Value>) ->
         walk(v, &mut h);
     }
     h.finish()
+}
+
+impl Resolved<'_> {
+    /// A keyed hash of every field's winning raw value.
+    pub(crate) fn fingerprints(&self) -> Fingerprints {
+        let mut out = Fingerprints::default();
+        for (field, state) in self.schema.fields.iter().zip(&self.fields) {
+            out.insert(&field.path, winner_fingerprint(field, &state.winner));
+        }
+        out
+    }
+
+    /// `static` fields whose layers now hold another value than the one kept.
+    pub(crate) fn static_changes(&self) -> Vec<String> {
+        self.schema
+            .fields
+            .iter()
+            .zip(&self.fields)
+            .filter(|(field, state)| {
+                state
+                    .shadow
+                    .is_some_and(|now| now != winner_fingerprint(field, &state.winner))
+            })
+            .map(|(field, _)| field.path.clone())
+            .collect()
+    }
+
+    /// The winning raw values of `static` fields, to keep on later loads.
+    pub(crate) fn pins(&self) -> Pins {
+        let pins = self
+            .schema
+            .fields
+            .iter()
+            .zip(&self.fields)
+            .filter(|(field, _)| field.is_static)
+            .map(|(field, state)| {
+                let value = match &state.winner {
+                    Winner::Env(raw) => PinnedValue::Str((*raw).to_owned()),
+                    Winner::Vault(v) => PinnedValue::Json((**v).clone()),
+                    Winner::Default => PinnedValue::Default,
+                    Winner::Nothing => PinnedValue::Absent,
+                };
+                // A value already pinned keeps its first origin.
+                let origin = state
+                    .origin
+                    .split(" (static: ")
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                (field.path.clone(), Pinned { value, origin })
+            })
+            .collect();
+        Pins(pins)
+    }
+}
+
+/// The fingerprint of what won a field: which layer, and its raw value.
+pub(crate) fn winner_fingerprint(field: &FieldSchema, winner: &Winner<'_>) -> u64 {
+    match winner {
+        Winner::Env(raw) => fingerprint(1, Some(raw), None),
+        Winner::Vault(v) => fingerprint(2, None, Some(&**v)),
+        Winner::Default => fingerprint(3, field.default, None),
+        Winner::Nothing => fingerprint(0, None, None),
+    }
+}
+
+/// A load for live settings: the value and what the next load compares against.
+pub(crate) fn finish<T: VaultConfig>(resolved: Resolved<'_>) -> Result<Tracked<T>, Error> {
+    let fingerprints = resolved.fingerprints();
+    let pins = resolved.pins();
+    let static_changes = resolved.static_changes();
+    crate::build::settings::<T>(resolved).map(|value| Tracked {
+        value,
+        fingerprints,
+        pins,
+        static_changes,
+    })
 }
 
 #[cfg(test)]

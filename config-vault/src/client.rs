@@ -3,9 +3,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tracing::instrument::WithSubscriber;
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesOrdered;
@@ -50,7 +49,6 @@ pub(crate) struct Inner {
     /// One permit per request in flight: `concurrency` bounds every request of the client,
     /// path reads and the entries of folders alike.
     pub permits: tokio::sync::Semaphore,
-    blocking: OnceLock<Result<BlockingRuntime, String>>,
 }
 
 /// The current token and what is known of it.
@@ -275,7 +273,6 @@ impl VaultClientBuilder {
                 kv_versions: Mutex::new(HashMap::new()),
                 contact: Mutex::new(None),
                 permits: tokio::sync::Semaphore::new(concurrency),
-                blocking: OnceLock::new(),
             }),
         })
     }
@@ -289,19 +286,6 @@ pub(crate) fn shown_address(url: &reqwest::Url) -> String {
     shown.as_str().trim_end_matches('/').to_owned()
 }
 
-/// A runtime of the client's own, for loads from synchronous code: it keeps the connection
-/// pool alive between loads, and works whether or not the caller is inside a runtime.
-struct BlockingRuntime(Option<tokio::runtime::Runtime>);
-
-impl Drop for BlockingRuntime {
-    fn drop(&mut self) {
-        // A plain drop blocks, which panics inside an async context.
-        if let Some(rt) = self.0.take() {
-            rt.shutdown_background();
-        }
-    }
-}
-
 impl Inner {
     pub(crate) fn last_contact(&self) -> Option<String> {
         self.contact.lock().ok().and_then(|c| c.clone())
@@ -310,23 +294,6 @@ impl Inner {
     pub(crate) fn note_contact(&self, outcome: Option<String>) {
         if let Ok(mut contact) = self.contact.lock() {
             *contact = outcome;
-        }
-    }
-
-    fn blocking_runtime(&self) -> Result<&tokio::runtime::Runtime, String> {
-        let rt = self.blocking.get_or_init(|| {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .thread_name("vault-config")
-                .enable_all()
-                .build()
-                .map(|rt| BlockingRuntime(Some(rt)))
-                .map_err(|e| format!("could not start the client's runtime: {e}"))
-        });
-        match rt {
-            Ok(BlockingRuntime(Some(rt))) => Ok(rt),
-            Ok(BlockingRuntime(None)) => Err("the client's runtime is shut down".into()),
-            Err(e) => Err(e.clone()),
         }
     }
 
@@ -440,46 +407,5 @@ impl SecretSource for VaultClient {
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(self.inner.close())
-    }
-
-    /// Runs the batch on the client's own runtime, so `load()` works outside any runtime and
-    /// inside both Tokio flavours without "cannot block inside a runtime" panics.
-    fn fetch_blocking(&self, paths: &[VaultPath]) -> Vec<FetchResult> {
-        self.block_on_own_runtime(paths, false)
-    }
-
-    fn fetch_once_blocking(&self, paths: &[VaultPath]) -> Vec<FetchResult> {
-        self.block_on_own_runtime(paths, true)
-    }
-}
-
-impl VaultClient {
-    /// The one bridge from synchronous code: the batch (then, for a one-shot load, the token's
-    /// revocation) as a task on the client's own runtime.
-    fn block_on_own_runtime(&self, paths: &[VaultPath], once: bool) -> Vec<FetchResult> {
-        let fail = |why: String| {
-            paths
-                .iter()
-                .map(|_| Err(SourceError::unavailable(why.clone())))
-                .collect()
-        };
-        let rt = match self.inner.blocking_runtime() {
-            Ok(rt) => rt,
-            Err(why) => return fail(why),
-        };
-        let this = self.clone();
-        let owned = paths.to_vec();
-        let batch = async move {
-            match once {
-                true => this.fetch_once(&owned).await,
-                false => this.fetch(&owned).await,
-            }
-        };
-        // Spans and events go to the caller's subscriber, also a scoped one.
-        let task = rt.spawn(batch.with_current_subscriber());
-        match pollster::block_on(task) {
-            Ok(results) => results,
-            Err(e) => fail(format!("the fetch task failed: {e}")),
-        }
     }
 }

@@ -1,5 +1,6 @@
-//! The standard environment: `VAULT_*` names (OpenBao's `BAO_*` accepted too) and the seeds'
-//! switches, read from an env snapshot — never from the process directly.
+//! The standard environment: `VAULT_*` names (OpenBao's `BAO_*` accepted too) and the common
+//! switches (`VAULT_ENABLED`, `VAULT_FALLBACK`), read from an env snapshot — never from the
+//! process directly.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -440,8 +441,8 @@ pub fn overrides_from_env(env: &EnvSnapshot) -> Overrides {
     .overrides()
 }
 
-/// The setup hook `Settings::load()` runs: reads the seeds' switches and, when Vault is
-/// enabled, builds the client from the same snapshot.
+/// The setup hook `Settings::load()` runs: reads the switches (`VAULT_ENABLED`,
+/// `VAULT_FALLBACK`, …) and, when Vault is enabled, builds the client from the same snapshot.
 ///
 /// | var | meaning |
 /// |---|---|
@@ -493,4 +494,24 @@ pub fn setup_from_env(env: &EnvSnapshot, with_source: bool) -> VaultSetup {
     v.errors.extend(misspelled(env));
     setup.problems = v.errors.iter().map(Error::to_problem).collect();
     setup
+}
+
+/// `VAULT_REFRESH_INTERVAL` (or `BAO_REFRESH_INTERVAL`) for live settings: `None` when unset;
+/// zero or a value outside the duration grammar is a configuration error naming the variable.
+pub(crate) fn refresh_interval(env: &EnvSnapshot) -> Result<Option<Duration>, Error> {
+    let mut v = Vars {
+        env,
+        errors: Vec::new(),
+    };
+    let interval = v.duration("REFRESH_INTERVAL");
+    if let Some(error) = v.errors.pop() {
+        return Err(error);
+    }
+    match interval {
+        Some(d) if d.is_zero() => Err(Error::config(
+            Some("VAULT_REFRESH_INTERVAL"),
+            "VAULT_REFRESH_INTERVAL must not be zero",
+        )),
+        other => Ok(other),
+    }
 }

@@ -1,5 +1,5 @@
-//! Health: can the service reach Vault and use its token? Reported as the AI Gateway seed's
-//! `vault_enabled` / `vault_connected`, with a little more detail.
+//! Health: can the service reach Vault and use its token? Reported as the `vault_enabled` /
+//! `vault_connected` pair that health endpoints commonly expose, with a little more detail.
 
 use serde::Serialize;
 

@@ -29,6 +29,7 @@
 pub mod agent;
 mod api;
 mod auth;
+pub mod blocking;
 mod client;
 mod config;
 mod env;
@@ -59,6 +60,14 @@ pub use config::{
     Auth, Credential, K8S_TOKEN_PATH, KvVersion, Password, SecretId, Tls, WrappingToken,
 };
 pub use env::{overrides_from_env, setup_from_env};
+
+/// What the `vault-config` facade installs in every loader it hands out: the reading of
+/// `VAULT_*` from the load's env snapshot, and the [`blocking`] bridge for synchronous loads.
+pub const HOOKS: vault_config_core::__private::live::Hooks =
+    vault_config_core::__private::live::Hooks {
+        setup: Some(setup_from_env),
+        block_on: blocking::block_on_batch,
+    };
 pub use error::Error;
 pub use health::Health;
 pub use live::{Change, Current, Live, LiveBuilder, LiveConfig, LiveHealth};

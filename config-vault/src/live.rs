@@ -9,15 +9,18 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
+use futures_util::FutureExt;
 use serde::Serialize;
 use tokio::sync::watch;
+use tracing::instrument::WithSubscriber;
+use vault_config_core::__private::live::{self as plumbing, Fingerprints};
 use vault_config_core::{
-    BoxFuture, Error as LoadError, FetchResult, Fingerprints, Loader, Problem, SecretData,
-    SecretSource, SourceStatus, VaultConfig, VaultPath,
+    BoxFuture, Error as LoadError, FetchResult, Loader, Problem, SecretData, SecretSource,
+    SourceStatus, VaultConfig, VaultPath,
 };
 
 /// The refresh interval when neither the builder, `VAULT_REFRESH_INTERVAL` nor
-/// `#[config(refresh = "..")]` sets one: 5 minutes, as Vault Agent and the AI Gateway seed.
+/// `#[config(refresh = "..")]` sets one: 5 minutes, Vault Agent's default for static secrets.
 pub const DEFAULT_REFRESH: Duration = Duration::from_secs(300);
 
 /// What a refresh changed: field names only, never values.
@@ -32,7 +35,8 @@ pub struct Change {
     pub static_fields: Vec<String>,
 }
 
-/// The health of live settings, shaped like the AI Gateway seed's health JSON.
+/// The health of live settings, as JSON for a health endpoint (`vault_enabled`,
+/// `vault_connected`, the last refresh and its error, the token's TTL).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct LiveHealth {
@@ -58,6 +62,11 @@ pub struct LiveHealth {
 
 /// Settings that stay current while the service runs. Cheap to clone; the background task
 /// stops when the last clone is dropped or on [`shutdown`](Live::shutdown).
+///
+/// Started from async code ([`LiveBuilder::start_async`], `watch_async()`), the task runs on
+/// the caller's Tokio runtime; started from synchronous code, on vault-config's own small
+/// runtime (see [`blocking`](crate::blocking)). A task on the caller's runtime ends with that
+/// runtime: shut the settings down first, or the login token is not revoked.
 pub struct Live<T> {
     handle: Arc<Handle<T>>,
 }
@@ -93,7 +102,8 @@ struct Handle<T> {
     loader: Loader<T>,
     stop: watch::Sender<bool>,
     done: watch::Receiver<bool>,
-    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Whether the task runs on the caller's runtime (started from async code).
+    on_caller_runtime: bool,
 }
 
 impl<T> Drop for Handle<T> {
@@ -169,8 +179,9 @@ impl<T: VaultConfig + Send + Sync> Live<T> {
 
     /// Vault connectivity, the last refresh and its error, and the token's remaining TTL.
     ///
-    /// A background task that ended without being stopped (it panicked) shows here as
-    /// disconnected with an error: the settings are no longer refreshed.
+    /// A background task that ended without being stopped (it panicked, or the runtime it
+    /// ran on shut down) shows here as disconnected with an error: the settings are no
+    /// longer refreshed.
     pub fn health(&self) -> LiveHealth {
         let mut health = self
             .handle
@@ -179,25 +190,49 @@ impl<T: VaultConfig + Send + Sync> Live<T> {
             .lock()
             .map(|h| h.clone())
             .unwrap_or_default();
-        if *self.handle.done.borrow() && !*self.handle.stop.borrow() {
+        let ended = *self.handle.done.borrow() || self.handle.done.has_changed().is_err();
+        if ended && !*self.handle.stop.borrow() {
             health.vault_connected = false;
             health.last_error = Some(TASK_DIED.to_owned());
         }
         health
     }
 
-    /// Where every field's value comes from now, asked with the live client (no new login).
+    /// Where every field's value comes from now, asked with the live client (no new login),
+    /// from synchronous code. From async code, use [`explain_async`](Self::explain_async).
     pub fn explain(&self) -> vault_config_core::Explanation {
         self.handle.loader.clone().explain()
     }
 
+    /// [`explain`](Self::explain) from async code.
+    pub async fn explain_async(&self) -> vault_config_core::Explanation {
+        self.handle.loader.clone().explain_async().await
+    }
+
     /// Stops the background task and waits for it: a token obtained by login is revoked, a
-    /// static token never is. From async code, use [`shutdown_async`](Self::shutdown_async).
+    /// static token never is. From async code, use [`shutdown_async`](Self::shutdown_async):
+    /// inside a current-thread runtime that also runs the task, this call cannot wait (the
+    /// task needs the thread it would block), so it only signals the task, which then stops
+    /// when the runtime next runs it.
     pub fn shutdown(self) {
         let _ = self.handle.stop.send(true);
-        let thread = self.handle.thread.lock().ok().and_then(|mut t| t.take());
-        if let Some(thread) = thread {
-            let _ = thread.join();
+        let mut done = self.handle.done.clone();
+        let wait = move || {
+            pollster::block_on(async move {
+                let _ = done.wait_for(|d| *d).await;
+            })
+        };
+        match tokio::runtime::Handle::try_current() {
+            // Outside any runtime, or the task is on vault-config's runtime: waiting here
+            // holds up nothing the task needs.
+            Err(_) => wait(),
+            Ok(_) if !self.handle.on_caller_runtime && !crate::blocking::on_bridge() => wait(),
+            Ok(rt) if rt.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(wait);
+            }
+            Ok(_) => tracing::debug!(
+                "vault-config: shutdown() inside a current-thread runtime signals the task without waiting; use shutdown_async() to wait"
+            ),
         }
     }
 
@@ -217,43 +252,60 @@ impl<T: VaultConfig + Send + Sync> LiveBuilder<T> {
         self
     }
 
-    /// Loads (failing fast), then starts the background task; from synchronous code.
+    /// Loads (failing fast), then starts the background task on vault-config's own runtime;
+    /// from synchronous code.
     pub fn start(self) -> Result<Live<T>, LoadError> {
         let (tx, rx) = std::sync::mpsc::channel();
-        let (handle_parts, thread) = self.spawn(move |r| {
+        let (task, parts) = self.task(move |r| {
             let _ = tx.send(r);
         })?;
+        crate::blocking::spawn(task).map_err(|why| internal::<T>(&why))?;
         let started = rx
             .recv()
             .unwrap_or_else(|_| Err(internal::<T>("the live task stopped before the first load")));
-        finish(started, handle_parts, thread)
+        finish(started, parts, false)
     }
 
-    /// Loads (failing fast), then starts the background task; from async code.
+    /// Loads (failing fast), then starts the background task on the caller's Tokio runtime
+    /// (on vault-config's own when called outside Tokio); from async code.
     pub async fn start_async(self) -> Result<Live<T>, LoadError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let (handle_parts, thread) = self.spawn(move |r| {
+        let (task, parts) = self.task(move |r| {
             let _ = tx.send(r);
         })?;
+        let on_caller_runtime = match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(task.with_current_subscriber());
+                true
+            }
+            Err(_) => {
+                crate::blocking::spawn(task).map_err(|why| internal::<T>(&why))?;
+                false
+            }
+        };
         let started = rx
             .await
             .unwrap_or_else(|_| Err(internal::<T>("the live task stopped before the first load")));
-        finish(started, handle_parts, thread)
+        finish(started, parts, on_caller_runtime)
     }
 
-    #[allow(
-        clippy::type_complexity,
-        reason = "private plumbing between start and spawn"
-    )]
-    fn spawn(
+    /// The background task, ready to spawn: it reports the first load through `started`,
+    /// and says it is done (also after a panic) through the done signal of the parts.
+    fn task(
         self,
         started: impl FnOnce(Result<Arc<Shared<T>>, LoadError>) + Send + 'static,
-    ) -> Result<(Parts<T>, std::thread::JoinHandle<()>), LoadError> {
+    ) -> Result<
+        (
+            impl std::future::Future<Output = ()> + Send + 'static,
+            Parts<T>,
+        ),
+        LoadError,
+    > {
         let LiveBuilder {
             mut loader,
             refresh,
         } = self;
-        let source = loader.pin_source();
+        let source = plumbing::pin_source(&mut loader);
         let interval = refresh_interval::<T>(refresh, &loader)?;
         let cache = source.map(|s| Arc::new(CachingSource::new(s)));
         if let Some(cache) = &cache {
@@ -262,41 +314,21 @@ impl<T: VaultConfig + Send + Sync> LiveBuilder<T> {
         let pinned = loader.clone();
         let (stop_tx, stop_rx) = watch::channel(false);
         let (done_tx, done_rx) = watch::channel(false);
-        // The task logs to the subscriber of the caller, scoped (`set_default`) or global.
-        let dispatch = tracing::dispatcher::get_default(Clone::clone);
-        let thread = std::thread::Builder::new()
-            .name("vault-config-live".into())
-            .spawn(move || {
-                let _subscriber = tracing::dispatcher::set_default(&dispatch);
-                let rt = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        started(Err(internal::<T>(&format!(
-                            "could not start the live runtime: {e}"
-                        ))));
-                        let _ = done_tx.send(true);
-                        return;
-                    }
-                };
-                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    rt.block_on(run(loader, cache, interval, stop_rx, started));
-                }));
-                if ran.is_err() {
-                    tracing::error!("vault-config: {TASK_DIED}");
-                }
-                let _ = done_tx.send(true);
-            })
-            .map_err(|e| internal::<T>(&format!("could not start the live thread: {e}")))?;
-        Ok(((stop_tx, done_rx, pinned), thread))
+        let task = async move {
+            let ran = std::panic::AssertUnwindSafe(run(loader, cache, interval, stop_rx, started))
+                .catch_unwind()
+                .await;
+            if ran.is_err() {
+                tracing::error!("vault-config: {TASK_DIED}");
+            }
+            let _ = done_tx.send(true);
+        };
+        Ok((task, (stop_tx, done_rx, pinned)))
     }
 }
 
 /// What health says of a background task that ended without being stopped.
-const TASK_DIED: &str =
-    "the live settings task stopped unexpectedly (it panicked): settings are no longer refreshed";
+const TASK_DIED: &str = "the live settings task stopped unexpectedly (it panicked, or its runtime shut down): settings are no longer refreshed";
 
 /// What `start` keeps of `spawn`: the stop signal, the done signal, the pinned loader.
 type Parts<T> = (watch::Sender<bool>, watch::Receiver<bool>, Loader<T>);
@@ -304,7 +336,7 @@ type Parts<T> = (watch::Sender<bool>, watch::Receiver<bool>, Loader<T>);
 fn finish<T>(
     started: Result<Arc<Shared<T>>, LoadError>,
     (stop, done, loader): Parts<T>,
-    thread: std::thread::JoinHandle<()>,
+    on_caller_runtime: bool,
 ) -> Result<Live<T>, LoadError> {
     let shared = started?;
     Ok(Live {
@@ -313,7 +345,7 @@ fn finish<T>(
             loader,
             stop,
             done,
-            thread: Mutex::new(Some(thread)),
+            on_caller_runtime,
         }),
     })
 }
@@ -338,31 +370,16 @@ fn refresh_interval<T: VaultConfig>(
 }
 
 fn configured_interval<T: VaultConfig>(loader: &Loader<T>) -> Result<Duration, LoadError> {
-    let var = "VAULT_REFRESH_INTERVAL";
-    let from_env = loader
-        .pinned_env()
-        .and_then(|env| env.get(var).or_else(|| env.get("BAO_REFRESH_INTERVAL")));
-    let bad = |message: &str| {
-        LoadError::from_problems(
-            T::schema().type_name,
-            "-",
-            vec![Problem::config(Some(var), message)],
-        )
-    };
-    match from_env {
-        Some(Ok(raw)) if !raw.trim().is_empty() => vault_config_core::duration::parse(raw)
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| {
-                bad(&format!(
-                    "VAULT_REFRESH_INTERVAL must be a non-zero {}",
-                    vault_config_core::duration::EXPECTED.trim_start_matches("a ")
-                ))
-            }),
-        Some(Err(_)) => Err(bad("VAULT_REFRESH_INTERVAL is not valid UTF-8")),
-        _ => Ok(T::schema()
+    let from_env = plumbing::pinned_env(loader)
+        .map(crate::env::refresh_interval)
+        .transpose()
+        .map_err(|e| LoadError::from_problems(T::schema().type_name, "-", vec![e.to_problem()]))?
+        .flatten();
+    Ok(from_env.unwrap_or_else(|| {
+        T::schema()
             .refresh_ms
-            .map_or(DEFAULT_REFRESH, Duration::from_millis)),
-    }
+            .map_or(DEFAULT_REFRESH, Duration::from_millis)
+    }))
 }
 
 fn unix_now() -> u64 {
@@ -380,14 +397,14 @@ async fn run<T: VaultConfig + Send + Sync>(
     started: impl FnOnce(Result<Arc<Shared<T>>, LoadError>),
 ) {
     let mut loader = loader;
-    let first = match loader.load_tracked_async().await {
+    let first = match plumbing::load_tracked(&loader).await {
         Ok(first) => first,
         Err(err) => {
             started(Err(err));
             return;
         }
     };
-    loader.pin_static(first.pins.clone());
+    plumbing::pin_static(&mut loader, first.pins.clone());
     let mut fingerprints: Fingerprints = first.fingerprints;
     let (changes, _) = watch::channel(Change::default());
     let shared = Arc::new(Shared {
@@ -423,7 +440,7 @@ async fn run<T: VaultConfig + Send + Sync>(
             next_maintain = now + crate::api::bounded(again.unwrap_or(interval));
         }
         if now >= next_refresh {
-            match loader.load_tracked_async().await {
+            match plumbing::load_tracked(&loader).await {
                 Ok(tracked) => {
                     let changed = fingerprints.changed(&tracked.fingerprints);
                     fingerprints = tracked.fingerprints;
@@ -556,12 +573,6 @@ impl CachingSource {
 impl SecretSource for CachingSource {
     fn fetch<'a>(&'a self, paths: &'a [VaultPath]) -> BoxFuture<'a, Vec<FetchResult>> {
         Box::pin(self.fetch_changed(paths))
-    }
-
-    /// Synchronous reads (`Live::explain`) go straight to the client, which knows how to
-    /// block; the cache serves the refresh task only.
-    fn fetch_blocking(&self, paths: &[VaultPath]) -> Vec<FetchResult> {
-        self.inner.fetch_blocking(paths)
     }
 
     fn maintain(&self) -> BoxFuture<'_, Option<Duration>> {

@@ -1,0 +1,86 @@
+//! The one bridge from synchronous code to the async client, as reqwest's `blocking` module
+//! is for reqwest: every synchronous entry point (`Settings::load()`, `explain()`, `check()`,
+//! `watch()`, the operator CLI) runs its futures here.
+//!
+//! The futures run on a small runtime of the library's own, started on first use and kept
+//! for the life of the process, and the calling thread waits for them. So a synchronous load
+//! works outside any runtime and inside both Tokio flavours, and repeated synchronous loads
+//! share one runtime instead of starting one each. Async entry points (`load_async()`,
+//! `watch_async()`) run on the caller's runtime and never come here.
+//!
+//! ```
+//! let answer = vault_config_vault::blocking::block_on(async { 6 * 7 }).unwrap();
+//! assert_eq!(answer, 42);
+//! ```
+
+use std::cell::Cell;
+use std::future::Future;
+use std::sync::OnceLock;
+
+use tracing::instrument::WithSubscriber;
+use vault_config_core::{BoxFuture, FetchResult};
+
+thread_local! {
+    /// Set on the bridge's own worker threads: waiting there for the bridge would deadlock.
+    static ON_BRIDGE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The library's runtime: two workers (TLS handshakes of a batch are CPU work), started on
+/// first use. A static is never dropped, so the runtime lives as long as the process.
+fn runtime() -> Result<&'static tokio::runtime::Runtime, String> {
+    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("vault-config")
+                .on_thread_start(|| ON_BRIDGE.with(|on| on.set(true)))
+                .enable_all()
+                .build()
+                .map_err(|e| format!("could not start vault-config's runtime: {e}"))
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// Starts `future` on the library's runtime without waiting for it (the background task of
+/// live settings started from synchronous code). Its spans and events go to the caller's
+/// `tracing` subscriber, also a scoped one.
+pub(crate) fn spawn<F>(future: F) -> Result<tokio::task::JoinHandle<F::Output>, String>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    Ok(runtime()?.spawn(future.with_current_subscriber()))
+}
+
+/// Runs `future` on the library's runtime and waits for it on the calling thread: from
+/// synchronous code, inside or outside an async runtime. An `Err` says why it could not
+/// run (the runtime could not start, the future panicked, or this is one of the runtime's
+/// own threads, where waiting would deadlock).
+///
+/// Inside an async runtime this blocks the calling thread like any synchronous call; from
+/// async code prefer the `_async` entry points.
+pub fn block_on<F>(future: F) -> Result<F::Output, String>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    if ON_BRIDGE.with(Cell::get) {
+        return Err("a synchronous vault-config call from inside vault-config's own runtime would deadlock; use the async entry point".into());
+    }
+    let task = spawn(future)?;
+    pollster::block_on(task).map_err(|e| format!("the vault-config task failed: {e}"))
+}
+
+/// The loader's hook: a load's batch from synchronous code.
+pub(crate) fn block_on_batch(
+    batch: BoxFuture<'static, Vec<FetchResult>>,
+) -> Result<Vec<FetchResult>, String> {
+    block_on(batch)
+}
+
+/// Whether the calling thread is one of the bridge's own.
+pub(crate) fn on_bridge() -> bool {
+    ON_BRIDGE.with(Cell::get)
+}

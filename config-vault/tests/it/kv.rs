@@ -1,0 +1,142 @@
+//! KV detection and reads where a mock shows what a real server cannot: detection counted per
+//! mount, and every read of a batch in flight at once (delayed answers). Versions, deletes,
+//! hints and missing secrets on a real server: `tests/it/vault_real.rs`.
+
+use crate::common;
+
+use common::*;
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+#[tokio::test]
+async fn kv2_is_detected_once_per_mount_and_read_without_data_in_the_path() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/sys/internal/ui/mounts/secret"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(mount_info("2")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/secret/data/myapp/db"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(kv2_read(json!({ "url": "postgres://v2" }))),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+    let client = builder(&server).build().unwrap();
+    for _ in 0..2 {
+        let answers = fetch(&client, &[("secret", "myapp/db")]).await;
+        assert_eq!(
+            answers[0].as_ref().unwrap().get("url"),
+            Some(&json!("postgres://v2"))
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_path_of_a_batch_is_read_concurrently_after_one_detection() {
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/sys/internal/ui/mounts/secret"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(mount_info("2")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let delay = std::time::Duration::from_millis(400);
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(kv2_read(json!({ "k": "v" })))
+                .set_delay(delay),
+        )
+        .expect(8)
+        .mount(&server)
+        .await;
+    let client = builder(&server).build().unwrap();
+    let paths: Vec<String> = (0..8).map(|i| format!("app/p{i}")).collect();
+    let pairs: Vec<(&str, &str)> = paths.iter().map(|p| ("secret", p.as_str())).collect();
+    let started = std::time::Instant::now();
+    let answers = fetch(&client, &pairs).await;
+    // Eight reads one after another would take 8 x 400 ms; in parallel they take about one.
+    assert!(
+        started.elapsed() < delay * 4,
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(answers.iter().all(Result::is_ok));
+}
+
+/// A folder's entries count against the client's concurrency like path reads: 12 entries,
+/// each answered after 200 ms, with a limit of 3 cannot take less than 4 waves.
+#[tokio::test]
+async fn folder_entries_are_read_within_the_concurrency_limit() {
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/sys/internal/ui/mounts/secret"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(mount_info("2")))
+        .mount(&server)
+        .await;
+    let names: Vec<String> = (0..12).map(|i| format!("e{i}")).collect();
+    Mock::given(method("LIST"))
+        .and(path("/v1/secret/metadata/fleet"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({ "data": { "keys": names } })),
+        )
+        .mount(&server)
+        .await;
+    let delay = std::time::Duration::from_millis(200);
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(kv2_read(json!({ "k": "v" })))
+                .set_delay(delay),
+        )
+        .expect(12)
+        .mount(&server)
+        .await;
+    let client = builder(&server).concurrency(3).build().unwrap();
+    let started = std::time::Instant::now();
+    let answers = vault_config_core::SecretSource::fetch(
+        &client,
+        &[vault_config_core::VaultPath::folder("secret", "fleet")],
+    )
+    .await;
+    let folder = answers[0].as_ref().unwrap();
+    assert_eq!(folder.len(), 12);
+    assert!(
+        started.elapsed() >= delay * 4,
+        "12 entries at most 3 at a time took only {:?}",
+        started.elapsed()
+    );
+}
+
+/// Answers no healthy Vault gives, and what they mean: an HTML 404 from a misrouted proxy
+/// says nothing about the secret (unavailable, not "missing" falling back to a default); an
+/// empty 200 is malformed, not an absent secret.
+#[tokio::test]
+async fn an_html_404_is_unavailable_and_an_empty_200_is_malformed() {
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/sys/internal/ui/mounts/secret"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(mount_info("2")))
+        .mount(&server)
+        .await;
+    Mock::given(path("/v1/secret/data/html"))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_raw("<html><body>Not Found</body></html>", "text/html"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(path("/v1/secret/data/empty"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let client = builder(&server).build().unwrap();
+    let answers = fetch(&client, &[("secret", "html"), ("secret", "empty")]).await;
+    let html = answers[0].as_ref().unwrap_err();
+    assert_eq!(html.kind(), vault_config_core::SourceErrorKind::Unavailable);
+    assert!(html.message().contains("not from Vault"), "{html}");
+    let empty = answers[1].as_ref().unwrap_err();
+    assert_eq!(empty.kind(), vault_config_core::SourceErrorKind::Malformed);
+}

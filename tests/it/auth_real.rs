@@ -1,0 +1,408 @@
+//! Every login method against the real OpenBao server (`scripts/dev-vault`), a namespace, the
+//! sidecar pattern behind a real `bao proxy` with auto-auth, and the token life of one-shot
+//! loads: a login token is revoked when the load is done, a static token never.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use vault_config::error::ProblemKind;
+use vault_config::{ExposeSecret, SecretString, VaultConfig};
+
+use crate::fixtures::dev_vault;
+use crate::fixtures::fault_proxy;
+use dev_vault::DevVault;
+
+#[derive(Debug, VaultConfig)]
+#[config(env_prefix = "AR_", vault_path = "auth-real/{profile}")]
+struct App {
+    #[config(secret, vault(path = "db", key = "password"))]
+    db_password: SecretString,
+}
+
+/// A profile of this test's own, its secret written in the root namespace.
+fn seeded(v: &DevVault, test: &str) -> (String, String) {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let profile = format!(
+        "{test}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    let value = format!("pw-{profile}");
+    v.write(
+        &format!("secret/auth-real/{profile}/db"),
+        serde_json::json!({ "password": value }),
+    );
+    (profile, value)
+}
+
+fn env(pairs: &[(&str, &str)], profile: &str) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .chain([("AR_PROFILE".to_owned(), profile.to_owned())])
+        .collect()
+}
+
+fn loads_with(v: &DevVault, test: &str, pairs: &[(&str, &str)]) {
+    let (profile, value) = seeded(v, test);
+    match App::loader().env_vars(env(pairs, &profile)).load() {
+        Ok(app) => assert_eq!(app.db_password.expose_secret(), value),
+        Err(e) => panic!("{test}: {e}"),
+    }
+}
+
+#[test]
+fn userpass_login_with_a_password_or_a_password_file() {
+    let Some(v) = DevVault::get() else { return };
+    loads_with(
+        &v,
+        "userpass",
+        &[
+            ("VAULT_ADDR", &v.addr),
+            ("VAULT_USERNAME", &v.username),
+            ("VAULT_PASSWORD", &v.password),
+        ],
+    );
+    let file = std::env::temp_dir().join(format!("vc-userpass-{}", std::process::id()));
+    std::fs::write(&file, format!("{}\n", v.password)).unwrap();
+    loads_with(
+        &v,
+        "userpass-file",
+        &[
+            ("VAULT_ADDR", &v.addr),
+            ("VAULT_USERNAME", &v.username),
+            ("VAULT_PASSWORD_FILE", file.to_str().unwrap()),
+        ],
+    );
+    std::fs::remove_file(file).unwrap();
+}
+
+#[test]
+fn a_wrong_password_is_a_login_problem_without_the_password() {
+    let Some(v) = DevVault::get() else { return };
+    let (profile, _) = seeded(&v, "userpass-bad");
+    let pairs = [
+        ("VAULT_ADDR", v.addr.as_str()),
+        ("VAULT_USERNAME", v.username.as_str()),
+        ("VAULT_PASSWORD", "canary-wrong-password-51f0"),
+    ];
+    let err = App::loader()
+        .env_vars(env(&pairs, &profile))
+        .load()
+        .unwrap_err();
+    let report = err.to_string();
+    assert!(report.contains("login with userpass failed"), "{report}");
+    assert!(!report.contains("canary-wrong-password"), "{report}");
+}
+
+#[test]
+fn tls_certificate_login() {
+    let Some(v) = DevVault::get() else { return };
+    loads_with(
+        &v,
+        "cert",
+        &[
+            ("VAULT_ADDR", &v.tls_addr),
+            ("VAULT_CACERT", &v.cacert),
+            ("VAULT_AUTH_METHOD", "cert"),
+            ("VAULT_CLIENT_CERT", &v.client_cert),
+            ("VAULT_CLIENT_KEY", &v.client_key),
+        ],
+    );
+}
+
+#[test]
+fn cert_auth_without_a_client_certificate_is_one_configuration_problem() {
+    let Some(v) = DevVault::get() else { return };
+    let (profile, _) = seeded(&v, "cert-missing");
+    let pairs = [
+        ("VAULT_ADDR", v.tls_addr.as_str()),
+        ("VAULT_CACERT", v.cacert.as_str()),
+        ("VAULT_AUTH_METHOD", "cert"),
+    ];
+    let err = App::loader()
+        .env_vars(env(&pairs, &profile))
+        .load()
+        .unwrap_err();
+    let config: Vec<_> = err
+        .problems()
+        .iter()
+        .filter(|p| p.kind == ProblemKind::Config)
+        .collect();
+    assert_eq!(config.len(), 1, "{err}");
+    assert!(
+        config[0]
+            .message
+            .contains("VAULT_CLIENT_CERT and VAULT_CLIENT_KEY"),
+        "{err}"
+    );
+}
+
+#[test]
+fn jwt_login_with_a_locally_minted_token() {
+    let Some(v) = DevVault::get() else { return };
+    loads_with(
+        &v,
+        "jwt",
+        &[
+            ("VAULT_ADDR", &v.addr),
+            ("VAULT_ROLE", "demo"),
+            ("VAULT_JWT_PATH", &v.jwt_path),
+        ],
+    );
+}
+
+#[test]
+fn kubernetes_login_through_a_token_review() {
+    let Some(v) = DevVault::get() else { return };
+    loads_with(
+        &v,
+        "k8s",
+        &[
+            ("VAULT_ADDR", &v.addr),
+            ("VAULT_ROLE", "demo"),
+            ("VAULT_K8S_TOKEN_PATH", &v.k8s_token_path),
+        ],
+    );
+}
+
+#[test]
+fn secrets_and_login_in_a_namespace_or_login_in_the_root() {
+    let Some(v) = DevVault::get() else { return };
+    let (profile, _) = seeded(&v, "ns");
+    let value = format!("ns-{profile}");
+    v.write_in(
+        Some(&v.namespace),
+        &format!("secret/auth-real/{profile}/db"),
+        serde_json::json!({ "password": value }),
+    );
+    // Both in the namespace: its own AppRole.
+    let inside = [
+        ("VAULT_ADDR", v.addr.as_str()),
+        ("VAULT_NAMESPACE", v.namespace.as_str()),
+        ("VAULT_ROLE_ID", v.ns_role_id.as_str()),
+        ("VAULT_SECRET_ID", v.ns_secret_id.as_str()),
+    ];
+    let app = App::loader()
+        .env_vars(env(&inside, &profile))
+        .load()
+        .unwrap();
+    assert_eq!(app.db_password.expose_secret(), value);
+    // Secrets in the namespace, login at the root's AppRole (VAULT_AUTH_NAMESPACE empty).
+    let split = [
+        ("VAULT_ADDR", v.addr.as_str()),
+        ("VAULT_NAMESPACE", v.namespace.as_str()),
+        ("VAULT_AUTH_NAMESPACE", ""),
+        ("VAULT_ROLE_ID", v.role_id.as_str()),
+        ("VAULT_SECRET_ID", v.secret_id.as_str()),
+    ];
+    let app = App::loader()
+        .env_vars(env(&split, &profile))
+        .load()
+        .unwrap();
+    assert_eq!(app.db_password.expose_secret(), value);
+}
+
+#[test]
+fn no_credentials_and_no_proxy_is_reported_once() {
+    let Some(v) = DevVault::get() else { return };
+    let (profile, _) = seeded(&v, "nocreds");
+    let err = App::loader()
+        .env_vars(env(
+            &[("VAULT_ADDR", &v.addr), ("HOME", "/nonexistent")],
+            &profile,
+        ))
+        .load()
+        .unwrap_err();
+    let mentions = err.to_string().matches("no Vault credentials").count();
+    assert_eq!(mentions, 1, "{err}");
+    // The cause comes first, before the field it leaves without a value.
+    assert_eq!(err.problems()[0].kind, ProblemKind::Config, "{err}");
+}
+
+/// Tokens alive on the server before and after 100 one-shot AppRole loads: each load revokes
+/// the token it logged in with. A static token is used, never revoked.
+#[test]
+fn one_shot_loads_leave_no_token_behind() {
+    let Some(v) = DevVault::get() else { return };
+    let (profile, _) = seeded(&v, "revoke");
+    // This test's own role, so that other tests' logins do not move the count.
+    let (status, body) = v.call(
+        "POST",
+        "auth/approle/role/revoke-count",
+        Some(&serde_json::json!({ "token_policies": ["dev-tests"], "token_ttl": "1h" })),
+    );
+    assert!((200..300).contains(&status), "{body}");
+    let role_id = v
+        .call("GET", "auth/approle/role/revoke-count/role-id", None)
+        .1["data"]["role_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let secret_id = v
+        .call("POST", "auth/approle/role/revoke-count/secret-id", None)
+        .1["data"]["secret_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let of_role = |v: &DevVault| {
+        let (_, list) = v.call("LIST", "auth/token/accessors", None);
+        list["data"]["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| {
+                let (_, info) = v.call(
+                    "POST",
+                    "auth/token/lookup-accessor",
+                    Some(&serde_json::json!({ "accessor": a })),
+                );
+                info["data"]["meta"]["role_name"] == "revoke-count"
+            })
+            .count()
+    };
+    let before = of_role(&v);
+    let pairs = [
+        ("VAULT_ADDR", v.addr.as_str()),
+        ("VAULT_ROLE_ID", role_id.as_str()),
+        ("VAULT_SECRET_ID", secret_id.as_str()),
+    ];
+    for _ in 0..100 {
+        App::loader()
+            .env_vars(env(&pairs, &profile))
+            .load()
+            .unwrap();
+    }
+    let after = of_role(&v);
+    println!("tokens of the role alive: before {before}, after 100 loads {after}");
+    assert_eq!((before, after), (0, 0));
+
+    let token = v.token_with(&["dev-tests"], "1h");
+    App::loader()
+        .env_vars(env(
+            &[("VAULT_ADDR", &v.addr), ("VAULT_TOKEN", &token)],
+            &profile,
+        ))
+        .load()
+        .unwrap();
+    let (status, _) =
+        dev_vault::request(&v.addr, &token, None, "GET", "auth/token/lookup-self", None);
+    assert_eq!(status, 200, "a static token is never revoked");
+}
+
+/// `bao proxy` with AppRole auto-auth and `use_auto_auth_token = "force"`, on a port of its own.
+struct BaoProxy {
+    child: Child,
+    addr: String,
+    dir: std::path::PathBuf,
+}
+
+impl BaoProxy {
+    fn start(v: &DevVault) -> BaoProxy {
+        let dir = std::env::temp_dir().join(format!("vc-bao-proxy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("role-id"), &v.role_id).unwrap();
+        std::fs::write(dir.join("secret-id"), &v.secret_id).unwrap();
+        let port = dev_vault::closed_port();
+        let config = format!(
+            r#"
+vault {{ address = "{addr}" }}
+auto_auth {{
+  method "approle" {{
+    config = {{
+      role_id_file_path = "{dir}/role-id"
+      secret_id_file_path = "{dir}/secret-id"
+      remove_secret_id_file_after_reading = false
+    }}
+  }}
+}}
+api_proxy {{ use_auto_auth_token = "force" }}
+listener "tcp" {{
+  address = "127.0.0.1:{port}"
+  tls_disable = true
+}}
+"#,
+            addr = v.addr,
+            dir = dir.display()
+        );
+        std::fs::write(dir.join("proxy.hcl"), config).unwrap();
+        let child = Command::new(&v.bin)
+            .arg("proxy")
+            .arg(format!("-config={}", dir.join("proxy.hcl").display()))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("proxy.log")).unwrap())
+            .spawn()
+            .unwrap();
+        let proxy = BaoProxy {
+            child,
+            addr: format!("http://127.0.0.1:{port}"),
+            dir,
+        };
+        // Ready when it answers a request with its auto-auth token.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let listening = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).is_ok();
+            if listening
+                && dev_vault::request(&proxy.addr, "", None, "GET", "auth/token/lookup-self", None)
+                    .0
+                    == 200
+            {
+                break proxy;
+            }
+            assert!(Instant::now() < deadline, "bao proxy did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for BaoProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The sidecar pattern: the app has `VAULT_AGENT_ADDR` and no credentials; its requests carry
+/// no token (a recording proxy sits between the app and `bao proxy`), and the proxy's own
+/// token reads the secrets. Nothing is revoked: the token is the proxy's.
+#[test]
+fn behind_bao_proxy_with_auto_auth_requests_carry_no_token() {
+    let Some(v) = DevVault::get() else { return };
+    let (profile, value) = seeded(&v, "proxy");
+    let bao_proxy = BaoProxy::start(&v);
+    let recorder = fault_proxy::FaultProxy::start(&bao_proxy.addr);
+    let url = recorder.url();
+    let app = App::loader()
+        .env_vars(env(
+            &[("VAULT_AGENT_ADDR", &url), ("HOME", "/nonexistent")],
+            &profile,
+        ))
+        .load()
+        .unwrap();
+    assert_eq!(app.db_password.expose_secret(), value);
+    let seen = recorder.log();
+    assert!(!seen.is_empty());
+    for request in &seen {
+        assert!(
+            request.request.header("x-vault-token").is_none(),
+            "{} carried a token",
+            request.request.path
+        );
+        assert!(
+            !request.request.path.contains("revoke"),
+            "the proxy's token must not be revoked"
+        );
+    }
+    // Still the proxy's token after the load.
+    let (status, _) = dev_vault::request(
+        &bao_proxy.addr,
+        "",
+        None,
+        "GET",
+        "auth/token/lookup-self",
+        None,
+    );
+    assert_eq!(status, 200);
+}

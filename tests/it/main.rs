@@ -1,0 +1,28 @@
+//! The behaviour tests, one binary (each test binary links reqwest, tokio, rustls and
+//! wiremock again): one module per area, sharing `tests/fixtures`. Tests that need the real
+//! server use the OpenBao of `scripts/dev-vault`; they fail, not skip, under `scripts/test`.
+
+#[path = "../fixtures/mod.rs"]
+mod fixtures;
+
+mod auth_real;
+mod cli;
+mod errors;
+mod examples;
+mod explain;
+mod folder;
+mod layers;
+mod live;
+mod live_real;
+mod live_renewal;
+mod policies;
+mod properties;
+mod readme;
+mod real_vault;
+mod runtime;
+mod secrets;
+mod snapshot;
+mod tls;
+mod vault_calls;
+mod vault_env;
+mod vault_real;

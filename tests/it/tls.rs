@@ -1,0 +1,231 @@
+//! TLS hardening against the real Vault-API server behind a TLS front (rustls, certificates
+//! from a CA generated per test run): verification is on by default, `VAULT_SKIP_VERIFY`
+//! turns it off only on an explicit true, `VAULT_CACERT` / `VAULT_CAPATH` add a CA, and the
+//! certificate must name the host.
+
+use crate::fixtures::dev_vault;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use dev_vault::DevVault;
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+use serde_json::json;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use vault_config::error::ProblemKind;
+use vault_config::{ExposeSecret, SecretString, VaultConfig};
+
+const VALUE: &str = "tls-test-password";
+
+#[derive(Debug, VaultConfig)]
+#[config(vault_path = "tls-test", env_prefix = "TL_")]
+struct Settings {
+    #[config(secret)]
+    db_password: SecretString,
+}
+
+struct Ca {
+    key: KeyPair,
+    cert: rcgen::Certificate,
+}
+
+impl Ca {
+    fn new(name: &str) -> Ca {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        let cert = params.self_signed(&key).unwrap();
+        Ca { key, cert }
+    }
+
+    /// A server certificate for `names` and its key.
+    fn issue(&self, names: &[&str]) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
+        let key = KeyPair::generate().unwrap();
+        let params =
+            CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
+                .unwrap();
+        let cert = params.signed_by(&key, &self.cert, &self.key).unwrap();
+        (
+            cert.der().clone(),
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        )
+    }
+
+    /// The CA certificate as a PEM file in a directory of its own.
+    fn pem_file(&self, tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("vc-tls-{}-{tag}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("ca.pem");
+        std::fs::write(&file, self.cert.pem()).unwrap();
+        file
+    }
+}
+
+/// A TLS front for the dev server: terminates TLS with `cert`, forwards the bytes.
+fn tls_front(
+    upstream: &str,
+    cert: CertificateDer<'static>,
+    key: PrivateKeyDer<'static>,
+) -> SocketAddr {
+    let upstream: SocketAddr = upstream.trim_start_matches("http://").parse().unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert], key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    // A client that rejects the certificate ends the handshake: nothing to do.
+                    let Ok(mut tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let Ok(mut up) = tokio::net::TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
+                });
+            }
+        });
+    });
+    addr
+}
+
+struct Setup {
+    dv: DevVault,
+    ca: Ca,
+    front: SocketAddr,
+}
+
+fn setup(names: &[&str]) -> Option<Setup> {
+    let dv = DevVault::get()?;
+    dv.write("secret/tls-test", json!({ "db_password": VALUE }));
+    let ca = Ca::new("vault-config test CA");
+    let (cert, key) = ca.issue(names);
+    let front = tls_front(&dv.addr, cert, key);
+    Some(Setup { dv, ca, front })
+}
+
+impl Setup {
+    fn load(&self, extra: &[(&str, String)]) -> Result<Settings, vault_config::Error> {
+        let mut env = vec![
+            ("VAULT_ADDR".to_owned(), format!("https://{}", self.front)),
+            ("VAULT_TOKEN".to_owned(), self.dv.root.clone()),
+            ("VAULT_MAX_RETRIES".to_owned(), "0".to_owned()),
+        ];
+        env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+        Settings::loader().env_vars(env).load()
+    }
+}
+
+/// A verification failure: unavailable, naming the certificate problem, no token.
+fn assert_rejected(outcome: Result<Settings, vault_config::Error>, root: &str, why: &str) {
+    let err = outcome.expect_err("an unverified server must be refused");
+    let text = err.to_string();
+    assert!(
+        err.problems()
+            .iter()
+            .all(|p| p.kind == ProblemKind::Unavailable),
+        "{text}"
+    );
+    assert!(text.contains(why), "expected `{why}` in:\n{text}");
+    assert!(!text.contains(root) && !format!("{err:?}").contains(root));
+}
+
+#[test]
+fn verification_is_on_by_default() {
+    let Some(s) = setup(&["127.0.0.1", "localhost"]) else {
+        return;
+    };
+    assert_rejected(
+        s.load(&[]),
+        &s.dv.root,
+        "invalid peer certificate: UnknownIssuer",
+    );
+}
+
+#[test]
+fn a_ca_file_or_directory_makes_the_server_trusted() {
+    let Some(s) = setup(&["127.0.0.1", "localhost"]) else {
+        return;
+    };
+    let file = s.ca.pem_file("trusted");
+    let loaded = s
+        .load(&[("VAULT_CACERT", file.display().to_string())])
+        .unwrap();
+    assert_eq!(loaded.db_password.expose_secret(), VALUE);
+    let dir = file.parent().unwrap().display().to_string();
+    let loaded = s.load(&[("VAULT_CAPATH", dir)]).unwrap();
+    assert_eq!(loaded.db_password.expose_secret(), VALUE);
+
+    // Another CA's certificate does not vouch for this server.
+    let other = Ca::new("someone else").pem_file("other");
+    assert_rejected(
+        s.load(&[("VAULT_CACERT", other.display().to_string())]),
+        &s.dv.root,
+        "invalid peer certificate: UnknownIssuer",
+    );
+}
+
+#[test]
+fn the_certificate_must_name_the_host() {
+    let Some(s) = setup(&["vault.internal"]) else {
+        return;
+    };
+    let file = s.ca.pem_file("wrong-name");
+    assert_rejected(
+        s.load(&[("VAULT_CACERT", file.display().to_string())]),
+        &s.dv.root,
+        "invalid peer certificate: certificate not valid for name \"127.0.0.1\"",
+    );
+}
+
+#[test]
+fn skip_verify_only_on_an_explicit_true() {
+    let Some(s) = setup(&["127.0.0.1"]) else {
+        return;
+    };
+    // Go's strconv.ParseBool, as the Vault CLI reads it.
+    for yes in ["true", "1", "t", "T", "TRUE", "True"] {
+        let loaded = s
+            .load(&[("VAULT_SKIP_VERIFY", yes.to_owned())])
+            .unwrap_or_else(|e| panic!("VAULT_SKIP_VERIFY={yes}: {e}"));
+        assert_eq!(loaded.db_password.expose_secret(), VALUE);
+    }
+    for no in ["", "false", "0", "f", "FALSE"] {
+        assert_rejected(
+            s.load(&[("VAULT_SKIP_VERIFY", no.to_owned())]),
+            &s.dv.root,
+            "invalid peer certificate",
+        );
+    }
+    for invalid in ["yes", "on", "enabled", "2"] {
+        let err = s
+            .load(&[("VAULT_SKIP_VERIFY", invalid.to_owned())])
+            .expect_err("an invalid value is an error, not a guess");
+        assert!(
+            err.problems()
+                .iter()
+                .any(|p| p.kind == ProblemKind::Config
+                    && p.env.as_deref() == Some("VAULT_SKIP_VERIFY")),
+            "{err}"
+        );
+    }
+}
