@@ -177,7 +177,7 @@ def render(figures):
         ("validator messages that quote a secret", "`tests/it/secrets.rs` (scrubbed)"),
         ("`Debug` of settings, `SecretData`, `EnvSnapshot`, `MockVault`", "`tests/it/secrets.rs`"),
         ("`explain` table and JSON", "`tests/it/explain.rs`, `tests/it/secrets.rs`"),
-        ("the CLI: all six subcommands, text and JSON, refused token, unreachable server, "
+        ("the CLI: all seven subcommands, text and JSON, refused token, unreachable server, "
          "conflicting migration", "`tests/it/cli.rs` (`no_subcommand_prints_a_secret_or_the_token`)"),
         ("`tracing` at TRACE (token, secret id, values)",
          "`tests/reliability/tracing_canary.rs`; per cell in the fault matrix (135 captures per run)"),

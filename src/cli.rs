@@ -7,9 +7,9 @@
 //! }
 //! ```
 //!
-//! Subcommands: `check`, `explain`, `env-template`, `docs`, `policy`, `migrate` (each with
-//! `--help`). Exit codes: 0 success, 1 a check or migration that found problems, 2 a usage or
-//! configuration error.
+//! Subcommands: `check`, `explain`, `env-template`, `docs`, `file-template`, `policy`,
+//! `migrate` (each with `--help`). Exit codes: 0 success, 1 a check or migration that found
+//! problems, 2 a usage or configuration error.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -47,6 +47,8 @@ enum Command {
     EnvTemplate,
     /// Print a Markdown reference of every setting.
     Docs,
+    /// Print a commented TOML config file of every non-secret field with its doc and default.
+    FileTemplate,
     /// Print a least-privilege Vault policy (HCL) for exactly the paths read.
     Policy {
         /// Profiles to expand (comma-separated; default: the active profile).
@@ -112,9 +114,15 @@ pub fn run_with<T: VaultConfig>(
             return code;
         }
     };
-    // The app's own names of the Vault settings (`vault_env`), and what they change in every
-    // path, exactly as for a load.
-    let env = env.with_aliases(&schema.vault_env);
+    // The struct's `.env` file, then the app's own names of the Vault settings (`vault_env`),
+    // and what they change in every path, exactly as for a load.
+    let env = match vault_config_core::__private::live::with_dotenv::<T>(env) {
+        Ok(env) => env.with_aliases(&schema.vault_env),
+        Err(why) => {
+            let _ = writeln!(err, "error: {why}");
+            return 2;
+        }
+    };
     let overrides = vault_config_vault::overrides_from_env(&env);
     let profile = args.profile.clone().unwrap_or_else(|| {
         env.get(&schema.profile_env)
@@ -169,6 +177,7 @@ pub fn run_with<T: VaultConfig>(
         }
         Command::EnvTemplate => (schema.env_template(&profile), 0),
         Command::Docs => (schema.markdown(&profile), 0),
+        Command::FileTemplate => (schema.file_template(), 0),
         Command::Policy {
             profiles,
             kv_version,

@@ -1,6 +1,7 @@
-//! Typed service settings from three layers — environment variables, then HashiCorp Vault,
-//! then defaults — through one `#[derive(VaultConfig)]` and one `Settings::load()` in `main`,
-//! validated at startup with one report that names every problem.
+//! Typed service settings from layers — environment variables, `.env`, HashiCorp Vault,
+//! config files, then defaults — through one `#[derive(VaultConfig)]` and one
+//! `Settings::load()` in `main`, validated at startup with one report that names every
+//! problem.
 //!
 //! ```
 //! use vault_config::testing::MockVault;
@@ -36,12 +37,19 @@
 //! 1. the env var: `env_prefix` + the field name in upper case (`APP_PORT`), nested fields
 //!    joined with `__` (`APP_REDIS__URL`), or exactly the name given by `env = "NAME"`;
 //!    an empty value counts as unset unless the field has `allow_empty`;
-//! 2. Vault, at `mount/path#key` (aliases tried in order), for secret fields and fields with
-//!    `vault(...)`; only paths that env did not fill are read, each distinct path once;
-//! 3. the default, for fields that have one; a secret never has one.
+//! 2. the `.env` file (`dotenv = ".env"`): the same names, read without touching the process
+//!    environment; it may hold secrets (local development) and `VAULT_*` settings;
+//! 3. Vault, at `mount/path#key` (aliases tried in order), for secret fields and fields with
+//!    `vault(...)`; only paths that the layers above did not fill are read, each distinct path
+//!    once;
+//! 4. the config files (`files = [..]`: TOML, YAML or JSON by extension, a later file winning),
+//!    at the field's dotted path (`db.pool_size` is `[db] pool_size`); a secret is never taken
+//!    from a config file: its presence there is a problem;
+//! 5. the default, for fields that have one; a secret never has one.
 //!
-//! A field that ends with no value is `None` when it is an `Option`, and otherwise a `missing`
-//! problem. Every problem of a load lands in one [`Error`].
+//! `order = ["vault", "env", "default"]` puts Vault first; `.env` always follows env and files
+//! always precede defaults. A field that ends with no value is `None` when it is an `Option`,
+//! and otherwise a `missing` problem. Every problem of a load lands in one [`Error`].
 //!
 //! # Attributes
 //!
@@ -54,6 +62,9 @@
 //! | `vault_path = "myapp/{profile}"` | base path of the struct's secrets; `{profile}` becomes the active profile |
 //! | `validate = path::to::fn` | `fn(&Self) -> Result<(), E: Display>`, run after every field is valid |
 //! | `allow_unknown_env` | tolerate prefixed env vars that match no field |
+//! | `files = ["config/default.toml", "config/{profile}.toml"]` | config files, relative to the working directory; a missing one is skipped unless written `"required:path"` |
+//! | `dotenv = ".env"` | the `.env` file, parsed only: the process environment is never changed |
+//! | `allow_unknown` | tolerate config file keys and prefixed env vars that match no field |
 //! | `refresh = "5m"` | how often live settings (`LiveConfig::watch`) re-read their sources |
 //!
 //! On a field:
@@ -87,7 +98,9 @@ pub mod error {
 
 /// Where every value came from, and what a `check` of the Vault paths found.
 pub mod explain {
-    pub use vault_config_core::{CheckReport, Explanation, PathCheck, PathStatus, Row};
+    pub use vault_config_core::{
+        CheckReport, Explanation, FileCheck, FileStatus, PathCheck, PathStatus, Row,
+    };
 }
 
 /// The Vault layer as the loader sees it: implement [`SecretSource`](source::SecretSource)

@@ -16,6 +16,7 @@ fn ui() {
         "vault-env",
         "field-type",
         "container",
+        "files",
     ] {
         t.compile_fail(format!("tests/ui/{family}/*.rs"));
     }

@@ -80,8 +80,8 @@ impl<'r> BuildCtx<'r> {
             return None;
         }
         let parsed = match (&state.winner, default) {
-            (Winner::Env(raw), _) => de::from_str(raw),
-            (Winner::Vault(value), _) => de::from_json(value),
+            (Winner::Text(raw), _) => de::from_str(raw),
+            (Winner::Json(value), _) => de::from_json(value),
             (Winner::Default, Some(default)) => default(),
             (Winner::Default | Winner::Nothing, _) => match T::deserialize(Absent) {
                 Ok(none) => Ok(none),
@@ -104,13 +104,13 @@ impl<'r> BuildCtx<'r> {
                         "value from {} is not a valid `{}` (value not shown: secret)",
                         state.origin, field.type_name
                     ),
-                    (Winner::Vault(v), false) => format!(
+                    (Winner::Json(v), false) => format!(
                         "`{}` from {} is not a valid `{}`: {err}",
                         clip(&json_display(v)),
                         state.origin,
                         field.type_name
                     ),
-                    (Winner::Env(raw), false) => format!(
+                    (Winner::Text(raw), false) => format!(
                         "`{}` from {} is not a valid `{}`: {err}",
                         clip(raw),
                         state.origin,
@@ -175,6 +175,9 @@ impl<'r> BuildCtx<'r> {
         let mut problem = Problem::new(kind, msg);
         problem.field = Some(field.path.clone());
         problem.env = Some(field.env.clone());
+        if self.resolved.layers.contains(&crate::schema::Layer::File) {
+            problem.file = Some(field.path.clone());
+        }
         problem.vault = field
             .vault
             .as_ref()

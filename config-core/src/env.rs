@@ -24,6 +24,9 @@ pub struct EnvSnapshot {
     vars: BTreeMap<String, Entry>,
     /// Names read in place of a standard one ([`with_aliases`](Self::with_aliases)).
     aliases: Vec<String>,
+    /// The `.env` file's variables, under `vars`, and the file they came from.
+    dotenv: BTreeMap<String, Entry>,
+    dotenv_origin: Option<Arc<str>>,
 }
 
 #[derive(Clone)]
@@ -75,15 +78,65 @@ impl EnvSnapshot {
             .collect();
         EnvSnapshot {
             vars,
-            aliases: Vec::new(),
+            ..EnvSnapshot::default()
         }
     }
 
-    /// The value of `name`: `None` when unset, `Some(Err(NotUnicode))` when not UTF-8.
+    /// The value of `name`: `None` when unset, `Some(Err(NotUnicode))` when not UTF-8. A
+    /// variable of the `.env` file answers where the environment has none.
+    ///
+    /// ```
+    /// use vault_config_core::EnvSnapshot;
+    /// let env = EnvSnapshot::from_iter([("APP_PORT", "9090")])
+    ///     .with_dotenv(".env", [("APP_PORT", "8080"), ("APP_HOST", "::1")]);
+    /// assert_eq!(env.get("APP_PORT"), Some(Ok("9090")));
+    /// assert_eq!(env.get("APP_HOST"), Some(Ok("::1")));
+    /// assert_eq!(env.dotenv_value("APP_PORT"), Some(Ok("8080")));
+    /// ```
     pub fn get(&self, name: &str) -> Option<Result<&str, NotUnicode>> {
+        self.own(name).or_else(|| self.dotenv_value(name))
+    }
+
+    /// The value of `name` in the environment itself (with Agent files), not the `.env` file.
+    pub fn own(&self, name: &str) -> Option<Result<&str, NotUnicode>> {
         self.vars
             .get(name)
             .map(|e| e.value.as_deref().ok_or(NotUnicode))
+    }
+
+    /// The value of `name` in the `.env` file, when one was read.
+    pub fn dotenv_value(&self, name: &str) -> Option<Result<&str, NotUnicode>> {
+        self.dotenv
+            .get(name)
+            .map(|e| e.value.as_deref().ok_or(NotUnicode))
+    }
+
+    /// The `.env` file the snapshot's `.env` variables came from.
+    pub fn dotenv_origin(&self) -> Option<&str> {
+        self.dotenv_origin.as_deref()
+    }
+
+    /// The same snapshot with the variables of a `.env` file (`origin` names it) under it:
+    /// they answer only where the environment has no value, and the process environment is
+    /// never changed. Values are zeroized when dropped.
+    pub fn with_dotenv<I, K, V>(mut self, origin: &str, vars: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.dotenv = vars
+            .into_iter()
+            .map(|(k, v)| {
+                let entry = Entry {
+                    value: Some(v.into()),
+                    origin: None,
+                };
+                (k.into(), entry)
+            })
+            .collect();
+        self.dotenv_origin = Some(Arc::from(origin));
+        self
     }
 
     /// The file a value came from, when it came from [`with_files`](Self::with_files).
@@ -135,6 +188,11 @@ impl EnvSnapshot {
             if let (false, Some(entry)) = (out.vars.contains_key(standard), self.vars.get(alias)) {
                 out.vars.insert(standard.clone(), entry.clone());
             }
+            if let (false, Some(entry)) =
+                (out.dotenv.contains_key(standard), self.dotenv.get(alias))
+            {
+                out.dotenv.insert(standard.clone(), entry.clone());
+            }
             out.aliases.push(alias.clone());
         }
         out
@@ -146,9 +204,12 @@ impl EnvSnapshot {
         self.aliases.iter().any(|a| a == name)
     }
 
-    /// Every variable name, sorted.
+    /// Every variable name, sorted (those of the `.env` file after the environment's).
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.vars.keys().map(String::as_str)
+        self.vars
+            .keys()
+            .chain(self.dotenv.keys().filter(|k| !self.vars.contains_key(*k)))
+            .map(String::as_str)
     }
 }
 
@@ -165,7 +226,7 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for EnvSnapshot {
                     (k.into(), entry)
                 })
                 .collect(),
-            aliases: Vec::new(),
+            ..EnvSnapshot::default()
         }
     }
 }

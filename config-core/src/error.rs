@@ -196,6 +196,12 @@ pub enum ProblemKind {
     Unavailable,
     /// The Vault client's own configuration (`VAULT_*` env vars or builder) is invalid.
     Config,
+    /// A config file or `.env` file could not be read or parsed, or a required one is missing.
+    File,
+    /// A key of a config file matches no field.
+    UnknownKey,
+    /// A config file holds a value for a secret field: secrets belong in Vault, env or `.env`.
+    SecretInFile,
 }
 
 impl ProblemKind {
@@ -208,6 +214,9 @@ impl ProblemKind {
             ProblemKind::Denied => "denied",
             ProblemKind::Unavailable => "unavailable",
             ProblemKind::Config => "vault config",
+            ProblemKind::File => "config file",
+            ProblemKind::UnknownKey => "unknown file key",
+            ProblemKind::SecretInFile => "secret in config file",
         }
     }
 }
@@ -222,6 +231,10 @@ pub struct Problem {
     pub field: Option<String>,
     /// The env var that sets the field (or the unknown env var).
     pub env: Option<String>,
+    /// The field's key in config files (`db.pool_size`), when the load reads config files
+    /// (or the unknown key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
     /// The field's Vault location, `mount/path#key`, when it has one.
     pub vault: Option<String>,
     /// What happened, without any value of a secret.
@@ -257,6 +270,7 @@ impl Problem {
             kind,
             field: None,
             env: None,
+            file: None,
             vault: None,
             message: message.into(),
             sources: Vec::new(),
@@ -285,6 +299,9 @@ impl fmt::Display for Problem {
         if let Some(env) = &self.env {
             names.push(format!("env {env}"));
         }
+        if let (Some(key), true) = (&self.file, self.field.is_some()) {
+            names.push(format!("file key {key}"));
+        }
         if let Some(vault) = &self.vault {
             names.push(format!("vault {vault}"));
         }
@@ -300,10 +317,14 @@ impl fmt::Display for Problem {
                 "\n       blocks `{}`",
                 field.field.as_deref().unwrap_or("?")
             )?;
-            let names: Vec<String> = [("env", &field.env), ("vault", &field.vault)]
-                .into_iter()
-                .filter_map(|(layer, name)| name.as_ref().map(|n| format!("{layer} {n}")))
-                .collect();
+            let names: Vec<String> = [
+                ("env", &field.env),
+                ("file key", &field.file),
+                ("vault", &field.vault),
+            ]
+            .into_iter()
+            .filter_map(|(layer, name)| name.as_ref().map(|n| format!("{layer} {n}")))
+            .collect();
             if !names.is_empty() {
                 write!(f, " [{}]", names.join(", "))?;
             }
@@ -365,6 +386,8 @@ pub enum Answer {
     NoSource,
     /// The field has no default.
     NoDefault,
+    /// The layer had a value that may not be used (a secret in a config file), and why.
+    Refused(String),
 }
 
 impl fmt::Display for Answer {
@@ -392,6 +415,7 @@ impl fmt::Display for Answer {
             Answer::Skipped(why) => write!(f, "skipped in fallback mode ({why})"),
             Answer::NoSource => f.write_str("no vault source configured"),
             Answer::NoDefault => f.write_str("none"),
+            Answer::Refused(why) => write!(f, "refused ({why})"),
         }
     }
 }

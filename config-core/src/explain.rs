@@ -25,6 +25,9 @@ pub struct Explanation {
     pub rows: Vec<Row>,
     /// What Vault answered for each path the struct reads (empty without a Vault source).
     pub paths: Vec<PathCheck>,
+    /// What reading each config file and the `.env` file found (empty without them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<crate::files::FileCheck>,
     /// The load's problems, when it would fail.
     pub error: Option<Error>,
 }
@@ -181,6 +184,14 @@ impl fmt::Display for Explanation {
         for row in &cells {
             line(f, [&row[0], &row[1], &row[2], &row[3]])?;
         }
+        if !self.files.is_empty() {
+            let files: Vec<String> = self
+                .files
+                .iter()
+                .map(|c| format!("{} ({})", c.file, c.status.as_str()))
+                .collect();
+            writeln!(f, "files: {}", files.join(", "))?;
+        }
         if let Some(error) = &self.error {
             write!(f, "\n{error}")?;
         }
@@ -199,8 +210,8 @@ impl Resolved<'_> {
                 let value = match (&state.winner, field.secret) {
                     (Winner::Nothing, _) => "(none)".to_owned(),
                     (_, true) => "[REDACTED]".to_owned(),
-                    (Winner::Env(raw), false) => (*raw).to_owned(),
-                    (Winner::Vault(v), false) => json_display(v),
+                    (Winner::Text(raw), false) => (*raw).to_owned(),
+                    (Winner::Json(v), false) => json_display(v),
                     (Winner::Default, false) => field.default.unwrap_or_default().to_owned(),
                 };
                 (
@@ -257,9 +268,10 @@ pub(crate) fn finish<T: VaultConfig>(resolved: Resolved<'_>) -> Explanation {
     Explanation {
         type_name: resolved.schema.type_name,
         profile: resolved.target.profile.clone(),
-        order: resolved.schema.order.clone(),
+        order: resolved.layers.clone(),
         rows,
         paths: resolved.paths.clone(),
+        files: resolved.files.clone(),
         error: crate::build::settings::<T>(resolved).err(),
     }
 }

@@ -6,11 +6,13 @@ use std::sync::Arc;
 use crate::VaultConfig;
 use crate::artifacts::CheckReport;
 use crate::env::EnvSnapshot;
-use crate::error::{Error, Problem};
+use crate::error::{Error, Problem, ProblemKind};
 use crate::explain::Explanation;
+use crate::files::{FileSource, FileStatus};
 use crate::location::Overrides;
 use crate::plan::{Fallback, Plan};
 use crate::resolve::Resolved;
+use crate::schema::FileSpec;
 use crate::setup::Hooks;
 use crate::snapshot::Snapshot;
 use crate::source::SecretSource;
@@ -42,6 +44,10 @@ pub struct Loader<T> {
     pins: Pins,
     /// Problems found when the source was pinned, reported by every later load.
     pinned_problems: Vec<Problem>,
+    /// The config files, when code chose them (`None`: the struct's `files`).
+    files: Option<Vec<FileSource>>,
+    /// The `.env` file, when code chose it (`None`: the struct's `dotenv`).
+    dotenv: Option<Option<String>>,
     _marker: PhantomData<fn() -> T>,
 }
 
@@ -55,6 +61,8 @@ impl<T> Clone for Loader<T> {
             fallback: self.fallback,
             pins: self.pins.clone(),
             pinned_problems: self.pinned_problems.clone(),
+            files: self.files.clone(),
+            dotenv: self.dotenv.clone(),
             _marker: PhantomData,
         }
     }
@@ -72,6 +80,8 @@ enum SourceChoice {
 /// A load's inputs once the setup hook has run.
 struct Prepared {
     env: EnvSnapshot,
+    /// What reading the `.env` file found, when the load has one.
+    dotenv: Option<crate::files::FileCheck>,
     source: Option<Arc<dyn SecretSource>>,
     fallback: Fallback,
     overrides: Overrides,
@@ -95,6 +105,8 @@ impl<T: VaultConfig> Loader<T> {
             fallback: None,
             pins: Pins::default(),
             pinned_problems: Vec::new(),
+            files: None,
+            dotenv: None,
             _marker: PhantomData,
         }
     }
@@ -125,6 +137,62 @@ impl<T: VaultConfig> Loader<T> {
     /// Loads without the Vault API: env (and injected files), then defaults.
     pub fn no_vault(mut self) -> Self {
         self.source = SourceChoice::Disabled;
+        self
+    }
+
+    /// Also reads this config file (TOML, YAML or JSON by its extension; `{profile}` allowed),
+    /// after the struct's `files`: a later file wins. A missing file is skipped.
+    pub fn file(self, path: impl Into<String>) -> Self {
+        self.add_file(FileSource::Path(FileSpec::parse(&path.into())))
+    }
+
+    /// Like [`file`](Self::file), and a missing file is a problem of the load.
+    pub fn required_file(self, path: impl Into<String>) -> Self {
+        let mut spec = FileSpec::parse(&path.into());
+        spec.required = true;
+        self.add_file(FileSource::Path(spec))
+    }
+
+    /// Also reads this figment chain as a config file, after the struct's `files` (a
+    /// `Rocket.toml` chain, say). Its own profile selection applies; its keys that match no
+    /// field are left alone.
+    ///
+    /// ```
+    /// # use vault_config_core::VaultConfig;
+    /// # fn demo<T: VaultConfig>() -> Result<T, vault_config_core::Error> {
+    /// use figment::providers::{Format, Toml};
+    /// T::loader().figment(figment::Figment::from(Toml::file("Rocket.toml"))).load()
+    /// # }
+    /// ```
+    pub fn figment(self, figment: figment::Figment) -> Self {
+        self.add_file(FileSource::Figment(Box::new(figment)))
+    }
+
+    /// Reads this `.env` file instead of the struct's `dotenv`: its variables answer under
+    /// the environment's, named like env vars. The process environment is never changed.
+    pub fn dotenv(mut self, path: impl Into<String>) -> Self {
+        self.dotenv = Some(Some(path.into()));
+        self
+    }
+
+    /// Reads no config file and no `.env` file, whatever the struct names (for tests: files
+    /// chosen afterwards with [`file`](Self::file) or [`dotenv`](Self::dotenv) still count).
+    pub fn no_files(mut self) -> Self {
+        self.files = Some(Vec::new());
+        self.dotenv = Some(None);
+        self
+    }
+
+    fn add_file(mut self, source: FileSource) -> Self {
+        let files = self.files.get_or_insert_with(|| {
+            T::schema()
+                .files
+                .iter()
+                .cloned()
+                .map(FileSource::Path)
+                .collect()
+        });
+        files.push(source);
         self
     }
 
@@ -239,6 +307,7 @@ impl<T: VaultConfig> Loader<T> {
     /// The env snapshot, then the setup hook's source, switches and injected files.
     fn prepare(&self) -> Prepared {
         let env = self.env.clone().unwrap_or_else(EnvSnapshot::from_process);
+        let (env, dotenv, dotenv_problem) = self.with_dotenv(env);
         let setup = self.setup_of(&env, self.one_shot());
         let source = match &self.source {
             SourceChoice::FromEnv => setup.source,
@@ -247,15 +316,59 @@ impl<T: VaultConfig> Loader<T> {
         };
         Prepared {
             env: env.with_files(setup.files),
+            dotenv,
             source,
             fallback: self.fallback.or(setup.fallback).unwrap_or_default(),
             overrides: setup.overrides,
-            problems: setup
-                .problems
+            problems: dotenv_problem
                 .into_iter()
+                .chain(setup.problems)
                 .chain(self.pinned_problems.iter().cloned())
                 .collect(),
         }
+    }
+
+    /// The config files this load reads: the struct's, or what code chose.
+    fn file_sources(&self) -> Vec<FileSource> {
+        match &self.files {
+            Some(files) => files.clone(),
+            None => T::schema()
+                .files
+                .iter()
+                .cloned()
+                .map(FileSource::Path)
+                .collect(),
+        }
+    }
+
+    /// `env` with the `.env` file's variables under it (read anew by every load, so live
+    /// settings see it change), what reading it found, and the problem if it failed.
+    fn with_dotenv(
+        &self,
+        env: EnvSnapshot,
+    ) -> (
+        EnvSnapshot,
+        Option<crate::files::FileCheck>,
+        Option<Problem>,
+    ) {
+        let path = match &self.dotenv {
+            Some(chosen) => chosen.clone(),
+            None => T::schema().dotenv.clone(),
+        };
+        let Some(path) = path else {
+            return (env, None, None);
+        };
+        let (env, status, problem) = match crate::files::read_dotenv(&path) {
+            Ok(Some(vars)) => (env.with_dotenv(&path, vars), FileStatus::Read, None),
+            Ok(None) => (env, FileStatus::Missing, None),
+            Err(why) => (
+                env,
+                FileStatus::Failed,
+                Some(Problem::new(ProblemKind::File, format!("{path} {why}"))),
+            ),
+        };
+        let check = crate::files::FileCheck { file: path, status };
+        (env, Some(check), problem)
     }
 
     fn plan<'p>(&'p self, prepared: &'p Prepared, explain: bool) -> Plan<'p> {
@@ -265,8 +378,12 @@ impl<T: VaultConfig> Loader<T> {
             self.profile.as_deref(),
             &prepared.overrides,
             &self.pins,
+            &self.file_sources(),
             explain,
         );
+        if let Some(check) = &prepared.dotenv {
+            plan.files.checks.insert(0, check.clone());
+        }
         plan.problems.extend(prepared.problems.iter().cloned());
         plan
     }
@@ -288,13 +405,15 @@ impl<T: VaultConfig> Loader<T> {
     pub(crate) fn pin_source(&mut self) -> Option<Arc<dyn SecretSource>> {
         let env = self.env.take().unwrap_or_else(EnvSnapshot::from_process);
         if matches!(self.source, SourceChoice::FromEnv) {
-            let setup = self.setup_of(&env, true);
+            // The client is built once, from the env and the `.env` file as they are now.
+            let (with_dotenv, _, _) = self.with_dotenv(env.clone());
+            let setup = self.setup_of(&with_dotenv, true);
             self.source = match setup.source {
                 Some(source) => SourceChoice::Given(source),
                 None => SourceChoice::Disabled,
             };
             // Later loads build no client, so they would not see why it failed.
-            let again = self.setup_of(&env, false).problems;
+            let again = self.setup_of(&with_dotenv, false).problems;
             self.pinned_problems = setup
                 .problems
                 .into_iter()
@@ -316,6 +435,37 @@ impl<T: VaultConfig> Loader<T> {
     /// Keeps these first-load values of `static` fields on every later load.
     pub(crate) fn pin_static(&mut self, pins: Pins) {
         self.pins = pins;
+    }
+
+    /// The config files and the `.env` file a load reads now (`{profile}` replaced), for live
+    /// settings to watch.
+    pub(crate) fn local_files(&self) -> Vec<std::path::PathBuf> {
+        let env = self.env.clone().unwrap_or_else(EnvSnapshot::from_process);
+        let (env, dotenv, _) = self.with_dotenv(env);
+        let chosen = self
+            .profile
+            .as_deref()
+            .map(Ok)
+            .or_else(|| env.get(&T::schema().profile_env));
+        let profile = match chosen {
+            Some(Ok(p)) if crate::profile::validate(p).is_ok() => p.to_owned(),
+            _ => crate::schema::DEFAULT_PROFILE.to_owned(),
+        };
+        dotenv
+            .map(|check| check.file)
+            .into_iter()
+            .chain(
+                self.file_sources()
+                    .into_iter()
+                    .filter_map(|source| match source {
+                        FileSource::Path(spec) => {
+                            Some(crate::profile::substitute(&spec.path, &profile))
+                        }
+                        FileSource::Figment(_) => None,
+                    }),
+            )
+            .map(std::path::PathBuf::from)
+            .collect()
     }
 
     /// Loads and validates like [`load`](Self::load) from async code, and returns what a later

@@ -1,10 +1,12 @@
-//! The first stage of a load: the profile, what the env layer holds for each field, unknown
-//! env vars, and the set of Vault locations still to read, in the order of the layers.
+//! The first stage of a load: the profile, what the env and `.env` layers hold for each
+//! field, the config files (read here: they are local, like env), unknown env vars and file
+//! keys, the layers in force in their order, and the set of Vault locations still to read.
 
 use std::collections::BTreeSet;
 
 use crate::env::EnvSnapshot;
 use crate::error::{Problem, ProblemKind};
+use crate::files::{FileSource, Files};
 use crate::location::Overrides;
 use crate::schema::{DEFAULT_PROFILE, Layer, Schema, VaultLocation};
 use crate::source::VaultPath;
@@ -56,13 +58,21 @@ impl Target {
     }
 }
 
-/// The first half of a load: the profile, the env layer and the Vault paths still needed.
+/// The first half of a load: the profile, the local layers' answers and the Vault paths still
+/// needed.
 pub(crate) struct Plan<'a> {
     pub schema: &'a Schema,
     pub target: Target,
+    /// The layers in force, in order: `.env` and files only when the load has them.
+    pub layers: Vec<Layer>,
     pub env: Vec<EnvAnswer<'a>>,
     /// How each field's env layer is named: `env NAME`, or `file PATH (NAME)`.
     pub env_labels: Vec<String>,
+    /// What the `.env` file holds for each field, and the file, when the load read one.
+    pub dotenv: Vec<EnvAnswer<'a>>,
+    pub dotenv_file: Option<String>,
+    /// The config files as read.
+    pub files: Files,
     /// First-load values of `static` fields, kept over what the layers now hold.
     pub pins: &'a Pins,
     /// Distinct paths to ask Vault for, sorted.
@@ -72,12 +82,17 @@ pub(crate) struct Plan<'a> {
 
 impl<'a> Plan<'a> {
     /// `explain` asks Vault for every field, to show what env overrode.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the inputs of one load, named at the one call"
+    )]
     pub fn new(
         schema: &'static Schema,
         env: &'a EnvSnapshot,
         profile: Option<&str>,
         overrides: &Overrides,
         pins: &'a Pins,
+        files: &[FileSource],
         explain: bool,
     ) -> Self {
         let mut problems = Vec::new();
@@ -97,15 +112,21 @@ impl<'a> Plan<'a> {
             }
         };
 
+        let answer = |f: &crate::schema::FieldSchema, value| match value {
+            None => EnvAnswer::NotSet,
+            Some(Err(_)) => EnvAnswer::NotUnicode,
+            Some(Ok("")) if !f.allow_empty => EnvAnswer::Empty,
+            Some(Ok(v)) => EnvAnswer::Found(v),
+        };
         let env_answers: Vec<_> = schema
             .fields
             .iter()
-            .map(|f| match env.get(&f.env) {
-                None => EnvAnswer::NotSet,
-                Some(Err(_)) => EnvAnswer::NotUnicode,
-                Some(Ok("")) if !f.allow_empty => EnvAnswer::Empty,
-                Some(Ok(v)) => EnvAnswer::Found(v),
-            })
+            .map(|f| answer(f, env.own(&f.env)))
+            .collect();
+        let dotenv: Vec<_> = schema
+            .fields
+            .iter()
+            .map(|f| answer(f, env.dotenv_value(&f.env)))
             .collect();
         let env_labels = schema
             .fields
@@ -120,16 +141,33 @@ impl<'a> Plan<'a> {
             profile,
             overrides: overrides.clone(),
         };
+        let files = crate::files::read(schema, files, &target.profile);
+        problems.extend(files.problems.iter().cloned());
+        problems.extend(secrets_in_files(schema, &files));
+        let layers = schema
+            .order
+            .iter()
+            .copied()
+            .filter(|layer| match layer {
+                Layer::Dotenv => env.dotenv_origin().is_some(),
+                Layer::File => files.configured(),
+                _ => true,
+            })
+            .collect::<Vec<_>>();
 
-        // A path is read unless env comes before Vault and already decided every field on it.
-        let position = |layer| schema.order.iter().position(|l| *l == layer);
-        let env_first = position(Layer::Env) < position(Layer::Vault);
+        // A path is read unless a layer before Vault (env, `.env`) already decided every field
+        // on it.
+        let vault_at = layers.iter().position(|l| *l == Layer::Vault);
+        let before_vault = |layer| layers.iter().position(|l| *l == layer) < vault_at;
+        let decided = |e: &EnvAnswer<'_>| matches!(e, EnvAnswer::Found(_) | EnvAnswer::NotUnicode);
         let paths: BTreeSet<VaultPath> = schema
             .fields
             .iter()
-            .zip(&env_answers)
-            .filter(|(_, e)| {
-                explain || !env_first || !matches!(e, EnvAnswer::Found(_) | EnvAnswer::NotUnicode)
+            .zip(env_answers.iter().zip(&dotenv))
+            .filter(|(_, (e, d))| {
+                explain
+                    || !((before_vault(Layer::Env) && decided(e))
+                        || (before_vault(Layer::Dotenv) && decided(d)))
             })
             .filter_map(|(f, _)| f.vault.as_ref().map(|v| target.path(v)))
             .collect();
@@ -141,13 +179,40 @@ impl<'a> Plan<'a> {
         Plan {
             schema,
             target,
+            layers,
             env: env_answers,
             env_labels,
+            dotenv,
+            dotenv_file: env.dotenv_origin().map(str::to_owned),
+            files,
             pins,
             paths: paths.into_iter().collect(),
             problems,
         }
     }
+}
+
+/// A secret field with a value in a config file: a problem naming the file and the field,
+/// never the value, which is not used (secrets belong in Vault, env or `.env`).
+fn secrets_in_files(schema: &Schema, files: &Files) -> Vec<Problem> {
+    schema
+        .fields
+        .iter()
+        .filter(|f| f.secret)
+        .flat_map(|f| files.holders(&f.path).map(move |file| (f, file)))
+        .map(|(field, file)| {
+            let mut problem = Problem::new(
+                ProblemKind::SecretInFile,
+                format!(
+                    "{file} holds a value for this secret: secrets belong in Vault, env or .env, never in a config file (the value was not used, nor shown)"
+                ),
+            );
+            problem.field = Some(field.path.clone());
+            problem.env = Some(field.env.clone());
+            problem.file = Some(field.path.clone());
+            problem
+        })
+        .collect()
 }
 
 /// Prefixed env vars that match no field, each with a "did you mean" when one is close.
@@ -158,12 +223,16 @@ fn unknown_env(schema: &Schema, env: &EnvSnapshot) -> Vec<Problem> {
         // Injected files may hold keys for other programs.
         .filter(|name| env.origin(name).is_none())
         .map(|name| {
+            let place = match (env.own(name), env.dotenv_origin()) {
+                (None, Some(file)) => format!(" (in {file})"),
+                _ => String::new(),
+            };
             let message = match crate::nearest_name(name, known.iter().copied()) {
                 Some(k) => format!(
-                    "`{name}` matches no field of `{}`; did you mean `{k}`?",
+                    "`{name}`{place} matches no field of `{}`; did you mean `{k}`?",
                     schema.type_name
                 ),
-                None => format!("`{name}` matches no field of `{}`", schema.type_name),
+                None => format!("`{name}`{place} matches no field of `{}`", schema.type_name),
             };
             let mut problem = Problem::new(ProblemKind::UnknownEnv, message);
             problem.env = Some(name.to_owned());

@@ -37,6 +37,24 @@ pub mod live {
         loader.pin_static(pins)
     }
 
+    /// The config files and `.env` file a load of `loader` reads, to watch for changes.
+    pub fn local_files<T: VaultConfig>(loader: &Loader<T>) -> Vec<std::path::PathBuf> {
+        loader.local_files()
+    }
+
+    /// `env` with the struct's `.env` file under it, as a load reads it (for the command
+    /// line: `migrate` copies `.env` values too); why it failed, when it did.
+    pub fn with_dotenv<T: VaultConfig>(env: EnvSnapshot) -> Result<EnvSnapshot, String> {
+        let Some(path) = &T::schema().dotenv else {
+            return Ok(env);
+        };
+        let vars = crate::files::read_dotenv(path).map_err(|why| format!("{path} {why}"))?;
+        Ok(match vars {
+            Some(vars) => env.with_dotenv(path, vars),
+            None => env,
+        })
+    }
+
     /// A load with what the next one compares against.
     pub async fn load_tracked<T: VaultConfig>(loader: &Loader<T>) -> Result<Tracked<T>, Error> {
         loader.load_tracked().await

@@ -25,3 +25,13 @@ pub fn validate(profile: &str) -> Result<(), &'static str> {
         Err("profile must be non-empty and use only letters, digits, `-`, `_` and `.`")
     }
 }
+
+/// `text` with every `{profile}` replaced by `profile`: Vault paths and config file paths.
+///
+/// ```
+/// use vault_config_core::profile;
+/// assert_eq!(profile::substitute("config/{profile}.toml", "prod"), "config/prod.toml");
+/// ```
+pub fn substitute(text: &str, profile: &str) -> String {
+    text.replace(crate::schema::PROFILE_PLACEHOLDER, profile)
+}

@@ -12,35 +12,37 @@ use crate::schema::{FieldSchema, Layer, Schema};
 use crate::source::{FetchResult, SecretData, SourceErrorKind, VaultPath};
 use crate::tracked::{Pinned, PinnedValue, winner_fingerprint};
 
-/// A Vault value: borrowed from the fetched data, or built for a folder from its entries.
-pub(crate) enum VaultValue<'a> {
+/// A JSON value of a layer: borrowed from Vault's data, or owned (a folder built from its
+/// entries, a config file's value).
+pub(crate) enum LayerValue<'a> {
     Borrowed(&'a Value),
     Owned(Value),
 }
 
-impl std::ops::Deref for VaultValue<'_> {
+impl std::ops::Deref for LayerValue<'_> {
     type Target = Value;
 
     fn deref(&self) -> &Value {
         match self {
-            VaultValue::Borrowed(v) => v,
-            VaultValue::Owned(v) => v,
+            LayerValue::Borrowed(v) => v,
+            LayerValue::Owned(v) => v,
         }
     }
 }
 
-impl Drop for VaultValue<'_> {
+impl Drop for LayerValue<'_> {
     fn drop(&mut self) {
-        if let VaultValue::Owned(v) = self {
+        if let LayerValue::Owned(v) = self {
             crate::zeroize_json(v);
         }
     }
 }
 
-/// Which layer supplies a field's value.
+/// What supplies a field's value: text (env, `.env`), JSON (Vault, config files), the
+/// default, or nothing.
 pub(crate) enum Winner<'a> {
-    Env(&'a str),
-    Vault(VaultValue<'a>),
+    Text(&'a str),
+    Json(LayerValue<'a>),
     Default,
     Nothing,
 }
@@ -64,6 +66,10 @@ pub(crate) struct Resolved<'a> {
     pub target: Target,
     /// What Vault answered per path.
     pub paths: Vec<PathCheck>,
+    /// What reading each config file and the `.env` file found.
+    pub files: Vec<crate::files::FileCheck>,
+    /// The layers in force, in order.
+    pub layers: Vec<Layer>,
     pub(crate) fields: Vec<FieldState<'a>>,
     pub problems: Vec<Problem>,
 }
@@ -74,8 +80,12 @@ impl<'a> Resolved<'a> {
         let Plan {
             schema,
             target,
+            layers,
             env,
             env_labels,
+            dotenv,
+            dotenv_file,
+            files,
             pins,
             paths,
             problems,
@@ -85,7 +95,8 @@ impl<'a> Resolved<'a> {
             .iter()
             .zip(env)
             .zip(env_labels)
-            .map(|((field, env), env_label)| {
+            .zip(dotenv)
+            .map(|(((field, env), env_label), dotenv)| {
                 let vault = field.vault.as_ref().map(|loc| {
                     let path = target.path(loc);
                     let result = match (results, paths.binary_search(&path)) {
@@ -98,7 +109,18 @@ impl<'a> Resolved<'a> {
                     };
                     (loc, path, result)
                 });
-                let state = resolve_field(field, &schema.order, env, env_label, vault, fallback);
+                let answers = Answers {
+                    env,
+                    env_label,
+                    dotenv,
+                    dotenv_label: dotenv_file
+                        .as_ref()
+                        .map(|file| format!("{file} {}", field.env))
+                        .unwrap_or_default(),
+                    vault,
+                    files: &files,
+                };
+                let state = resolve_field(field, &layers, answers, fallback);
                 match pins.0.get(&field.path) {
                     Some(pinned) => pin_field(field, state, pinned),
                     None => state,
@@ -112,6 +134,8 @@ impl<'a> Resolved<'a> {
             schema,
             target,
             paths: path_checks,
+            files: files.checks,
+            layers,
             fields,
             problems,
         }
@@ -125,8 +149,8 @@ impl<'a> Resolved<'a> {
             .zip(&self.fields)
             .filter(|(f, _)| f.secret)
             .filter_map(|(_, s)| match &s.winner {
-                Winner::Env(raw) => Some((*raw).to_owned()),
-                Winner::Vault(v) => Some(match &**v {
+                Winner::Text(raw) => Some((*raw).to_owned()),
+                Winner::Json(v) => Some(match &**v {
                     Value::String(s) => s.clone(),
                     other => other.to_string(),
                 }),
@@ -143,8 +167,8 @@ fn pin_field<'a>(field: &FieldSchema, now: FieldState<'a>, pinned: &'a Pinned) -
     FieldState {
         shadow: Some(winner_fingerprint(field, &now.winner)),
         winner: match &pinned.value {
-            PinnedValue::Str(s) => Winner::Env(s),
-            PinnedValue::Json(v) => Winner::Vault(VaultValue::Borrowed(v)),
+            PinnedValue::Str(s) => Winner::Text(s),
+            PinnedValue::Json(v) => Winner::Json(LayerValue::Borrowed(v)),
             PinnedValue::Default => Winner::Default,
             PinnedValue::Absent => Winner::Nothing,
         },
@@ -180,10 +204,8 @@ type VaultAnswer<'a, 'l> = (&'l crate::schema::VaultLocation, VaultPath, PathRes
 /// the field unless a layer before it decided it (or fallback mode skips Vault).
 fn resolve_field<'a>(
     field: &FieldSchema,
-    order: &[Layer],
-    env: EnvAnswer<'a>,
-    env_source: String,
-    vault: Option<VaultAnswer<'a, '_>>,
+    layers: &[Layer],
+    answers: Answers<'a, '_>,
     fallback: Fallback,
 ) -> FieldState<'a> {
     let mut state = FieldState {
@@ -194,19 +216,57 @@ fn resolve_field<'a>(
         overridden: Vec::new(),
         failure: None,
     };
-    let mut vault = vault;
-    for layer in order {
+    let Answers {
+        env,
+        env_label,
+        dotenv,
+        dotenv_label,
+        mut vault,
+        files,
+    } = answers;
+    for layer in layers {
         match layer {
-            Layer::Env => env_layer(&mut state, &env, &env_source),
+            Layer::Env => env_layer(&mut state, &env, &env_label),
+            Layer::Dotenv => env_layer(&mut state, &dotenv, &dotenv_label),
             Layer::Vault => {
                 if let Some(answer) = vault.take() {
                     vault_layer(&mut state, answer, fallback);
                 }
             }
+            Layer::File => file_layer(&mut state, field, files),
             Layer::Default => default_layer(&mut state, field),
         }
     }
     state
+}
+
+/// What each layer holds for one field, before the order decides.
+struct Answers<'a, 'l> {
+    env: EnvAnswer<'a>,
+    env_label: String,
+    dotenv: EnvAnswer<'a>,
+    dotenv_label: String,
+    vault: Option<VaultAnswer<'a, 'l>>,
+    files: &'l crate::files::Files,
+}
+
+/// The config files' answer: the last file holding the field's dotted path wins. A secret's
+/// value in a config file is never used (the plan reports it).
+fn file_layer<'a>(state: &mut FieldState<'a>, field: &FieldSchema, files: &crate::files::Files) {
+    let key = &field.path;
+    let (source, answer) = match files.find(key) {
+        Some((file, _)) if field.secret => (
+            format!("file {file} ({key})"),
+            Answer::Refused("a secret in a config file is not used".into()),
+        ),
+        Some((file, value)) => {
+            let source = format!("file {file} ({key})");
+            state.offer(&source, Winner::Json(LayerValue::Owned(value)));
+            (source, Answer::Found)
+        }
+        None => (format!("file key {key}"), Answer::NotSet),
+    };
+    state.attempts.push(Attempt { source, answer });
 }
 
 impl<'a> FieldState<'a> {
@@ -229,7 +289,7 @@ impl<'a> FieldState<'a> {
 fn env_layer<'a>(state: &mut FieldState<'a>, env: &EnvAnswer<'a>, source: &str) {
     let answer = match env {
         EnvAnswer::Found(raw) => {
-            state.offer(source, Winner::Env(raw));
+            state.offer(source, Winner::Text(raw));
             Answer::Found
         }
         EnvAnswer::NotSet => Answer::NotSet,
@@ -270,13 +330,13 @@ fn vault_layer<'a>(
         },
         PathResult::Answer(Ok(data)) if loc.folder => {
             source = format!("vault {path}*");
-            state.offer(&source, Winner::Vault(VaultValue::Owned(data.to_object())));
+            state.offer(&source, Winner::Json(LayerValue::Owned(data.to_object())));
             Answer::Found
         }
         PathResult::Answer(Ok(data)) => match find_key(data, loc.keys()) {
             Some((key, value)) => {
                 source = format!("vault {path}#{key}");
-                state.offer(&source, Winner::Vault(VaultValue::Borrowed(value)));
+                state.offer(&source, Winner::Json(LayerValue::Borrowed(value)));
                 Answer::Found
             }
             None => Answer::KeyAbsent {

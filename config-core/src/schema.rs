@@ -35,10 +35,54 @@ pub struct Schema {
     /// `vault_env(VAULT_ADDR = "VAULT_URL", ..)`: the team's name is read where the standard
     /// one is unset.
     pub vault_env: Vec<(String, String)>,
-    /// The order of the layers for every field (`order = [..]`, default env, Vault, default).
+    /// The order of the layers for every field: env, `.env`, Vault, config files, default
+    /// (`order = [..]` can put Vault before env; `.env` always follows env and files always
+    /// precede defaults).
     pub order: Vec<Layer>,
+    /// The config files read by every load (`files = [..]`), later ones winning over earlier
+    /// ones; paths relative to the working directory, `{profile}` allowed.
+    pub files: Vec<FileSpec>,
+    /// The `.env` file read by every load (`dotenv = ".env"`), when any.
+    pub dotenv: Option<String>,
+    /// Whether keys of config files that match no field are tolerated (`allow_unknown`, which
+    /// also tolerates unknown env vars).
+    pub allow_unknown_keys: bool,
     /// The leaf fields.
     pub fields: Vec<FieldSchema>,
+}
+
+/// A config file of `files = [..]`: its path as written, and whether it must exist.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct FileSpec {
+    /// The path, relative to the working directory; may contain `{profile}`.
+    pub path: String,
+    /// Whether a missing file is a problem (written `"required:config/app.toml"`) rather than
+    /// skipped.
+    pub required: bool,
+}
+
+impl FileSpec {
+    /// A file as `files = [..]` writes it: a `required:` prefix makes it required.
+    ///
+    /// ```
+    /// use vault_config_core::schema::FileSpec;
+    /// let f = FileSpec::parse("required:config/default.toml");
+    /// assert_eq!((f.path.as_str(), f.required), ("config/default.toml", true));
+    /// assert!(!FileSpec::parse("config/{profile}.toml").required);
+    /// ```
+    pub fn parse(written: &str) -> FileSpec {
+        match written.strip_prefix("required:") {
+            Some(path) => FileSpec {
+                path: path.to_owned(),
+                required: true,
+            },
+            None => FileSpec {
+                path: written.to_owned(),
+                required: false,
+            },
+        }
+    }
 }
 
 /// A layer a field's value can come from.
@@ -48,8 +92,12 @@ pub struct Schema {
 pub enum Layer {
     /// The process environment (or the injected env snapshot, with Agent files under it).
     Env,
+    /// The `.env` file, read without touching the process environment.
+    Dotenv,
     /// Vault or OpenBao.
     Vault,
+    /// The config files (TOML, YAML, JSON), later ones winning.
+    File,
     /// The field's `default`.
     Default,
 }
@@ -57,6 +105,29 @@ pub enum Layer {
 impl Layer {
     /// The standard order: env overrides Vault, Vault overrides defaults.
     pub const STANDARD: [Layer; 3] = [Layer::Env, Layer::Vault, Layer::Default];
+
+    /// Every layer in the order `order` names the three main ones: `.env` right after env,
+    /// config files right before defaults.
+    ///
+    /// ```
+    /// use vault_config_core::schema::Layer;
+    /// let vault_first = Layer::expand(&[Layer::Vault, Layer::Env, Layer::Default]);
+    /// let shown: Vec<_> = vault_first.iter().map(|l| l.name()).collect();
+    /// assert_eq!(shown, ["vault", "env", "dotenv", "file", "default"]);
+    /// ```
+    pub fn expand(order: &[Layer]) -> Vec<Layer> {
+        let mut all = Vec::new();
+        for layer in order {
+            if *layer == Layer::Default {
+                all.push(Layer::File);
+            }
+            all.push(*layer);
+            if *layer == Layer::Env {
+                all.push(Layer::Dotenv);
+            }
+        }
+        all
+    }
 
     /// The orders `#[config(order = [..])]` accepts, as written: env first (the standard), or
     /// Vault first with env as its backup. Defaults come last in both.
@@ -73,7 +144,9 @@ impl Layer {
     pub fn name(self) -> &'static str {
         match self {
             Layer::Env => "env",
+            Layer::Dotenv => "dotenv",
             Layer::Vault => "vault",
+            Layer::File => "file",
             Layer::Default => "default",
         }
     }
@@ -164,7 +237,7 @@ impl VaultLocation {
     /// assert_eq!(loc.resolve("production").to_string(), "secret/myapp/production/db");
     /// ```
     pub fn resolve(&self, profile: &str) -> VaultPath {
-        let path = self.path.replace(PROFILE_PLACEHOLDER, profile);
+        let path = crate::profile::substitute(&self.path, profile);
         if self.folder {
             VaultPath::folder(&self.mount, path)
         } else {
@@ -218,16 +291,19 @@ impl Schema {
             type_name: meta.type_name,
             profile_env: format!("{env_prefix}PROFILE"),
             env_prefix,
-            allow_unknown_env: meta.allow_unknown_env,
+            allow_unknown_env: meta.allow_unknown_env || meta.allow_unknown,
+            allow_unknown_keys: meta.allow_unknown,
             refresh_ms: meta.refresh_ms,
-            order: if meta.order.is_empty() {
+            order: Layer::expand(&if meta.order.is_empty() {
                 Layer::STANDARD.to_vec()
             } else {
                 meta.order
                     .iter()
                     .filter_map(|n| Layer::from_name(n))
                     .collect()
-            },
+            }),
+            files: meta.files.iter().map(|f| FileSpec::parse(f)).collect(),
+            dotenv: meta.dotenv.map(str::to_owned),
             vault_path: meta.vault_path.unwrap_or("").trim_matches('/').to_owned(),
             vault_env: meta
                 .vault_env
@@ -269,6 +345,12 @@ pub struct StructMeta {
     pub order: &'static [&'static str],
     /// `vault_keys = "SCREAMING_SNAKE_CASE"`, checked by the derive.
     pub vault_keys: Option<&'static str>,
+    /// `files = ["config/default.toml", "required:config/{profile}.toml"]`.
+    pub files: &'static [&'static str],
+    /// `dotenv = ".env"`.
+    pub dotenv: Option<&'static str>,
+    /// `allow_unknown`: unknown file keys and unknown env vars are tolerated.
+    pub allow_unknown: bool,
 }
 
 /// How the derive declares a leaf field.

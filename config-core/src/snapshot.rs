@@ -94,11 +94,11 @@ impl Resolved<'_> {
         let mut dict = figment::value::Dict::new();
         for (field, state) in self.schema.fields.iter().zip(&self.fields) {
             let value = match (&state.winner, field.secret) {
-                (Winner::Env(raw), true) => figment::value::Value::from((*raw).to_owned()),
-                (Winner::Env(raw), false) => raw
+                (Winner::Text(raw), true) => figment::value::Value::from((*raw).to_owned()),
+                (Winner::Text(raw), false) => raw
                     .parse()
                     .unwrap_or_else(|_| figment::value::Value::from((*raw).to_owned())),
-                (Winner::Vault(v), _) => {
+                (Winner::Json(v), _) => {
                     match <figment::value::Value as Deserialize>::deserialize(&**v) {
                         Ok(value) => value,
                         Err(_) => continue,

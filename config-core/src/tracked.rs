@@ -182,8 +182,8 @@ impl Resolved<'_> {
             .filter(|(field, _)| field.is_static)
             .map(|(field, state)| {
                 let value = match &state.winner {
-                    Winner::Env(raw) => PinnedValue::Str((*raw).to_owned()),
-                    Winner::Vault(v) => PinnedValue::Json((**v).clone()),
+                    Winner::Text(raw) => PinnedValue::Str((*raw).to_owned()),
+                    Winner::Json(v) => PinnedValue::Json((**v).clone()),
                     Winner::Default => PinnedValue::Default,
                     Winner::Nothing => PinnedValue::Absent,
                 };
@@ -204,8 +204,8 @@ impl Resolved<'_> {
 /// The fingerprint of what won a field: which layer, and its raw value.
 pub(crate) fn winner_fingerprint(field: &FieldSchema, winner: &Winner<'_>) -> u64 {
     match winner {
-        Winner::Env(raw) => fingerprint(1, Some(raw), None),
-        Winner::Vault(v) => fingerprint(2, None, Some(&**v)),
+        Winner::Text(raw) => fingerprint(1, Some(raw), None),
+        Winner::Json(v) => fingerprint(2, None, Some(&**v)),
         Winner::Default => fingerprint(3, field.default, None),
         Winner::Nothing => fingerprint(0, None, None),
     }

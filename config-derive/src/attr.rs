@@ -7,7 +7,7 @@ use syn::{Expr, ExprPath, LitStr, Token};
 
 use crate::ctxt::Ctxt;
 
-const CONTAINER_KEYS: &str = "`env_prefix`, `vault_mount`, `vault_path`, `validate`, `allow_unknown_env`, `refresh`, `vault_env`, `order`, `vault_keys`";
+const CONTAINER_KEYS: &str = "`env_prefix`, `vault_mount`, `vault_path`, `validate`, `allow_unknown_env`, `allow_unknown`, `refresh`, `vault_env`, `order`, `vault_keys`, `files`, `dotenv`";
 const FIELD_KEYS: &str =
     "`secret`, `default`, `env`, `vault`, `validate`, `nested`, `skip`, `allow_empty`, `static`";
 const VAULT_KEYS: &str = "`path`, `key`, `aliases`, `mount`, `folder`";
@@ -63,6 +63,9 @@ pub struct ContainerAttrs {
     pub vault_keys: Attr<LitStr>,
     /// `(standard name, the team's name)` pairs.
     pub vault_env: Attr<Vec<(String, LitStr)>>,
+    pub files: Attr<Vec<LitStr>>,
+    pub dotenv: Attr<LitStr>,
+    pub allow_unknown: Attr<()>,
 }
 
 pub enum DefaultValue {
@@ -125,6 +128,15 @@ fn config_attrs(attrs: &[syn::Attribute]) -> impl Iterator<Item = &syn::Attribut
 /// `= ["a", "b"]`: a bracketed list of string literals.
 fn lit_list(meta: &ParseNestedMeta<'_>) -> syn::Result<Vec<LitStr>> {
     let value = meta.value()?;
+    if !value.peek(syn::token::Bracket) {
+        let name = meta
+            .path
+            .get_ident()
+            .map_or_else(|| "..".to_owned(), ToString::to_string);
+        return Err(value.error(format!(
+            "#[config({name})] takes a list of strings in brackets: `{name} = [\"..\", \"..\"]`"
+        )));
+    }
     let content;
     syn::bracketed!(content in value);
     let list = content.parse_terminated(|p| p.parse::<LitStr>(), Token![,])?;
@@ -143,6 +155,9 @@ impl ContainerAttrs {
             order: Attr::none("order"),
             vault_keys: Attr::none("vault_keys"),
             vault_env: Attr::none("vault_env"),
+            files: Attr::none("files"),
+            dotenv: Attr::none("dotenv"),
+            allow_unknown: Attr::none("allow_unknown"),
         };
         for attr in config_attrs(attrs) {
             let result = attr.parse_nested_meta(|meta| {
@@ -165,6 +180,17 @@ impl ContainerAttrs {
                 } else if meta.path.is_ident("allow_unknown_env") {
                     // #[config(allow_unknown_env)]
                     out.allow_unknown_env.set(cx, &meta, ());
+                } else if meta.path.is_ident("allow_unknown") {
+                    // #[config(allow_unknown)]
+                    out.allow_unknown.set(cx, &meta, ());
+                } else if meta.path.is_ident("files") {
+                    // #[config(files = ["config/default.toml", "required:config/{profile}.toml"])]
+                    let list = lit_list(&meta)?;
+                    out.files.set(cx, &meta, list);
+                } else if meta.path.is_ident("dotenv") {
+                    // #[config(dotenv = ".env")]
+                    let v = meta.value()?.parse()?;
+                    out.dotenv.set(cx, &meta, v);
                 } else if meta.path.is_ident("refresh") {
                     // #[config(refresh = "5m")]
                     let v = meta.value()?.parse()?;

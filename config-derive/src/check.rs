@@ -18,6 +18,28 @@ fn check_container(cx: &Ctxt, cont: &Container<'_>) {
     if let Some(lit) = cont.attrs.vault_path.get() {
         check_placeholders(cx, lit);
     }
+    for lit in cont.attrs.files.get().into_iter().flatten() {
+        check_file(cx, lit);
+    }
+    if let Some(lit) = cont.attrs.dotenv.get() {
+        if lit.value().trim().is_empty() {
+            cx.error_spanned_by(lit, "#[config(dotenv)] must name a file, e.g. \".env\"");
+        } else if lit.value().contains('{') {
+            cx.error_spanned_by(
+                lit,
+                "#[config(dotenv)] takes no placeholder: the `.env` file may itself choose the profile",
+            );
+        }
+    }
+    if let (Some(_), Some(span)) = (
+        cont.attrs.allow_unknown_env.get(),
+        cont.attrs.allow_unknown.span(),
+    ) {
+        cx.syn_error(syn::Error::new(
+            span,
+            "#[config(allow_unknown)] already allows unknown env vars; remove `allow_unknown_env`",
+        ));
+    }
     if let Some(lit) = cont.attrs.vault_mount.get() {
         check_mount(cx, lit);
     }
@@ -79,6 +101,28 @@ fn check_mount(cx: &Ctxt, lit: &syn::LitStr) {
 }
 
 /// Only `{profile}` may appear in braces.
+/// A config file: a path with a known extension, `{profile}` the only placeholder.
+fn check_file(cx: &Ctxt, lit: &syn::LitStr) {
+    let written = lit.value();
+    let spec = vault_config_core::schema::FileSpec::parse(&written);
+    let extension = std::path::Path::new(&spec.path)
+        .extension()
+        .and_then(|e| e.to_str());
+    if spec.path.trim().is_empty() {
+        cx.error_spanned_by(lit, "#[config(files)] entries must name a file");
+    } else if !matches!(extension, Some("toml" | "yaml" | "yml" | "json")) {
+        cx.error_spanned_by(
+            lit,
+            format!(
+                "config file `{}` has no known format: name it .toml, .yaml, .yml or .json",
+                spec.path
+            ),
+        );
+    } else {
+        check_placeholders(cx, lit);
+    }
+}
+
 fn check_placeholders(cx: &Ctxt, lit: &syn::LitStr) {
     let text = lit.value();
     let mut rest = text.as_str();

@@ -37,6 +37,13 @@ pub fn expand(cont: &Container<'_>) -> TokenStream {
         .map(|list| list.iter().map(syn::LitStr::value).collect())
         .unwrap_or_default();
     let vault_keys = opt_str(a.vault_keys.get().map(syn::LitStr::value));
+    let files: Vec<String> = a
+        .files
+        .get()
+        .map(|list| list.iter().map(syn::LitStr::value).collect())
+        .unwrap_or_default();
+    let dotenv = opt_str(a.dotenv.get().map(syn::LitStr::value));
+    let allow_unknown = a.allow_unknown.is_set();
     let refresh_ms = match a
         .refresh
         .get()
@@ -98,6 +105,9 @@ pub fn expand(cont: &Container<'_>) -> TokenStream {
                     vault_env: &[#((#standard, #team)),*],
                     order: &[#(#order),*],
                     vault_keys: #vault_keys,
+                    files: &[#(#files),*],
+                    dotenv: #dotenv,
+                    allow_unknown: #allow_unknown,
                 }
             }
 

@@ -397,6 +397,10 @@ async fn run<T: VaultConfig + Send + Sync>(
     started: impl FnOnce(Result<Arc<Shared<T>>, LoadError>),
 ) {
     let mut loader = loader;
+    // A change of a config file or the `.env` file triggers a refresh at once; watched before
+    // the first load, so that no change after it is missed.
+    let files_changed = Arc::new(tokio::sync::Notify::new());
+    let _watcher = watch_files(plumbing::local_files(&loader), Arc::clone(&files_changed));
     let first = match plumbing::load_tracked(&loader).await {
         Ok(first) => first,
         Err(err) => {
@@ -426,9 +430,15 @@ async fn run<T: VaultConfig + Send + Sync>(
     let mut version = 0;
     loop {
         let wake = next_refresh.min(next_maintain);
-        tokio::select! {
-            _ = tokio::time::sleep_until(wake) => {}
+        let file_changed = tokio::select! {
+            _ = tokio::time::sleep_until(wake) => false,
+            _ = files_changed.notified() => true,
             _ = stop.wait_for(|s| *s) => break,
+        };
+        if file_changed {
+            // Editors write a file in several steps: let them finish, then read it once.
+            tokio::time::sleep(FILE_SETTLE).await;
+            next_refresh = tokio::time::Instant::now();
         }
         let now = tokio::time::Instant::now();
         if now >= next_maintain {
@@ -485,6 +495,44 @@ async fn run<T: VaultConfig + Send + Sync>(
     if let Some(source) = source {
         source.close().await;
     }
+}
+
+/// How long a refresh waits after a watched file changed, for the writer to finish.
+const FILE_SETTLE: Duration = Duration::from_millis(100);
+
+/// Watches the directories of `files` (so that a file replaced by rename, as editors and
+/// Kubernetes ConfigMaps do, is seen too) and wakes `changed` when one of them changes. `None`
+/// when there is nothing to watch or the platform refuses: then files are re-read on the
+/// refresh interval only.
+fn watch_files(
+    files: Vec<std::path::PathBuf>,
+    changed: Arc<tokio::sync::Notify>,
+) -> Option<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    if files.is_empty() {
+        return None;
+    }
+    let absolute = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
+    let watched: Vec<std::path::PathBuf> = files.iter().map(|f| absolute(f)).collect();
+    let names = watched.clone();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event {
+            if event.paths.iter().any(|p| names.iter().any(|n| n == p)) {
+                changed.notify_one();
+            }
+        }
+    })
+    .map_err(|e| tracing::warn!(error = %e, "vault-config: config files are not watched"))
+    .ok()?;
+    let mut dirs: Vec<&std::path::Path> = watched.iter().filter_map(|f| f.parent()).collect();
+    dirs.sort();
+    dirs.dedup();
+    for dir in dirs {
+        if let Err(e) = watcher.watch(dir, notify::RecursiveMode::NonRecursive) {
+            tracing::debug!(dir = %dir.display(), error = %e, "vault-config: cannot watch a config file directory");
+        }
+    }
+    Some(watcher)
 }
 
 /// The interval, or sooner when a KV v1 read gave a lease (re-read at 85 % of it, as Agent).

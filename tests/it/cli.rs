@@ -121,7 +121,7 @@ fn policy_without_vault_or_version_is_a_usage_error() {
 }
 
 #[test]
-fn help_lists_the_six_subcommands() {
+fn help_lists_the_seven_subcommands() {
     let (code, out, _) = run(&["--help"], &[]);
     assert_eq!(code, 0);
     // The profile variable by its real name, not "the PROFILE env var".
@@ -134,6 +134,7 @@ fn help_lists_the_six_subcommands() {
         "explain",
         "env-template",
         "docs",
+        "file-template",
         "policy",
         "migrate",
     ] {
@@ -413,13 +414,14 @@ fn no_subcommand_prints_a_secret_or_the_token() {
     ];
     // A different value already in Vault: migrate refuses the path, naming only keys.
     let conflicting = [base.as_slice(), &[("SHOP_DATABASE_URL", in_env)]].concat();
-    let runs: [Run; 16] = [
+    let runs: [Run; 17] = [
         (&["check"], &base),
         (&["check", "--json"], &base),
         (&["explain"], &base),
         (&["explain", "--json"], &base),
         (&["env-template"], &base),
         (&["docs"], &base),
+        (&["file-template"], &base),
         (&["policy"], &base),
         (&["migrate", "--dry-run"], &base),
         (&["migrate", "--dry-run", "--json"], &base),

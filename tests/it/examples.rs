@@ -432,3 +432,40 @@ fn a_given_ca_replaces_the_system_roots() {
     assert!(stderr.contains("cannot reach vault"), "{stderr}");
     assert!(!stderr.contains(&v.root), "{stderr}");
 }
+
+/// Config files and `.env` under env and Vault, run where its files are: every layer answers.
+#[test]
+fn layered_reads_env_dotenv_vault_files_and_defaults() {
+    let Some(v) = dev_vault() else { return };
+    let profile = format!("layered-{}", std::process::id());
+    v.write(
+        &format!("secret/layered/{profile}"),
+        json!({ "workers": 16 }),
+    );
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/layered");
+    let out = Command::new(example_binary("layered"))
+        .current_dir(&dir)
+        .env_clear()
+        .envs(kv(&[
+            ("APP_PORT", "9000"),
+            ("APP_PROFILE", &profile),
+            ("VAULT_ADDR", &v.addr),
+            ("VAULT_TOKEN", &v.root),
+        ]))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    for line in [
+        "order env > dotenv > vault > file > default",
+        "env APP_PORT",
+        ".env APP_LOG_LEVEL",
+        &format!("vault secret/layered/{profile}#workers"),
+        "file config/default.toml (db.pool_size)",
+        &format!("config/{profile}.toml (missing, skipped)"),
+        "loaded: port 9000, 16 workers, pool of 8, 2 hosts, api key of 21 bytes",
+    ] {
+        assert!(stdout.contains(line), "`{line}` missing:\n{stdout}");
+    }
+    assert!(!stdout.contains("local-development-key") && !stdout.contains(&v.root));
+}

@@ -10,6 +10,7 @@ mod cli;
 mod errors;
 mod examples;
 mod explain;
+mod files;
 mod folder;
 mod layers;
 mod live;

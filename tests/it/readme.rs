@@ -58,7 +58,8 @@ fn every_example_the_readme_names_exists_and_is_exercised() {
         );
         assert!(
             exercised.contains(&format!("--example {name}"))
-                || exercised.contains(&format!("run(\"{name}\"")),
+                || exercised.contains(&format!("run(\"{name}\""))
+                || exercised.contains(&format!("example_binary(\"{name}\")")),
             "example {name} is not run by scripts/test or tests/it/examples.rs"
         );
     }

@@ -1,0 +1,350 @@
+//! The config-file and `.env` layers: which files a load reads, how they are read (TOML, YAML
+//! and JSON through figment's providers, `.env` through dotenvy, never touching the process
+//! environment), and what they answer for a field (`db.pool_size` is `[db] pool_size`).
+
+use std::io::Read;
+use std::path::Path;
+
+use figment::Figment;
+use figment::providers::{Format, Json, Toml, Yaml};
+use figment::value::{Dict, Value as FigValue};
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use crate::error::{Problem, ProblemKind};
+use crate::schema::{FileSpec, Schema};
+
+/// The largest config or `.env` file read: bigger ones are refused, not read.
+const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// One source of the file layer, in order (a later one wins).
+#[derive(Clone, Debug)]
+pub(crate) enum FileSource {
+    /// A file path as written (with `{profile}`), and whether it must exist.
+    Path(FileSpec),
+    /// A figment chain given in code (`Loader::figment`): its own profile selection applies.
+    Figment(Box<Figment>),
+}
+
+/// What reading one file found (`explain`, `check`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct FileCheck {
+    /// The file as read (`{profile}` replaced), `.env` files included.
+    pub file: String,
+    /// What reading it found.
+    pub status: FileStatus,
+}
+
+/// What reading one file found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FileStatus {
+    /// Read and parsed.
+    Read,
+    /// Not there: skipped (a problem when the file is required).
+    Missing,
+    /// There, but it could not be read or parsed: a problem of the load.
+    Failed,
+}
+
+impl FileStatus {
+    /// The status as `explain` shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileStatus::Read => "read",
+            FileStatus::Missing => "missing, skipped",
+            FileStatus::Failed => "failed",
+        }
+    }
+}
+
+/// The file layer of one load: every source read, in order.
+#[derive(Default)]
+pub(crate) struct Files {
+    sources: Vec<ReadFile>,
+    /// What `explain` and `check` show of each file (the `.env` file too).
+    pub checks: Vec<FileCheck>,
+    pub problems: Vec<Problem>,
+}
+
+struct ReadFile {
+    /// The file as shown, or the figment chain's name.
+    label: String,
+    values: Dict,
+    /// A chain given in code: keys it has that match no field are its business (Rocket's).
+    figment: Option<Box<Figment>>,
+}
+
+impl Files {
+    /// Whether the load has a file layer at all.
+    pub fn configured(&self) -> bool {
+        !self.checks.is_empty() || !self.sources.is_empty()
+    }
+
+    /// The winning file's answer for a field's dotted path: the file (or the figment
+    /// provider) that holds it, and the value as JSON.
+    pub fn find(&self, key: &str) -> Option<(String, serde_json::Value)> {
+        self.sources.iter().rev().find_map(|source| {
+            let value = lookup(&source.values, key)?;
+            let label = match &source.figment {
+                Some(figment) => figment
+                    .find_metadata(key)
+                    .map(|m| match &m.source {
+                        Some(src) => src.to_string(),
+                        None => m.name.to_string(),
+                    })
+                    .unwrap_or_else(|| source.label.clone()),
+                None => source.label.clone(),
+            };
+            Some((label, serde_json::to_value(value).ok()?))
+        })
+    }
+
+    /// Every file that holds a value at `key`, first to last.
+    pub fn holders(&self, key: &str) -> impl Iterator<Item = &str> {
+        self.sources
+            .iter()
+            .filter(move |s| lookup(&s.values, key).is_some())
+            .map(|s| s.label.as_str())
+    }
+}
+
+/// Reads every source for `profile`; missing optional files are skipped, everything else
+/// that goes wrong is a problem naming the file.
+pub(crate) fn read(schema: &Schema, sources: &[FileSource], profile: &str) -> Files {
+    let mut files = Files::default();
+    for source in sources {
+        match source {
+            FileSource::Path(spec) => {
+                let shown = crate::profile::substitute(&spec.path, profile);
+                // `config/{profile}.toml` under the `default` profile may be the file already
+                // listed as `config/default.toml`: read once.
+                if files.checks.iter().any(|c| c.file == shown) {
+                    continue;
+                }
+                match read_path(&shown) {
+                    Ok(Some(values)) => {
+                        files.problems.extend(unknown_keys(schema, &shown, &values));
+                        files.checks.push(check(&shown, FileStatus::Read));
+                        files.sources.push(ReadFile {
+                            label: shown,
+                            values,
+                            figment: None,
+                        });
+                    }
+                    Ok(None) => {
+                        if spec.required {
+                            files.problems.push(file_problem(
+                                &shown,
+                                "the required config file does not exist",
+                            ));
+                        }
+                        files.checks.push(check(&shown, FileStatus::Missing));
+                    }
+                    Err(why) => {
+                        files.problems.push(file_problem(&shown, &why));
+                        files.checks.push(check(&shown, FileStatus::Failed));
+                    }
+                }
+            }
+            FileSource::Figment(figment) => {
+                let label = figment
+                    .metadata()
+                    .next()
+                    .map_or_else(|| "figment".to_owned(), |m| m.name.to_string());
+                match figment.extract::<Dict>() {
+                    Ok(values) => {
+                        files.checks.push(check(&label, FileStatus::Read));
+                        files.sources.push(ReadFile {
+                            label,
+                            values,
+                            figment: Some(figment.clone()),
+                        });
+                    }
+                    Err(e) => {
+                        files.problems.push(file_problem(&label, &first_line(&e)));
+                        files.checks.push(check(&label, FileStatus::Failed));
+                    }
+                }
+            }
+        }
+    }
+    files
+}
+
+/// The variables of a `.env` file, `None` when it does not exist; parsed only, never set.
+pub(crate) fn read_dotenv(path: &str) -> Result<Option<Vec<(String, String)>>, String> {
+    let Some(text) = read_bounded(Path::new(path))? else {
+        return Ok(None);
+    };
+    let mut vars = Vec::new();
+    for item in dotenvy::from_read_iter(text.as_bytes()) {
+        match item {
+            Ok(pair) => vars.push(pair),
+            // dotenvy's message quotes the line, which may hold a secret: name its number.
+            Err(dotenvy::Error::LineParse(line, _)) => {
+                let number = text
+                    .lines()
+                    .position(|l| l.contains(line.trim()))
+                    .map_or_else(String::new, |n| format!(" at line {}", n + 1));
+                return Err(format!("cannot be parsed{number} (value not shown)"));
+            }
+            Err(_) => return Err("cannot be parsed (value not shown)".into()),
+        }
+    }
+    Ok(Some(vars))
+}
+
+/// A file's top-level table; `None` when it does not exist.
+fn read_path(path: &str) -> Result<Option<Dict>, String> {
+    let Some(text) = read_bounded(Path::new(path))? else {
+        return Ok(None);
+    };
+    let figment = match Path::new(path).extension().and_then(|e| e.to_str()) {
+        Some("toml") => Figment::from(Toml::string(&text)),
+        Some("yaml" | "yml") => Figment::from(Yaml::string(&text)),
+        Some("json") => Figment::from(Json::string(&text)),
+        _ => return Err("unknown format: name it .toml, .yaml, .yml or .json".into()),
+    };
+    figment
+        .extract::<Dict>()
+        .map(Some)
+        .map_err(|e| first_line(&e))
+}
+
+/// The file's text; `None` when it does not exist. Only regular files, at most
+/// [`MAX_FILE_BYTES`], are read; the text is wiped when dropped.
+fn read_bounded(path: &Path) -> Result<Option<Zeroizing<String>>, String> {
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot be read: {e}")),
+    };
+    match file.metadata() {
+        Ok(m) if !m.is_file() => return Err("is not a regular file".into()),
+        Ok(m) if m.len() > MAX_FILE_BYTES => {
+            return Err(format!("is larger than {MAX_FILE_BYTES} bytes"));
+        }
+        Ok(_) => {}
+        Err(e) => return Err(format!("cannot be read: {e}")),
+    }
+    let mut text = Zeroizing::new(String::new());
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("cannot be read: {e}"))?;
+    Ok(Some(text))
+}
+
+/// A parse error's first line, with the position (TOML, YAML and JSON all give one), never
+/// the excerpt of the file that TOML's message adds below it (a line that may hold a secret).
+fn first_line(error: &figment::Error) -> String {
+    let text = error.kind.to_string();
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    let reason = lines
+        .iter()
+        .skip(1)
+        .rev()
+        .find(|l| !l.is_empty() && !l.contains('|') && !l.starts_with('^'));
+    match (lines.first(), reason) {
+        (Some(first), Some(reason)) => format!("{first}: {reason}"),
+        (Some(first), None) => (*first).to_owned(),
+        (None, _) => "cannot be parsed".to_owned(),
+    }
+}
+
+fn check(file: &str, status: FileStatus) -> FileCheck {
+    FileCheck {
+        file: file.to_owned(),
+        status,
+    }
+}
+
+fn file_problem(file: &str, why: &str) -> Problem {
+    Problem::new(ProblemKind::File, format!("{file} {why}"))
+}
+
+/// The value at a dotted path: `db.pool_size` is the `pool_size` key of the `db` table.
+fn lookup<'d>(dict: &'d Dict, key: &str) -> Option<&'d FigValue> {
+    let mut parts = key.split('.');
+    let mut value = dict.get(parts.next()?)?;
+    for part in parts {
+        value = match value {
+            FigValue::Dict(_, inner) => inner.get(part)?,
+            _ => return None,
+        };
+    }
+    Some(value)
+}
+
+/// Keys of a file that match no field, each with a "did you mean" when one is close.
+fn unknown_keys(schema: &Schema, file: &str, values: &Dict) -> Vec<Problem> {
+    if schema.allow_unknown_keys {
+        return Vec::new();
+    }
+    let leaves: Vec<&str> = schema.fields.iter().map(|f| f.path.as_str()).collect();
+    let mut unknown = Vec::new();
+    walk(values, "", &leaves, &mut unknown);
+    unknown
+        .into_iter()
+        .map(|key| {
+            let hint = crate::nearest_name(&key, leaves.iter().copied())
+                .map(|k| format!("; did you mean `{k}`?"))
+                .unwrap_or_default();
+            let mut problem = Problem::new(
+                ProblemKind::UnknownKey,
+                format!(
+                    "`{key}` in {file} matches no field of `{}`{hint}",
+                    schema.type_name
+                ),
+            );
+            problem.file = Some(key);
+            problem
+        })
+        .collect()
+}
+
+/// Collects the dotted paths under `prefix` that are neither a field nor a table of fields.
+fn walk(dict: &Dict, prefix: &str, leaves: &[&str], out: &mut Vec<String>) {
+    for (key, value) in dict {
+        let path = format!("{prefix}{key}");
+        if leaves.contains(&path.as_str()) {
+            continue;
+        }
+        let table = format!("{path}.");
+        match value {
+            FigValue::Dict(_, inner) if leaves.iter().any(|l| l.starts_with(&table)) => {
+                walk(inner, &table, leaves, out);
+            }
+            _ => out.push(path),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_toml_error_keeps_its_position_and_drops_the_quoted_line() {
+        let err = Figment::from(Toml::string("password = \"hunter2\nport = 1"))
+            .extract::<Dict>()
+            .unwrap_err();
+        let shown = first_line(&err);
+        assert!(shown.contains("line 1"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
+    fn a_dotenv_error_names_the_line_not_its_text() {
+        let dir = std::env::temp_dir().join(format!("vc-dotenv-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(".env");
+        std::fs::write(&path, "APP_PORT=1\nAPP_TOKEN='unclosed-canary\n").unwrap();
+        let err = read_dotenv(path.to_str().unwrap()).unwrap_err();
+        assert!(!err.contains("canary"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
