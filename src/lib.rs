@@ -89,7 +89,7 @@ pub use vault_config_core::{EnvSnapshot, Error, Fallback, Loader, SecretFolder, 
 pub use vault_config_derive::VaultConfig;
 pub use vault_config_vault::LiveConfig;
 
-pub use vault_config_core::{de, schema, testing};
+pub use vault_config_core::{de, duration, schema, testing};
 
 /// The problems of a failed load: what went wrong, per field, and what each layer answered.
 pub mod error {

@@ -62,8 +62,22 @@ impl Inner {
         Ok(token)
     }
 
-    #[tracing::instrument(name = "vault.login", skip_all, fields(method))]
+    /// Logs in (a static token or a proxy's auto-auth needs none) and counts the login.
     pub(crate) async fn login(&self, session: &mut Session) -> Result<Arc<SecretString>, Error> {
+        let result = self.login_once(session).await;
+        if let Some(auth) = self.config.auth.as_ref().filter(|a| a.is_login()) {
+            metrics::counter!(
+                crate::metrics::LOGINS,
+                "method" => auth.method(),
+                "outcome" => if result.is_ok() { "ok" } else { "failed" },
+            )
+            .increment(1);
+        }
+        result
+    }
+
+    #[tracing::instrument(name = "vault.login", skip_all, fields(method))]
+    async fn login_once(&self, session: &mut Session) -> Result<Arc<SecretString>, Error> {
         let Some(auth) = &self.config.auth else {
             return Err(Error::config(None, crate::env::NO_CREDENTIALS));
         };

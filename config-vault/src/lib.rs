@@ -42,6 +42,7 @@ mod health;
 mod kv;
 mod lifecycle;
 pub mod live;
+pub mod metrics;
 mod migrate;
 mod retry;
 mod tls;

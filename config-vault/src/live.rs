@@ -60,6 +60,31 @@ pub struct LiveHealth {
     pub static_changes: Vec<String>,
 }
 
+impl LiveHealth {
+    /// Whether a health endpoint should say "ready": Vault is not used, or the last contact
+    /// with it worked, or the settings in use were refreshed at most `threshold` ago. The one
+    /// rule for `/health` handlers: 503 once Vault has been away longer than the threshold,
+    /// while a short outage (the settings stay last-known-good) does not take the service out.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use vault_config_vault::LiveHealth;
+    /// let mut health = LiveHealth::default();
+    /// health.vault_enabled = true;
+    /// assert!(!health.healthy_within(Duration::from_secs(60)), "never refreshed, not connected");
+    /// health.last_refresh = Some(std::time::SystemTime::now()
+    ///     .duration_since(std::time::UNIX_EPOCH).unwrap().as_secs());
+    /// assert!(health.healthy_within(Duration::from_secs(60)));
+    /// ```
+    pub fn healthy_within(&self, threshold: Duration) -> bool {
+        !self.vault_enabled
+            || self.vault_connected
+            || self
+                .last_refresh
+                .is_some_and(|at| unix_now().saturating_sub(at) <= threshold.as_secs())
+    }
+}
+
 /// Settings that stay current while the service runs. Cheap to clone; the background task
 /// stops when the last clone is dropped or on [`shutdown`](Live::shutdown).
 ///
@@ -397,6 +422,8 @@ async fn run<T: VaultConfig + Send + Sync>(
     started: impl FnOnce(Result<Arc<Shared<T>>, LoadError>),
 ) {
     let mut loader = loader;
+    crate::metrics::describe();
+    let settings = T::schema().type_name;
     // A change of a config file or the `.env` file triggers a refresh at once; watched before
     // the first load, so that no change after it is missed.
     let files_changed = Arc::new(tokio::sync::Notify::new());
@@ -420,7 +447,8 @@ async fn run<T: VaultConfig + Send + Sync>(
             ..LiveHealth::default()
         }),
     });
-    update_status(&shared, cache.as_deref()).await;
+    update_status(&shared, cache.as_deref(), settings).await;
+    metrics::gauge!(crate::metrics::LAST_REFRESH, "settings" => settings).set(unix_now() as f64);
     started(Ok(Arc::clone(&shared)));
 
     let source = cache.as_deref();
@@ -463,7 +491,13 @@ async fn run<T: VaultConfig + Send + Sync>(
                         h.static_changes = tracked.static_changes.clone();
                         new_static
                     };
+                    metrics::counter!(crate::metrics::REFRESHES, "settings" => settings, "outcome" => "ok")
+                        .increment(1);
+                    metrics::gauge!(crate::metrics::LAST_REFRESH, "settings" => settings)
+                        .set(unix_now() as f64);
                     if !tracked.static_changes.is_empty() && new_static {
+                        metrics::counter!(crate::metrics::STATIC_CHANGES, "settings" => settings)
+                            .increment(1);
                         tracing::warn!(fields = ?tracked.static_changes, "vault-config: static fields changed in their source; restart to apply");
                     }
                     if !changed.is_empty() || (new_static && !tracked.static_changes.is_empty()) {
@@ -482,6 +516,8 @@ async fn run<T: VaultConfig + Send + Sync>(
                 Err(err) => {
                     // The whole report to the log; one line to health.
                     tracing::warn!(problems = err.problems().len(), error = %err, "vault-config: refresh failed; keeping the last good settings");
+                    metrics::counter!(crate::metrics::REFRESHES, "settings" => settings, "outcome" => "failed")
+                        .increment(1);
                     let mut h = shared.health.lock().unwrap_or_else(|e| e.into_inner());
                     h.failed_refreshes += 1;
                     h.last_error = Some(err.summary());
@@ -490,7 +526,7 @@ async fn run<T: VaultConfig + Send + Sync>(
             next_refresh =
                 now + next_interval(interval, source.and_then(CachingSource::shortest_lease));
         }
-        update_status(&shared, source).await;
+        update_status(&shared, source, settings).await;
     }
     if let Some(source) = source {
         source.close().await;
@@ -544,13 +580,23 @@ pub(crate) fn next_interval(interval: Duration, shortest_lease: Option<Duration>
         .max(Duration::from_millis(10))
 }
 
-async fn update_status<T>(shared: &Shared<T>, source: Option<&CachingSource>) {
+async fn update_status<T>(
+    shared: &Shared<T>,
+    source: Option<&CachingSource>,
+    settings: &'static str,
+) {
     let status = match source {
         Some(s) => s.status().await,
         None => SourceStatus::default(),
     };
+    let connected = source.is_some() && status.connected;
+    metrics::gauge!(crate::metrics::CONNECTED, "settings" => settings)
+        .set(f64::from(u8::from(connected)));
+    if let Some(ttl) = status.token_ttl_remaining {
+        metrics::gauge!(crate::metrics::TOKEN_TTL, "settings" => settings).set(ttl as f64);
+    }
     let mut h = shared.health.lock().unwrap_or_else(|e| e.into_inner());
-    h.vault_connected = source.is_some() && status.connected;
+    h.vault_connected = connected;
     h.token_ttl_remaining = status.token_ttl_remaining;
 }
 

@@ -230,6 +230,12 @@ impl Inner {
                 Err(_) => {}
             }
             if !transient || retry >= policy.max_retries {
+                metrics::counter!(
+                    crate::metrics::REQUESTS,
+                    "operation" => crate::metrics::operation(&call.method, call.path),
+                    "outcome" => crate::metrics::outcome(&outcome),
+                )
+                .increment(1);
                 return outcome;
             }
             retry += 1;

@@ -469,3 +469,148 @@ fn layered_reads_env_dotenv_vault_files_and_defaults() {
     }
     assert!(!stdout.contains("local-development-key") && !stdout.contains(&v.root));
 }
+
+/// A free loopback port (bound, then released) for an example's listener.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One HTTP/1.1 GET on loopback: the status code and the body.
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    let status = answer.split(' ').nth(1)?.parse().ok()?;
+    let body = answer.split_once("\r\n\r\n")?.1.to_owned();
+    Some((status, body))
+}
+
+/// Polls `probe` every 100 ms until it answers or `within` is over.
+fn poll<T>(within: std::time::Duration, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if let Some(found) = probe() {
+            return Some(found);
+        }
+        if std::time::Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// A spawned example, killed when dropped.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(name: &str, env: &[(&str, &str)]) -> Running {
+    Running(
+        Command::new(example_binary(name))
+            .env_clear()
+            .envs(kv(env))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// The exporter example scraped as Prometheus does: every family of the library is there.
+#[test]
+fn metrics_exporter_serves_the_libraries_metrics_to_a_scrape() {
+    let Some(v) = dev_vault() else { return };
+    v.write(
+        "secret/metrics-demo",
+        json!({ "api_key": "canary-exported-key" }),
+    );
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let _example = spawn(
+        "metrics_exporter",
+        &[
+            ("VAULT_ADDR", &v.addr),
+            ("VAULT_ROLE_ID", &v.role_id),
+            ("VAULT_SECRET_ID", &v.secret_id),
+            ("METRICS_ADDR", &addr),
+            ("EXAMPLE_SECONDS", "60"),
+        ],
+    );
+    let wanted = [
+        "vault_config_logins_total{method=\"approle\",outcome=\"ok\"}",
+        "vault_config_requests_total{operation=\"read\",outcome=\"ok\"}",
+        "vault_config_refreshes_total{settings=\"Settings\",outcome=\"ok\"}",
+        "vault_config_last_refresh_timestamp_seconds{settings=\"Settings\"}",
+        "vault_config_token_ttl_seconds{settings=\"Settings\"}",
+        "vault_config_vault_connected{settings=\"Settings\"} 1",
+        "# HELP vault_config_refreshes_total",
+    ];
+    let scraped = poll(std::time::Duration::from_secs(30), || {
+        let (status, body) = http_get(port, "/metrics")?;
+        (status == 200 && wanted.iter().all(|w| body.contains(w))).then_some(body)
+    });
+    let Some(body) = scraped else {
+        panic!(
+            "the scrape never showed every family: {:?}",
+            http_get(port, "/metrics")
+        );
+    };
+    assert!(!body.contains("canary-exported-key") && !body.contains(&v.secret_id));
+}
+
+/// The axum health endpoint: 200 while Vault answers, 503 once it has been away longer than
+/// the threshold (the proxy in front of the server is gone), with the health JSON either way.
+#[test]
+fn health_endpoint_turns_503_when_vault_is_away_past_the_threshold() {
+    let Some(v) = dev_vault() else { return };
+    v.write(
+        "secret/health-demo",
+        json!({ "api_key": "canary-health-key" }),
+    );
+    let proxy = crate::fixtures::fault_proxy::FaultProxy::start(&v.addr);
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let _example = spawn(
+        "health_endpoint",
+        &[
+            ("VAULT_ADDR", &proxy.url()),
+            ("VAULT_TOKEN", &v.root),
+            ("VAULT_MAX_RETRIES", "0"),
+            ("VAULT_REFRESH_INTERVAL", "200ms"),
+            ("HEALTH_ADDR", &addr),
+            ("HEALTH_THRESHOLD", "1s"),
+        ],
+    );
+    let up = poll(std::time::Duration::from_secs(30), || {
+        http_get(port, "/health").filter(|(status, _)| *status == 200)
+    })
+    .expect("200 while Vault answers");
+    let health: serde_json::Value = serde_json::from_str(&up.1).unwrap();
+    assert_eq!(health["vault_connected"], true, "{health}");
+    drop(proxy);
+    let (_, body) = poll(std::time::Duration::from_secs(30), || {
+        http_get(port, "/health").filter(|(status, _)| *status == 503)
+    })
+    .expect("503 once Vault is away longer than the threshold");
+    let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(health["vault_connected"], false, "{health}");
+    assert!(!body.contains("canary-health-key") && !body.contains(&v.root));
+}

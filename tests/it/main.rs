@@ -16,6 +16,7 @@ mod layers;
 mod live;
 mod live_real;
 mod live_renewal;
+mod metrics;
 mod policies;
 mod properties;
 mod readme;
