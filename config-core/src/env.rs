@@ -99,16 +99,12 @@ impl EnvSnapshot {
 
     /// The value of `name` in the environment itself (with Agent files), not the `.env` file.
     pub fn own(&self, name: &str) -> Option<Result<&str, NotUnicode>> {
-        self.vars
-            .get(name)
-            .map(|e| e.value.as_deref().ok_or(NotUnicode))
+        self.vars.get(name).map(Entry::text)
     }
 
     /// The value of `name` in the `.env` file, when one was read.
     pub fn dotenv_value(&self, name: &str) -> Option<Result<&str, NotUnicode>> {
-        self.dotenv
-            .get(name)
-            .map(|e| e.value.as_deref().ok_or(NotUnicode))
+        self.dotenv.get(name).map(Entry::text)
     }
 
     /// The `.env` file the snapshot's `.env` variables came from.
@@ -125,16 +121,7 @@ impl EnvSnapshot {
         K: Into<String>,
         V: Into<String>,
     {
-        self.dotenv = vars
-            .into_iter()
-            .map(|(k, v)| {
-                let entry = Entry {
-                    value: Some(v.into()),
-                    origin: None,
-                };
-                (k.into(), entry)
-            })
-            .collect();
+        self.dotenv = entries(vars);
         self.dotenv_origin = Some(Arc::from(origin));
         self
     }
@@ -216,18 +203,33 @@ impl EnvSnapshot {
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for EnvSnapshot {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         EnvSnapshot {
-            vars: iter
-                .into_iter()
-                .map(|(k, v)| {
-                    let entry = Entry {
-                        value: Some(v.into()),
-                        origin: None,
-                    };
-                    (k.into(), entry)
-                })
-                .collect(),
+            vars: entries(iter),
             ..EnvSnapshot::default()
         }
+    }
+}
+
+/// Text variables as entries of no origin.
+fn entries<I, K, V>(vars: I) -> BTreeMap<String, Entry>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: Into<String>,
+    V: Into<String>,
+{
+    vars.into_iter()
+        .map(|(k, v)| {
+            let entry = Entry {
+                value: Some(v.into()),
+                origin: None,
+            };
+            (k.into(), entry)
+        })
+        .collect()
+}
+
+impl Entry {
+    fn text(&self) -> Result<&str, NotUnicode> {
+        self.value.as_deref().ok_or(NotUnicode)
     }
 }
 
@@ -235,7 +237,8 @@ impl fmt::Debug for EnvSnapshot {
     /// Names only: an env value may be a secret.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EnvSnapshot")
-            .field("names", &self.vars.keys().collect::<Vec<_>>())
+            .field("names", &self.names().collect::<Vec<_>>())
+            .field("dotenv", &self.dotenv_origin)
             .finish()
     }
 }

@@ -15,8 +15,7 @@ use crate::resolve::Resolved;
 use crate::schema::FileSpec;
 use crate::setup::Hooks;
 use crate::snapshot::Snapshot;
-use crate::source::SecretSource;
-use crate::source::{FetchResult, SourceError, VaultPath};
+use crate::source::{FetchResult, SecretSource, SourceError, VaultPath};
 use crate::tracked::{Pins, Tracked};
 
 /// Builds one load of `T`: which env, which Vault source, which profile.
@@ -184,15 +183,9 @@ impl<T: VaultConfig> Loader<T> {
     }
 
     fn add_file(mut self, source: FileSource) -> Self {
-        let files = self.files.get_or_insert_with(|| {
-            T::schema()
-                .files
-                .iter()
-                .cloned()
-                .map(FileSource::Path)
-                .collect()
-        });
-        files.push(source);
+        self.files
+            .get_or_insert_with(struct_files::<T>)
+            .push(source);
         self
     }
 
@@ -267,6 +260,10 @@ impl<T: VaultConfig> Loader<T> {
         let prepared = self.prepare();
         let plan = self.plan(&prepared, explain);
         let results = prepared.source.as_ref().map(|source| {
+            // Nothing to read (env filled every Vault-backed field): nothing to bridge.
+            if plan.paths.is_empty() {
+                return Vec::new();
+            }
             let (source, paths, once) = (Arc::clone(source), plan.paths.clone(), self.one_shot());
             let batch = Box::pin(async move { read(&*source, &paths, once).await });
             (self.hooks.block_on)(batch).unwrap_or_else(|why| {
@@ -330,15 +327,7 @@ impl<T: VaultConfig> Loader<T> {
 
     /// The config files this load reads: the struct's, or what code chose.
     fn file_sources(&self) -> Vec<FileSource> {
-        match &self.files {
-            Some(files) => files.clone(),
-            None => T::schema()
-                .files
-                .iter()
-                .cloned()
-                .map(FileSource::Path)
-                .collect(),
-        }
+        self.files.clone().unwrap_or_else(struct_files::<T>)
     }
 
     /// `env` with the `.env` file's variables under it (read anew by every load, so live
@@ -473,6 +462,16 @@ impl<T: VaultConfig> Loader<T> {
     pub(crate) async fn load_tracked(&self) -> Result<Tracked<T>, Error> {
         self.run(false, crate::tracked::finish::<T>).await
     }
+}
+
+/// The struct's own `files = [..]`.
+fn struct_files<T: VaultConfig>() -> Vec<FileSource> {
+    T::schema()
+        .files
+        .iter()
+        .cloned()
+        .map(FileSource::Path)
+        .collect()
 }
 
 /// One batch: no call at all when no path is needed; a source made for this load alone is
