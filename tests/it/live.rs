@@ -330,3 +330,60 @@ fn a_live_task_that_dies_shows_in_health() {
     assert_eq!(live.current().user.expose_secret(), "user-1");
     live.shutdown();
 }
+
+/// A source that notes the name of the thread each read runs on.
+struct ThreadNoting(MockVault, std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl vault_config::source::SecretSource for ThreadNoting {
+    fn fetch<'a>(
+        &'a self,
+        paths: &'a [vault_config::source::VaultPath],
+    ) -> vault_config::source::BoxFuture<'a, Vec<vault_config::source::FetchResult>> {
+        let name = std::thread::current().name().unwrap_or("?").to_owned();
+        self.1.lock().unwrap().push(name);
+        self.0.fetch(paths)
+    }
+}
+
+/// Started from async code the task runs on the caller's runtime (here a current-thread
+/// runtime: the test's own thread); started from synchronous code, on vault-config's runtime.
+#[test]
+fn the_live_task_runs_on_the_callers_runtime_or_on_the_librarys() {
+    let threads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let loader = || {
+        Svc::loader()
+            .env_vars::<_, String, String>([])
+            .vault(ThreadNoting(vault(1), std::sync::Arc::clone(&threads)))
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let live = Live::builder(loader())
+            .refresh_every(Duration::from_millis(20))
+            .start_async()
+            .await
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while live.health().refreshes < 2 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(live.health().refreshes >= 2, "{:?}", live.health());
+        let explained = live.explain_async().await;
+        assert!(explained.is_ok());
+        live.shutdown_async().await;
+    });
+    let me = std::thread::current().name().unwrap_or("?").to_owned();
+    {
+        let seen = threads.lock().unwrap();
+        assert!(seen.len() >= 3, "{seen:?}");
+        assert!(seen.iter().all(|t| *t == me), "not all on {me}: {seen:?}");
+        drop(seen);
+    }
+    threads.lock().unwrap().clear();
+    let live = Live::builder(loader()).start().unwrap();
+    live.shutdown();
+    let seen = threads.lock().unwrap();
+    assert_eq!(seen.as_slice(), ["vault-config"], "{seen:?}");
+}
