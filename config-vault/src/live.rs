@@ -280,6 +280,12 @@ impl<T: VaultConfig + Send + Sync> LiveBuilder<T> {
     /// Loads (failing fast), then starts the background task on vault-config's own runtime;
     /// from synchronous code.
     pub fn start(self) -> Result<Live<T>, LoadError> {
+        if crate::blocking::on_bridge() {
+            // Waiting for the first load here would hold the thread that runs it.
+            return Err(internal::<T>(
+                "Live::start from inside vault-config's own runtime would deadlock; use start_async",
+            ));
+        }
         let (tx, rx) = std::sync::mpsc::channel();
         let (task, parts) = self.task(move |r| {
             let _ = tx.send(r);
