@@ -2,7 +2,7 @@
 //! is for reqwest: every synchronous entry point (`Settings::load()`, `explain()`, `check()`,
 //! `watch()`, the operator CLI) runs its futures here.
 //!
-//! The futures run on a small runtime of the library's own (one worker), started on first use
+//! The futures run on a small runtime of the library's own (two workers), started on first use
 //! and kept for the life of the process, and the calling thread waits for them. So a load
 //! from synchronous code works outside any runtime and inside both Tokio flavours, and
 //! repeated synchronous loads share one runtime instead of starting one each. Async entry
@@ -25,15 +25,17 @@ thread_local! {
     static ON_BRIDGE: Cell<bool> = const { Cell::new(false) };
 }
 
-/// The library's runtime: one worker (a batch is I/O-bound; a second worker measured slower
-/// at P ≤ 32 paths in `scripts/bench`), started on first use. A static is never dropped, so
-/// the runtime lives as long as the process.
+/// The library's runtime: two workers, started on first use. A static is never dropped, so
+/// the runtime lives as long as the process. Two, not one: every live settings task started
+/// from synchronous code runs here, and with one worker the fault matrix's refresh phase (27
+/// live tasks at once, some decoding large or broken answers) missed its time budget in two
+/// of two runs.
 fn runtime() -> Result<&'static tokio::runtime::Runtime, String> {
     static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
     RUNTIME
         .get_or_init(|| {
             tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
+                .worker_threads(2)
                 .thread_name("vault-config")
                 .on_thread_start(|| ON_BRIDGE.with(|on| on.set(true)))
                 .enable_all()
