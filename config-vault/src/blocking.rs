@@ -1,6 +1,8 @@
 //! The one bridge from synchronous code to the async client, as reqwest's `blocking` module
-//! is for reqwest: every synchronous entry point (`Settings::load()`, `explain()`, `check()`,
-//! `watch()`, the operator CLI) runs its futures here.
+//! is for reqwest: every synchronous entry point that waits for the client (`Settings::load()`,
+//! `explain()`, `check()`, `Live::explain()`, the operator CLI) runs its futures here. (Live
+//! settings started from synchronous code run their background task on a thread of their
+//! own, so that one never delays another.)
 //!
 //! The futures run on a small runtime of the library's own (two workers), started on first use
 //! and kept for the life of the process, and the calling thread waits for them. So a load
@@ -25,11 +27,9 @@ thread_local! {
     static ON_BRIDGE: Cell<bool> = const { Cell::new(false) };
 }
 
-/// The library's runtime: two workers, started on first use. A static is never dropped, so
-/// the runtime lives as long as the process. Two, not one: every live settings task started
-/// from synchronous code runs here, and with one worker the fault matrix's refresh phase (27
-/// live tasks at once, some decoding large or broken answers) missed its time budget in two
-/// of two runs.
+/// The library's runtime: two workers (a batch's TLS handshakes and decoding are CPU work),
+/// started on first use. A static is never dropped, so the runtime lives as long as the
+/// process.
 fn runtime() -> Result<&'static tokio::runtime::Runtime, String> {
     static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
     RUNTIME
@@ -47,8 +47,8 @@ fn runtime() -> Result<&'static tokio::runtime::Runtime, String> {
 }
 
 /// Starts `future` on the library's runtime without waiting for it (the background task of
-/// live settings started from synchronous code). Its spans and events go to the caller's
-/// `tracing` subscriber, also a scoped one.
+/// live settings started from async code outside Tokio). Its spans and events go to the
+/// caller's `tracing` subscriber, also a scoped one.
 pub(crate) fn spawn<F>(future: F) -> Result<tokio::task::JoinHandle<F::Output>, String>
 where
     F: Future + Send + 'static,
