@@ -346,9 +346,9 @@ impl vault_config::source::SecretSource for ThreadNoting {
 }
 
 /// Started from async code the task runs on the caller's runtime (here a current-thread
-/// runtime: the test's own thread); started from synchronous code, on vault-config's runtime.
+/// runtime: the test's own thread); started from synchronous code, on a thread of its own.
 #[test]
-fn the_live_task_runs_on_the_callers_runtime_or_on_the_librarys() {
+fn the_live_task_runs_on_the_callers_runtime_or_on_a_thread_of_its_own() {
     let threads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let loader = || {
         Svc::loader()
@@ -385,5 +385,5 @@ fn the_live_task_runs_on_the_callers_runtime_or_on_the_librarys() {
     let live = Live::builder(loader()).start().unwrap();
     live.shutdown();
     let seen = threads.lock().unwrap();
-    assert_eq!(seen.as_slice(), ["vault-config"], "{seen:?}");
+    assert_eq!(seen.as_slice(), ["vault-config-live"], "{seen:?}");
 }
