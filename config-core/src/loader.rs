@@ -431,15 +431,9 @@ impl<T: VaultConfig> Loader<T> {
     pub(crate) fn local_files(&self) -> Vec<std::path::PathBuf> {
         let env = self.env.clone().unwrap_or_else(EnvSnapshot::from_process);
         let (env, dotenv, _) = self.with_dotenv(env);
-        let chosen = self
-            .profile
-            .as_deref()
-            .map(Ok)
-            .or_else(|| env.get(&T::schema().profile_env));
-        let profile = match chosen {
-            Some(Ok(p)) if crate::profile::validate(p).is_ok() => p.to_owned(),
-            _ => crate::schema::DEFAULT_PROFILE.to_owned(),
-        };
+        let profile =
+            crate::profile::choose(self.profile.as_deref(), &env, &T::schema().profile_env)
+                .unwrap_or_else(|_| crate::schema::DEFAULT_PROFILE.to_owned());
         dotenv
             .map(|check| check.file)
             .into_iter()

@@ -96,21 +96,13 @@ impl<'a> Plan<'a> {
         explain: bool,
     ) -> Self {
         let mut problems = Vec::new();
-        let chosen = profile.map(Ok).or_else(|| env.get(&schema.profile_env));
-        let profile = match chosen.map(|found| {
-            found
-                .map_err(|_| "profile is not valid UTF-8")
-                .and_then(|p| crate::profile::validate(p).map(|()| p))
-        }) {
-            None => DEFAULT_PROFILE.to_owned(),
-            Some(Ok(p)) => p.to_owned(),
-            Some(Err(why)) => {
+        let profile =
+            crate::profile::choose(profile, env, &schema.profile_env).unwrap_or_else(|why| {
                 let mut problem = Problem::new(ProblemKind::Invalid, why);
                 problem.env = Some(schema.profile_env.clone());
                 problems.push(problem);
                 DEFAULT_PROFILE.to_owned()
-            }
-        };
+            });
 
         let answer = |f: &crate::schema::FieldSchema, value| match value {
             None => EnvAnswer::NotSet,

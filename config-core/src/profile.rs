@@ -35,3 +35,27 @@ pub fn validate(profile: &str) -> Result<(), &'static str> {
 pub fn substitute(text: &str, profile: &str) -> String {
     text.replace(crate::schema::PROFILE_PLACEHOLDER, profile)
 }
+
+/// The active profile of a load: the one code chose, else the struct's `{PREFIX}PROFILE` in
+/// `env`, else `default`; validated by [`validate`]. On `Err`, the load reports why and goes on
+/// with `default`.
+///
+/// ```
+/// use vault_config_core::{EnvSnapshot, profile};
+/// let env = EnvSnapshot::from_iter([("APP_PROFILE", "staging")]);
+/// assert_eq!(profile::choose(None, &env, "APP_PROFILE").unwrap(), "staging");
+/// assert_eq!(profile::choose(Some("prod"), &env, "APP_PROFILE").unwrap(), "prod");
+/// assert_eq!(profile::choose(None, &EnvSnapshot::default(), "APP_PROFILE").unwrap(), "default");
+/// assert!(profile::choose(Some("a/b"), &env, "APP_PROFILE").is_err());
+/// ```
+pub fn choose(
+    chosen: Option<&str>,
+    env: &crate::EnvSnapshot,
+    var: &str,
+) -> Result<String, &'static str> {
+    match chosen.map(Ok).or_else(|| env.get(var)) {
+        None => Ok(crate::schema::DEFAULT_PROFILE.to_owned()),
+        Some(Err(_)) => Err("profile is not valid UTF-8"),
+        Some(Ok(p)) => validate(p).map(|()| p.to_owned()),
+    }
+}
