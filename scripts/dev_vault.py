@@ -168,6 +168,8 @@ path "secret/metadata/*" { capabilities = ["read", "list"] }
 path "kv/*" { capabilities = ["read", "list"] }
 path "team-a/secret/data/*" { capabilities = ["read", "list"] }
 path "team-a/secret/metadata/*" { capabilities = ["read", "list"] }
+path "database/creds/*" { capabilities = ["read"] }
+path "database/static-creds/*" { capabilities = ["read"] }
 """
 
 
@@ -258,6 +260,26 @@ def setup(state):
     ns_role_id = r("GET", "auth/approle/role/ns-demo/role-id", namespace=ns)["data"]["role_id"]
     ns_secret_id = r("POST", "auth/approle/role/ns-demo/secret-id", {}, ns)["data"]["secret_id"]
 
+    # The database secrets engine over the PostgreSQL cluster of scripts/dev-vault.
+    with open(os.path.join(state, "pg-port")) as f:
+        pg_port = f.read().strip()
+    with open(os.path.join(state, "pg", "password")) as f:
+        pg_password = f.read().strip()
+    r("POST", "sys/mounts/database", {"type": "database"})
+    r("POST", "database/config/pg", {
+        "plugin_name": "postgresql-database-plugin", "allowed_roles": "*",
+        "connection_url": f"postgresql://{{{{username}}}}:{{{{password}}}}@127.0.0.1:{pg_port}/postgres?sslmode=disable",
+        "username": "postgres", "password": pg_password})
+    create = ["CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';"]
+    r("POST", "database/roles/app", {"db_name": "pg", "default_ttl": "3s", "max_ttl": "6s",
+                                     "creation_statements": create})
+    r("POST", "database/roles/app-renew", {"db_name": "pg", "default_ttl": "2s", "max_ttl": "1h",
+                                           "creation_statements": create})
+    r("POST", "database/roles/app-long", {"db_name": "pg", "default_ttl": "1h", "max_ttl": "4h",
+                                          "creation_statements": create})
+    r("POST", "database/static-roles/app-static", {"db_name": "pg", "username": "static_app",
+                                                   "rotation_period": "5s"})
+
     # Demo secrets for the quickstart examples.
     r("POST", "secret/data/vault-config-demo/default/database",
       {"data": {"url": "postgres://demo:demo@localhost/app"}})
@@ -283,6 +305,8 @@ def setup(state):
         "NAMESPACE": ns,
         "NS_ROLE_ID": ns_role_id,
         "NS_SECRET_ID": ns_secret_id,
+        "PG_PORT": pg_port,
+        "PG_PASSWORD": pg_password,
     }
     with open(os.path.join(state, "env"), "w") as f:
         for k, v in values.items():

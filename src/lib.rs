@@ -80,6 +80,7 @@
 //! | `skip` | not configurable: `Default::default()` |
 //! | `allow_empty` | an empty env value is a value, not "unset" |
 //! | `static` | live settings keep the first value and report a change instead of applying it |
+//! | `lease = "database/creds/app"` | leased credentials from any engine's path (`{profile}` allowed): the field is any `Deserialize` type over the answer's `data`, secret as a whole; live settings renew the lease and read new credentials before it expires |
 //!
 //! Fields of type `SecretString`/`SecretBox<T>` are secret even without `secret`.
 #![forbid(unsafe_code)]
@@ -107,8 +108,8 @@ pub mod explain {
 /// to read secrets from elsewhere (the Vault client and `testing::MockVault` implement it).
 pub mod source {
     pub use vault_config_core::{
-        BoxFuture, FetchResult, SecretData, SecretSource, SourceError, SourceErrorKind,
-        SourceStatus, VaultPath,
+        BoxFuture, FetchResult, PathKind, Renewal, SecretData, SecretSource, SourceError,
+        SourceErrorKind, SourceStatus, VaultPath, short_lease_id,
     };
 }
 
@@ -120,7 +121,9 @@ pub mod snapshot {
 /// Live settings: refreshed in the background, swapped whole, with health and change
 /// notifications (see [`LiveConfig`]).
 pub mod live {
-    pub use vault_config_vault::{Change, Current, Live, LiveBuilder, LiveHealth};
+    pub use vault_config_vault::{
+        Change, Current, DEFAULT_LEASE_GRACE, LeaseHealth, Live, LiveBuilder, LiveHealth,
+    };
 }
 
 #[cfg(feature = "cli")]

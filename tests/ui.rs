@@ -17,6 +17,7 @@ fn ui() {
         "field-type",
         "container",
         "files",
+        "lease",
     ] {
         t.compile_fail(format!("tests/ui/{family}/*.rs"));
     }

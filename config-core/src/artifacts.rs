@@ -269,7 +269,14 @@ impl Schema {
                 path: hcl_escape(&p.path),
                 ..p
             };
-            if p.folder {
+            if p.kind == crate::PathKind::Lease {
+                // Renewal (`sys/leases/renew`) comes with the `default` policy; revocation
+                // by URL is scoped to this path's own leases.
+                let _ = write!(
+                    out,
+                    "\n# Leased credentials: read makes them, live settings give them back when replaced or at shutdown.\npath \"{p}\" {{\n  capabilities = [\"read\"]\n}}\n\npath \"sys/leases/revoke/{p}/*\" {{\n  capabilities = [\"update\"]\n}}\n"
+                );
+            } else if p.kind == crate::PathKind::Folder {
                 let (list, read) = if is_v2(&p.mount) {
                     (
                         format!("{}/metadata/{}/", p.mount, p.path),

@@ -53,8 +53,8 @@ pub use schema::{FieldSchema, Schema, VaultLocation};
 pub use setup::VaultSetup;
 pub use snapshot::Snapshot;
 pub use source::{
-    BoxFuture, FetchResult, SecretData, SecretSource, SourceError, SourceErrorKind, SourceStatus,
-    VaultPath, zeroize_json,
+    BoxFuture, FetchResult, PathKind, Renewal, SecretData, SecretSource, SourceError,
+    SourceErrorKind, SourceStatus, VaultPath, short_lease_id, zeroize_json,
 };
 
 /// The name of `candidates` closest to `name` when it is close enough to be a typo of it

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use crate::schema::{Schema, VaultLocation};
-use crate::source::VaultPath;
+use crate::source::{PathKind, VaultPath};
 
 /// What the environment changes in every field's location: `VAULT_MOUNT_POINT` replaces the
 /// mount, `VAULT_BASE_PATH` the struct's `vault_path`.
@@ -35,7 +35,8 @@ impl Overrides {
 }
 
 /// Where `loc` (a field of `schema`) is read for `profile` under `overrides`: the base path
-/// swapped first, then the mount, then `{profile}` replaced; a folder stays a folder.
+/// swapped first, then the mount, then `{profile}` replaced; a folder stays a folder. A leased
+/// path (`lease = ".."`) only gets its `{profile}`.
 ///
 /// ```
 /// use vault_config_core::location::{self, Overrides};
@@ -54,6 +55,11 @@ pub fn path(
     profile: &str,
     overrides: &Overrides,
 ) -> VaultPath {
+    if loc.kind == PathKind::Lease {
+        // An engine path of its own (`database/creds/app`): not under the KV mount or base
+        // path that the overrides move.
+        return loc.resolve(profile);
+    }
     let mut loc = Cow::Borrowed(loc);
     if let Some(base) = &overrides.base_path {
         let root = schema.vault_path.as_str();

@@ -50,11 +50,7 @@ impl Target {
     }
 
     pub fn display(&self, loc: &VaultLocation) -> String {
-        if loc.folder {
-            format!("{}*", self.path(loc))
-        } else {
-            format!("{}#{}", self.path(loc), loc.key)
-        }
+        loc.shown(&self.path(loc))
     }
 }
 

@@ -9,7 +9,7 @@ use crate::error::{Answer, Attempt, Problem, ProblemKind};
 use crate::explain::{PathCheck, path_check};
 use crate::plan::{EnvAnswer, Fallback, Plan, Target};
 use crate::schema::{FieldSchema, Layer, Schema};
-use crate::source::{FetchResult, SecretData, SourceErrorKind, VaultPath};
+use crate::source::{FetchResult, PathKind, SecretData, SourceErrorKind, VaultPath};
 use crate::tracked::{Pinned, PinnedValue, winner_fingerprint};
 
 /// A JSON value of a layer: borrowed from Vault's data, or owned (a folder built from its
@@ -315,7 +315,7 @@ fn vault_layer<'a>(
     (loc, path, result): VaultAnswer<'a, '_>,
     fallback: Fallback,
 ) {
-    let mut source = format!("vault {path}#{}", loc.key);
+    let mut source = format!("vault {}", loc.shown(&path));
     let answer = match result {
         PathResult::NoSource => Answer::NoSource,
         PathResult::NotAsked => Answer::NotAsked,
@@ -328,8 +328,13 @@ fn vault_layer<'a>(
             SourceErrorKind::Denied => Answer::Denied(e.message().to_owned()),
             _ => Answer::Unavailable(e.message().to_owned()),
         },
-        PathResult::Answer(Ok(data)) if loc.folder => {
+        PathResult::Answer(Ok(data)) if loc.kind == PathKind::Folder => {
             source = format!("vault {path}*");
+            state.offer(&source, Winner::Json(LayerValue::Owned(data.to_object())));
+            Answer::Found
+        }
+        PathResult::Answer(Ok(data)) if loc.kind == PathKind::Lease => {
+            source = format!("vault {path} ({})", lease_terms(data));
             state.offer(&source, Winner::Json(LayerValue::Owned(data.to_object())));
             Answer::Found
         }
@@ -387,6 +392,26 @@ fn default_layer(state: &mut FieldState<'_>, field: &FieldSchema) {
             answer: Answer::NoDefault,
         }),
         None => {}
+    }
+}
+
+/// What explain and check say of a leased read: the lease (shortened), its TTL and whether it
+/// can be renewed; a static role's TTL until its next rotation.
+fn lease_terms(data: &SecretData) -> String {
+    let ttl = data
+        .lease()
+        .map_or_else(|| "no TTL".to_owned(), |d| format!("ttl {}s", d.as_secs()));
+    match data.lease_id() {
+        Some(id) => format!(
+            "lease {}, {ttl}, {}",
+            crate::source::short_lease_id(id),
+            if data.renewable() {
+                "renewable"
+            } else {
+                "not renewable"
+            }
+        ),
+        None => format!("no lease, {ttl}"),
     }
 }
 

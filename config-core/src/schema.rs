@@ -7,7 +7,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::VaultConfig;
-use crate::source::VaultPath;
+use crate::source::{PathKind, VaultPath};
 
 /// The placeholder in a Vault path replaced by the active profile.
 pub const PROFILE_PLACEHOLDER: &str = "{profile}";
@@ -197,8 +197,9 @@ pub struct VaultLocation {
     pub key: String,
     /// Keys tried in order when `key` is absent.
     pub aliases: Vec<String>,
-    /// The path is a folder: the field gets every secret in it (`vault(folder = "..")`).
-    pub folder: bool,
+    /// A secret (the field gets `key`), a folder (every secret in it, `vault(folder = "..")`)
+    /// or a leased path (the whole answer, `lease = ".."`).
+    pub kind: PathKind,
 }
 
 impl VaultLocation {
@@ -215,7 +216,7 @@ impl VaultLocation {
             path: path.into(),
             key: key.into(),
             aliases: Vec::new(),
-            folder: false,
+            kind: PathKind::Secret,
         }
     }
 
@@ -238,20 +239,25 @@ impl VaultLocation {
     /// ```
     pub fn resolve(&self, profile: &str) -> VaultPath {
         let path = crate::profile::substitute(&self.path, profile);
-        if self.folder {
-            VaultPath::folder(&self.mount, path)
-        } else {
-            VaultPath::new(&self.mount, path)
+        VaultPath {
+            kind: self.kind,
+            ..VaultPath::new(&self.mount, path)
         }
     }
 
     /// `mount/path#key` (a folder: `mount/path/*`) for the active profile, as shown in errors
     /// and explain.
     pub fn display(&self, profile: &str) -> String {
-        if self.folder {
-            format!("{}*", self.resolve(profile))
-        } else {
-            format!("{}#{}", self.resolve(profile), self.key)
+        self.shown(&self.resolve(profile))
+    }
+
+    /// How `path` (this location, resolved) is shown: `mount/path#key`, a folder
+    /// `mount/path/*`, a leased path `mount/path`.
+    pub(crate) fn shown(&self, path: &VaultPath) -> String {
+        match self.kind {
+            PathKind::Secret => format!("{path}#{}", self.key),
+            PathKind::Folder => format!("{path}*"),
+            PathKind::Lease => path.to_string(),
         }
     }
 
@@ -263,10 +269,10 @@ impl VaultLocation {
 
 impl fmt::Display for VaultLocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.folder {
-            write!(f, "{}/{}/*", self.mount, self.path)
-        } else {
-            write!(f, "{}/{}#{}", self.mount, self.path, self.key)
+        match self.kind {
+            PathKind::Secret => write!(f, "{}/{}#{}", self.mount, self.path, self.key),
+            PathKind::Folder => write!(f, "{}/{}/*", self.mount, self.path),
+            PathKind::Lease => write!(f, "{}/{}", self.mount, self.path),
         }
     }
 }
@@ -381,6 +387,8 @@ pub struct VaultDecl {
     pub key: Option<&'static str>,
     pub aliases: &'static [&'static str],
     pub folder: bool,
+    /// `lease = "engine/path"`: `path` is the whole path, mount included.
+    pub lease: bool,
 }
 
 #[derive(Clone)]
@@ -418,6 +426,18 @@ impl SchemaBuilder {
             (None, false) => None,
         }
         .and_then(|v| {
+            if v.lease {
+                // An engine path of its own: neither the struct's mount nor its path apply.
+                let written = v.path.unwrap_or("").trim_matches('/');
+                let (mount, path) = written.split_once('/').unwrap_or((written, ""));
+                return Some(VaultLocation {
+                    mount: mount.to_owned(),
+                    path: path.to_owned(),
+                    key: String::new(),
+                    aliases: Vec::new(),
+                    kind: PathKind::Lease,
+                });
+            }
             let path = join_path(&scope.vault_path, v.path.unwrap_or(""));
             (!path.is_empty()).then(|| VaultLocation {
                 mount: v.mount.unwrap_or(&scope.mount).trim_matches('/').to_owned(),
@@ -427,7 +447,11 @@ impl SchemaBuilder {
                     str::to_owned,
                 ),
                 aliases: v.aliases.iter().map(|a| (*a).to_owned()).collect(),
-                folder: v.folder,
+                kind: if v.folder {
+                    PathKind::Folder
+                } else {
+                    PathKind::Secret
+                },
             })
         });
         self.fields.push(FieldSchema {

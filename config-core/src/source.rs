@@ -15,6 +15,22 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// The answer for one path of a batch.
 pub type FetchResult = Result<SecretData, SourceError>;
 
+/// What a [`VaultPath`] names, and so how a source reads it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PathKind {
+    /// One KV secret: its key/values.
+    #[default]
+    Secret,
+    /// A KV folder: the source lists it and answers with every secret directly inside it, as
+    /// one [`SecretData`] of entry name to key/values.
+    Folder,
+    /// Any engine's path that answers with a lease (`database/creds/app`): read with a plain
+    /// GET, answered with the `data` and the lease (id, TTL, renewability). Every read makes
+    /// new credentials, so live settings read it again only to rotate.
+    Lease,
+}
+
 /// One distinct Vault location to read: a KV mount and a path inside it, as the user writes it
 /// (`secret` + `myapp/database`, never `secret/data/...`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -23,9 +39,8 @@ pub struct VaultPath {
     pub mount: String,
     /// The path inside the mount, e.g. `myapp/production/database`.
     pub path: String,
-    /// A folder: the source lists it and answers with every secret directly inside it, as
-    /// one [`SecretData`] of entry name to key/values.
-    pub folder: bool,
+    /// A secret, a folder or a leased path.
+    pub kind: PathKind,
 }
 
 impl VaultPath {
@@ -40,7 +55,7 @@ impl VaultPath {
         VaultPath {
             mount: mount.as_ref().trim_matches('/').to_owned(),
             path: path.as_ref().trim_matches('/').to_owned(),
-            folder: false,
+            kind: PathKind::Secret,
         }
     }
 
@@ -52,7 +67,21 @@ impl VaultPath {
     /// ```
     pub fn folder(mount: impl AsRef<str>, path: impl AsRef<str>) -> Self {
         VaultPath {
-            folder: true,
+            kind: PathKind::Folder,
+            ..VaultPath::new(mount, path)
+        }
+    }
+
+    /// A path that answers with a lease, e.g. `database` + `creds/app`.
+    ///
+    /// ```
+    /// use vault_config_core::{PathKind, VaultPath};
+    /// let p = VaultPath::lease("database", "creds/app");
+    /// assert_eq!((p.to_string().as_str(), p.kind), ("database/creds/app", PathKind::Lease));
+    /// ```
+    pub fn lease(mount: impl AsRef<str>, path: impl AsRef<str>) -> Self {
+        VaultPath {
+            kind: PathKind::Lease,
             ..VaultPath::new(mount, path)
         }
     }
@@ -73,7 +102,11 @@ impl fmt::Display for VaultPath {
             "{}/{}{}",
             self.mount,
             self.path,
-            if self.folder { "/" } else { "" }
+            if self.kind == PathKind::Folder {
+                "/"
+            } else {
+                ""
+            }
         )
     }
 }
@@ -94,6 +127,8 @@ pub struct SecretData {
     map: BTreeMap<String, Value>,
     version: Option<u64>,
     lease: Option<Duration>,
+    lease_id: Option<String>,
+    renewable: bool,
 }
 
 impl SecretData {
@@ -103,7 +138,36 @@ impl SecretData {
             map,
             version: None,
             lease: None,
+            lease_id: None,
+            renewable: false,
         }
+    }
+
+    /// The same data, marked with the lease it was issued under (an empty id is no lease) and
+    /// whether that lease can be renewed. Its TTL is [`with_lease`](Self::with_lease).
+    ///
+    /// ```
+    /// use vault_config_core::SecretData;
+    /// let data = SecretData::default().with_lease_id("database/creds/app/abc123", true);
+    /// assert_eq!((data.lease_id(), data.renewable()), (Some("database/creds/app/abc123"), true));
+    /// assert_eq!(SecretData::default().with_lease_id("", true).lease_id(), None);
+    /// ```
+    pub fn with_lease_id(mut self, id: impl Into<String>, renewable: bool) -> Self {
+        let id = id.into();
+        self.renewable = renewable && !id.is_empty();
+        self.lease_id = (!id.is_empty()).then_some(id);
+        self
+    }
+
+    /// The lease the data was issued under, when it has one. Not a secret, but never shown in
+    /// full: see [`short_lease_id`].
+    pub fn lease_id(&self) -> Option<&str> {
+        self.lease_id.as_deref()
+    }
+
+    /// Whether the lease can be renewed.
+    pub fn renewable(&self) -> bool {
+        self.renewable
     }
 
     /// The same data, marked with the KV v2 version it was read at.
@@ -130,7 +194,7 @@ impl SecretData {
         self.version
     }
 
-    /// The refresh hint of a KV v1 read, when it gave one.
+    /// The refresh hint of a KV v1 read, or the TTL of a leased read, when it gave one.
     pub fn lease(&self) -> Option<Duration> {
         self.lease
     }
@@ -227,6 +291,46 @@ pub enum SourceErrorKind {
     Malformed,
 }
 
+/// A lease id as every output shows it: the path it was issued for and the last 4
+/// characters of its own part, never the whole id.
+///
+/// ```
+/// use vault_config_core::short_lease_id;
+/// assert_eq!(short_lease_id("database/creds/app/eEzXniH27Wm2iBofX5DK9rvi"), "database/creds/app/…9rvi");
+/// assert_eq!(short_lease_id("abc"), "…");
+/// ```
+pub fn short_lease_id(id: &str) -> String {
+    let (path, own) = id.rsplit_once('/').unwrap_or(("", id));
+    let tail: String = if own.chars().count() >= 12 {
+        own.chars().skip(own.chars().count() - 4).collect()
+    } else {
+        String::new()
+    };
+    if path.is_empty() {
+        format!("…{tail}")
+    } else {
+        format!("{path}/…{tail}")
+    }
+}
+
+/// A renewed lease: its new TTL and whether it can be renewed again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Renewal {
+    /// The TTL the server granted; less than the increment asked for when the lease reached
+    /// its max TTL.
+    pub ttl: Duration,
+    /// Whether the lease can be renewed again.
+    pub renewable: bool,
+}
+
+impl Renewal {
+    /// A renewal granting `ttl`.
+    pub fn new(ttl: Duration, renewable: bool) -> Self {
+        Renewal { ttl, renewable }
+    }
+}
+
 /// Why one path could not be read. The message must name the path and never carry a token or
 /// a secret value.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -310,6 +414,23 @@ pub trait SecretSource: Send + Sync {
     /// Whether the source is reachable and authenticated, for a health endpoint.
     fn status(&self) -> BoxFuture<'_, SourceStatus> {
         Box::pin(async { SourceStatus::connected() })
+    }
+
+    /// Renews the lease `lease_id` by `increment`, for live settings; a source without leases
+    /// answers `Denied`.
+    fn renew_lease<'a>(
+        &'a self,
+        lease_id: &'a str,
+        increment: Duration,
+    ) -> BoxFuture<'a, Result<Renewal, SourceError>> {
+        let _ = (lease_id, increment);
+        Box::pin(async { Err(SourceError::denied("this source does not renew leases")) })
+    }
+
+    /// Revokes the lease `lease_id` (credentials replaced, or given back at shutdown).
+    fn revoke_lease<'a>(&'a self, lease_id: &'a str) -> BoxFuture<'a, Result<(), SourceError>> {
+        let _ = lease_id;
+        Box::pin(async { Err(SourceError::denied("this source does not revoke leases")) })
     }
 
     /// Releases what the source holds (revokes a token it obtained by login).

@@ -139,7 +139,7 @@ impl MockVault {
                 if let Some(err) = inner.failures.get(&k) {
                     return Err(err.clone());
                 }
-                if p.folder {
+                if p.kind == crate::PathKind::Folder {
                     // Every secret directly inside the folder, by entry name.
                     let prefix = format!("{k}/");
                     let entries: BTreeMap<String, Value> = inner

@@ -14,6 +14,7 @@ use crate::VaultConfig;
 use crate::error::Error;
 use crate::resolve::{Resolved, Winner};
 use crate::schema::FieldSchema;
+use crate::source::{PathKind, VaultPath};
 
 /// A validated value and what a later load compares against it.
 #[derive(Debug)]
@@ -27,6 +28,9 @@ pub struct Tracked<T> {
     pub pins: Pins,
     /// Pinned `static` fields whose layers now hold another value (kept, not applied).
     pub static_changes: Vec<String>,
+    /// The fields whose value is leased credentials, with the path that leased them (a
+    /// lease field that a layer before Vault filled is not among them).
+    pub leased: Vec<(String, VaultPath)>,
 }
 
 /// Per-field keyed hashes of the winning raw values. The key is random per process, so a
@@ -157,6 +161,22 @@ impl Resolved<'_> {
         out
     }
 
+    /// The fields that leased credentials won, and their paths.
+    pub(crate) fn leased(&self) -> Vec<(String, VaultPath)> {
+        self.schema
+            .fields
+            .iter()
+            .zip(&self.fields)
+            .filter_map(|(field, state)| {
+                let loc = field.vault.as_ref()?;
+                let path = self.target.path(loc);
+                (loc.kind == PathKind::Lease
+                    && state.origin.starts_with(&format!("vault {path} (")))
+                .then(|| (field.path.clone(), path))
+            })
+            .collect()
+    }
+
     /// `static` fields whose layers now hold another value than the one kept.
     pub(crate) fn static_changes(&self) -> Vec<String> {
         self.schema
@@ -216,11 +236,13 @@ pub(crate) fn finish<T: VaultConfig>(resolved: Resolved<'_>) -> Result<Tracked<T
     let fingerprints = resolved.fingerprints();
     let pins = resolved.pins();
     let static_changes = resolved.static_changes();
+    let leased = resolved.leased();
     crate::build::settings::<T>(resolved).map(|value| Tracked {
         value,
         fingerprints,
         pins,
         static_changes,
+        leased,
     })
 }
 

@@ -8,8 +8,7 @@ use syn::{Expr, ExprPath, LitStr, Token};
 use crate::ctxt::Ctxt;
 
 const CONTAINER_KEYS: &str = "`env_prefix`, `vault_mount`, `vault_path`, `validate`, `allow_unknown_env`, `allow_unknown`, `refresh`, `vault_env`, `order`, `vault_keys`, `files`, `dotenv`";
-const FIELD_KEYS: &str =
-    "`secret`, `default`, `env`, `vault`, `validate`, `nested`, `skip`, `allow_empty`, `static`";
+const FIELD_KEYS: &str = "`secret`, `default`, `env`, `vault`, `lease`, `validate`, `nested`, `skip`, `allow_empty`, `static`";
 const VAULT_KEYS: &str = "`path`, `key`, `aliases`, `mount`, `folder`";
 
 /// A value given once, remembering where it was written.
@@ -90,6 +89,8 @@ pub struct FieldAttrs {
     pub default: Attr<DefaultValue>,
     pub env: Attr<LitStr>,
     pub vault: Attr<VaultAttr>,
+    /// `lease = "database/creds/app"`: leased credentials.
+    pub lease: Attr<LitStr>,
     pub validate: Attr<ExprPath>,
     pub nested: Attr<()>,
     pub skip: Attr<()>,
@@ -244,6 +245,7 @@ impl FieldAttrs {
             default: Attr::none("default"),
             env: Attr::none("env"),
             vault: Attr::none("vault"),
+            lease: Attr::none("lease"),
             validate: Attr::none("validate"),
             nested: Attr::none("nested"),
             skip: Attr::none("skip"),
@@ -277,6 +279,10 @@ impl FieldAttrs {
                     // #[config(vault(path = "db", key = "url", aliases = ["uri"], mount = "kv"))]
                     let v = VaultAttr::parse(cx, &meta)?;
                     out.vault.set(cx, &meta, v);
+                } else if meta.path.is_ident("lease") {
+                    // #[config(lease = "database/creds/app")]
+                    let v = meta.value()?.parse()?;
+                    out.lease.set(cx, &meta, v);
                 } else if meta.path.is_ident("validate") {
                     // #[config(validate = path::to::check)]
                     let v = meta.value()?.parse()?;

@@ -159,6 +159,7 @@ fn check_field(cx: &Ctxt, field: &Field<'_>) {
                 ("default", a.default.span()),
                 ("env", a.env.span()),
                 ("vault", a.vault.span()),
+                ("lease", a.lease.span()),
                 ("validate", a.validate.span()),
                 ("nested", a.nested.span()),
                 ("allow_empty", a.allow_empty.span()),
@@ -166,6 +167,30 @@ fn check_field(cx: &Ctxt, field: &Field<'_>) {
             ],
         );
         return;
+    }
+
+    if let Some(lease) = a.lease.get() {
+        forbid_others(
+            cx,
+            field,
+            "lease",
+            "; leased credentials come from their path alone and are replaced before they expire",
+            &[
+                ("default", a.default.span()),
+                ("vault", a.vault.span()),
+                ("nested", a.nested.span()),
+                ("static", a.is_static.span()),
+            ],
+        );
+        check_placeholders(cx, lease);
+        let written = lease.value();
+        let parts: Vec<&str> = written.trim_matches('/').split('/').collect();
+        if parts.len() < 2 || parts.iter().any(|p| p.is_empty()) {
+            cx.error_spanned_by(
+                lease,
+                format!("`lease = \"{written}\"` must be an engine path such as \"database/creds/app\": the mount, then the path in it"),
+            );
+        }
     }
 
     if a.nested.is_set() {

@@ -136,7 +136,8 @@ fn describe_field(field: &Field<'_>) -> TokenStream {
     }
     let type_name = type_name(ty);
     let env = opt_str(a.env.get().map(syn::LitStr::value));
-    let secret = a.secret.is_set() || is_secret_type(ty);
+    // Leased credentials are secret as a whole: no default, never shown.
+    let secret = a.secret.is_set() || a.lease.is_set() || is_secret_type(ty);
     let default = opt_str(a.default.get().map(|d| match d {
         DefaultValue::Trait => "Default::default()".to_owned(),
         DefaultValue::Str(s) => s.value(),
@@ -161,10 +162,23 @@ fn describe_field(field: &Field<'_>) -> TokenStream {
                     key: #key,
                     aliases: &[#(#aliases),*],
                     folder: #folder,
+                    lease: false,
                 })
             }
         }
-        None => quote!(::core::option::Option::None),
+        None => match a.lease.get() {
+            Some(lease) => quote! {
+                ::core::option::Option::Some(::vault_config::__private::VaultDecl {
+                    mount: ::core::option::Option::None,
+                    path: ::core::option::Option::Some(#lease),
+                    key: ::core::option::Option::None,
+                    aliases: &[],
+                    folder: false,
+                    lease: true,
+                })
+            },
+            None => quote!(::core::option::Option::None),
+        },
     };
     quote! {
         __builder.field(::vault_config::__private::FieldDecl {

@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesOrdered;
 use secrecy::SecretString;
 use vault_config_core::{
-    BoxFuture, EnvSnapshot, FetchResult, SecretSource, SourceError, VaultPath,
+    BoxFuture, EnvSnapshot, FetchResult, PathKind, Renewal, SecretSource, SourceError, VaultPath,
 };
 
 use crate::config::{Auth, Config, KvVersion, SecretId, Tls};
@@ -336,7 +336,12 @@ impl Inner {
         paths: &[VaultPath],
         token: &SecretString,
     ) -> Vec<Result<vault_config_core::SecretData, Error>> {
-        let mounts: BTreeSet<&str> = paths.iter().map(|p| p.mount.as_str()).collect();
+        // Leased paths are no KV mount: nothing to detect.
+        let mounts: BTreeSet<&str> = paths
+            .iter()
+            .filter(|p| p.kind != PathKind::Lease)
+            .map(|p| p.mount.as_str())
+            .collect();
         let versions: HashMap<&str, Result<KvVersion, Error>> =
             futures_util::future::join_all(mounts.into_iter().map(|m| self.detect(m, token)))
                 .await
@@ -372,8 +377,13 @@ impl Inner {
         versions: &HashMap<&str, Result<KvVersion, Error>>,
         token: &SecretString,
     ) -> Result<vault_config_core::SecretData, Error> {
+        if path.kind == PathKind::Lease {
+            return self.read_lease(path, token).await;
+        }
         match versions.get(path.mount.as_str()) {
-            Some(Ok(version)) if path.folder => self.read_folder(path, *version, token).await,
+            Some(Ok(version)) if path.kind == PathKind::Folder => {
+                self.read_folder(path, *version, token).await
+            }
             Some(Ok(version)) => self.read(path, *version, token).await,
             Some(Err(err)) => Err(err.clone()),
             None => Err(Error::config(None, "internal: mount not detected")),
@@ -405,7 +415,50 @@ impl SecretSource for VaultClient {
         Box::pin(self.inner.status())
     }
 
+    fn renew_lease<'a>(
+        &'a self,
+        lease_id: &'a str,
+        increment: Duration,
+    ) -> BoxFuture<'a, Result<Renewal, SourceError>> {
+        Box::pin(async move {
+            self.inner
+                .renew_lease(lease_id, increment)
+                .await
+                .map_err(SourceError::from)
+        })
+    }
+
+    fn revoke_lease<'a>(&'a self, lease_id: &'a str) -> BoxFuture<'a, Result<(), SourceError>> {
+        Box::pin(async move {
+            self.inner
+                .revoke_lease(lease_id)
+                .await
+                .map_err(SourceError::from)
+        })
+    }
+
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(self.inner.close())
+    }
+
+    /// A one-shot load gives its login token back, except when it read leased credentials:
+    /// revoking the token would revoke them with it, so the token is left to expire and the
+    /// credentials live out their TTL (live settings renew and rotate them instead).
+    fn fetch_once<'a>(&'a self, paths: &'a [VaultPath]) -> BoxFuture<'a, Vec<FetchResult>> {
+        Box::pin(async move {
+            let results = self.fetch(paths).await;
+            let leased = paths
+                .iter()
+                .zip(&results)
+                .any(|(p, r)| p.kind == PathKind::Lease && r.is_ok());
+            if leased {
+                tracing::info!(
+                    "vault: leased credentials were read; the login token is kept so that they stay valid until their TTL"
+                );
+            } else {
+                self.close().await;
+            }
+            results
+        })
     }
 }

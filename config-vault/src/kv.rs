@@ -130,7 +130,7 @@ impl Inner {
     }
 
     async fn current_version(&self, secret: &VaultPath, token: &SecretString) -> Option<u64> {
-        if secret.folder {
+        if secret.kind != vault_config_core::PathKind::Secret {
             return None;
         }
         if self.kv_version(&secret.mount, token).await.ok()? != KvVersion::V2 {

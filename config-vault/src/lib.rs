@@ -40,6 +40,8 @@ mod files;
 pub mod fuzzing;
 mod health;
 mod kv;
+mod leased;
+mod leases;
 mod lifecycle;
 pub mod live;
 pub mod metrics;
@@ -71,6 +73,8 @@ pub const HOOKS: vault_config_core::__private::live::Hooks =
     };
 pub use error::Error;
 pub use health::Health;
-pub use live::{Change, Current, Live, LiveBuilder, LiveConfig, LiveHealth};
+pub use live::{
+    Change, Current, DEFAULT_LEASE_GRACE, LeaseHealth, Live, LiveBuilder, LiveConfig, LiveHealth,
+};
 pub use migrate::{MigrateOptions, MigrationAction, MigrationReport, PathMigration};
 pub use retry::RetryPolicy;

@@ -1,7 +1,8 @@
 //! Live settings for long-running services: the latest validated settings behind a lock-free
 //! `current()`, refreshed in the background (re-reading only KV v2 paths whose version moved),
-//! token renewal, last-known-good on any failure, change notifications naming fields (never
-//! values), `static` fields kept, and a health report.
+//! token renewal, leased credentials renewed and rotated before they expire, last-known-good
+//! on any failure, change notifications naming fields (never values), `static` fields kept,
+//! and a health report.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -15,9 +16,12 @@ use tokio::sync::watch;
 use tracing::instrument::WithSubscriber;
 use vault_config_core::__private::live::{self as plumbing, Fingerprints};
 use vault_config_core::{
-    BoxFuture, Error as LoadError, FetchResult, Loader, Problem, SecretData, SecretSource,
-    SourceStatus, VaultConfig, VaultPath,
+    BoxFuture, Error as LoadError, FetchResult, Loader, PathKind, Problem, SecretData,
+    SecretSource, SourceStatus, VaultConfig, VaultPath,
 };
+
+use crate::leased::{self, Keeper};
+pub use crate::leased::{DEFAULT_LEASE_GRACE, LeaseHealth};
 
 /// The refresh interval when neither the builder, `VAULT_REFRESH_INTERVAL` nor
 /// `#[config(refresh = "..")]` sets one: 5 minutes, Vault Agent's default for static secrets.
@@ -58,6 +62,8 @@ pub struct LiveHealth {
     pub failed_refreshes: u64,
     /// `static` fields changed in their source and not applied.
     pub static_changes: Vec<String>,
+    /// Each field of leased credentials: its TTL left, its generation, a pending rotation.
+    pub leases: Vec<LeaseHealth>,
 }
 
 impl LiveHealth {
@@ -175,6 +181,7 @@ impl<T: VaultConfig + Send + Sync> LiveConfig for T {}
 pub struct LiveBuilder<T> {
     loader: Loader<T>,
     refresh: Option<Duration>,
+    lease_grace: Option<Duration>,
 }
 
 impl<T: VaultConfig + Send + Sync> Live<T> {
@@ -183,6 +190,7 @@ impl<T: VaultConfig + Send + Sync> Live<T> {
         LiveBuilder {
             loader,
             refresh: None,
+            lease_grace: None,
         }
     }
 
@@ -277,6 +285,14 @@ impl<T: VaultConfig + Send + Sync> LiveBuilder<T> {
         self
     }
 
+    /// How long replaced leased credentials stay valid after the new ones are published,
+    /// for work still using them (queries in flight on the old pool): then their lease is
+    /// revoked. Default [`DEFAULT_LEASE_GRACE`]; never past the old lease's own expiry.
+    pub fn lease_grace(mut self, grace: Duration) -> Self {
+        self.lease_grace = Some(grace);
+        self
+    }
+
     /// Loads (failing fast), then starts the background task on a thread of its own (with a
     /// small runtime of its own); from synchronous code.
     ///
@@ -349,10 +365,11 @@ impl<T: VaultConfig + Send + Sync> LiveBuilder<T> {
         let LiveBuilder {
             mut loader,
             refresh,
+            lease_grace,
         } = self;
         let source = plumbing::pin_source(&mut loader);
         let interval = refresh_interval::<T>(refresh, &loader)?;
-        let cache = source.map(|s| Arc::new(CachingSource::new(s)));
+        let cache = source.map(|s| Arc::new(CachingSource::new(s, lease_grace)));
         if let Some(cache) = &cache {
             loader = loader.vault(Arc::clone(cache));
         }
@@ -457,6 +474,7 @@ async fn run<T: VaultConfig + Send + Sync>(
     };
     plumbing::pin_static(&mut loader, first.pins.clone());
     let mut fingerprints: Fingerprints = first.fingerprints;
+    let mut leased_fields = first.leased;
     let (changes, _) = watch::channel(Change::default());
     let shared = Arc::new(Shared {
         current: ArcSwap::from_pointee(first.value),
@@ -467,7 +485,7 @@ async fn run<T: VaultConfig + Send + Sync>(
             ..LiveHealth::default()
         }),
     });
-    update_status(&shared, cache.as_deref(), settings).await;
+    update_status(&shared, cache.as_deref(), settings, &leased_fields).await;
     metrics::gauge!(crate::metrics::LAST_REFRESH, "settings" => settings).set(unix_now() as f64);
     started(Ok(Arc::clone(&shared)));
 
@@ -477,7 +495,10 @@ async fn run<T: VaultConfig + Send + Sync>(
     let mut next_maintain = tokio::time::Instant::now();
     let mut version = 0;
     loop {
-        let wake = next_refresh.min(next_maintain);
+        let lease_wake = source.and_then(CachingSource::next_lease_wake);
+        let wake = next_refresh
+            .min(next_maintain)
+            .min(lease_wake.unwrap_or(next_refresh));
         let file_changed = tokio::select! {
             _ = tokio::time::sleep_until(wake) => false,
             _ = files_changed.notified() => true,
@@ -497,11 +518,27 @@ async fn run<T: VaultConfig + Send + Sync>(
             // Any source's answer, ours or a custom one, is bounded before it is scheduled.
             next_maintain = now + crate::api::bounded(again.unwrap_or(interval));
         }
+        if let Some(s) = source {
+            if lease_wake.is_some_and(|w| w <= now) {
+                leased::maintain(&s.leases, &*s.inner).await;
+            }
+            // New credentials are read by a refresh, now.
+            if s.rotation_due() {
+                next_refresh = now;
+            }
+        }
         if now >= next_refresh {
             match plumbing::load_tracked(&loader).await {
                 Ok(tracked) => {
                     let changed = fingerprints.changed(&tracked.fingerprints);
                     fingerprints = tracked.fingerprints;
+                    for (field, _) in &tracked.leased {
+                        if changed.contains(field) {
+                            metrics::counter!(crate::metrics::LEASE_ROTATIONS, "settings" => settings, "field" => field.clone())
+                                .increment(1);
+                        }
+                    }
+                    leased_fields = tracked.leased;
                     let new_static = {
                         let mut h = shared.health.lock().unwrap_or_else(|e| e.into_inner());
                         h.refreshes += 1;
@@ -546,7 +583,7 @@ async fn run<T: VaultConfig + Send + Sync>(
             next_refresh =
                 now + next_interval(interval, source.and_then(CachingSource::shortest_lease));
         }
-        update_status(&shared, source, settings).await;
+        update_status(&shared, source, settings, &leased_fields).await;
     }
     if let Some(source) = source {
         source.close().await;
@@ -604,6 +641,7 @@ async fn update_status<T>(
     shared: &Shared<T>,
     source: Option<&CachingSource>,
     settings: &'static str,
+    leased_fields: &[(String, VaultPath)],
 ) {
     let status = match source {
         Some(s) => s.status().await,
@@ -615,32 +653,62 @@ async fn update_status<T>(
     if let Some(ttl) = status.token_ttl_remaining {
         metrics::gauge!(crate::metrics::TOKEN_TTL, "settings" => settings).set(ttl as f64);
     }
+    let leases = source.map_or_else(Vec::new, |s| {
+        s.leases
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .health(leased_fields, tokio::time::Instant::now())
+    });
+    for lease in &leases {
+        if let Some(ttl) = lease.ttl_remaining {
+            metrics::gauge!(crate::metrics::LEASE_TTL, "settings" => settings, "field" => lease.field.clone())
+                .set(ttl as f64);
+        }
+    }
     let mut h = shared.health.lock().unwrap_or_else(|e| e.into_inner());
     h.vault_connected = connected;
     h.token_ttl_remaining = status.token_ttl_remaining;
+    h.leases = leases;
 }
 
 /// A source that keeps the last data of each path and re-reads a path only when its version
-/// moved (or is unknown, as for KV v1).
+/// moved (or is unknown, as for KV v1), and a leased path only when its credentials are due
+/// for replacement.
 struct CachingSource {
     inner: Arc<dyn SecretSource>,
     cache: Mutex<HashMap<VaultPath, SecretData>>,
+    leases: Mutex<Keeper>,
 }
 
 impl CachingSource {
-    fn new(inner: Arc<dyn SecretSource>) -> Self {
+    fn new(inner: Arc<dyn SecretSource>, lease_grace: Option<Duration>) -> Self {
         CachingSource {
             inner,
             cache: Mutex::new(HashMap::new()),
+            leases: Mutex::new(Keeper::new(lease_grace)),
         }
     }
 
+    fn keeper(&self) -> std::sync::MutexGuard<'_, Keeper> {
+        self.leases.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn next_lease_wake(&self) -> Option<tokio::time::Instant> {
+        self.keeper().next_wake()
+    }
+
+    fn rotation_due(&self) -> bool {
+        self.keeper().rotation_due(tokio::time::Instant::now())
+    }
+
+    /// The shortest KV v1 refresh hint (leased credentials keep their own schedule).
     fn shortest_lease(&self) -> Option<Duration> {
         self.cache
             .lock()
             .ok()?
-            .values()
-            .filter_map(SecretData::lease)
+            .iter()
+            .filter(|(path, _)| path.kind != PathKind::Lease)
+            .filter_map(|(_, data)| data.lease())
             .min()
     }
 
@@ -657,12 +725,19 @@ impl CachingSource {
         } else {
             vec![None; paths.len()]
         };
-        let stale: Vec<usize> = (0..paths.len())
-            .filter(|&i| {
-                let known = cached[i].as_ref().and_then(SecretData::version);
-                known.is_none() || current.get(i).copied().flatten() != known
-            })
-            .collect();
+        let now = tokio::time::Instant::now();
+        let stale: Vec<usize> = {
+            let keeper = self.keeper();
+            (0..paths.len())
+                .filter(|&i| {
+                    if paths[i].kind == PathKind::Lease {
+                        return cached[i].is_none() || keeper.due(&paths[i], now);
+                    }
+                    let known = cached[i].as_ref().and_then(SecretData::version);
+                    known.is_none() || current.get(i).copied().flatten() != known
+                })
+                .collect()
+        };
         let to_read: Vec<VaultPath> = stale.iter().map(|&i| paths[i].clone()).collect();
         let fresh = if to_read.is_empty() {
             Vec::new()
@@ -673,10 +748,22 @@ impl CachingSource {
             .into_iter()
             .map(|c| c.ok_or_else(|| vault_config_core::SourceError::unavailable("not read")))
             .collect();
+        let now = tokio::time::Instant::now();
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        let mut keeper = self.keeper();
         for (i, result) in stale.into_iter().zip(fresh) {
-            if let Ok(data) = &result {
-                cache.insert(paths[i].clone(), data.clone());
+            let path = &paths[i];
+            match &result {
+                Ok(data) => {
+                    if path.kind == PathKind::Lease {
+                        keeper.replaced(path, data, now);
+                    }
+                    cache.insert(path.clone(), data.clone());
+                }
+                Err(err) if path.kind == PathKind::Lease => {
+                    keeper.rotation_failed(path, err.message(), now);
+                }
+                Err(_) => {}
             }
             results[i] = result;
         }
@@ -701,7 +788,18 @@ impl SecretSource for CachingSource {
         self.inner.status()
     }
 
+    /// Gives the leases back, then the login token (which takes any lease left with it).
     fn close(&self) -> BoxFuture<'_, ()> {
-        self.inner.close()
+        Box::pin(async move {
+            let (revoked, kept) = leased::give_back(&self.leases, &*self.inner).await;
+            if revoked + kept > 0 {
+                tracing::info!(
+                    revoked,
+                    not_revoked = kept,
+                    "vault-config: leases given back"
+                );
+            }
+            self.inner.close().await;
+        })
     }
 }

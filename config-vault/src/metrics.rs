@@ -2,8 +2,8 @@
 //! exporter (Prometheus, StatsD, …) — without one, recording costs a no-op call.
 //!
 //! Every name starts with `vault_config_`. Labels are a fixed vocabulary (methods, operations,
-//! outcomes) and the settings struct's type name: never a value, a token, a lease id or a
-//! Vault path.
+//! outcomes), the settings struct's type name and field names: never a value, a token, a
+//! lease id or a Vault path.
 //!
 //! | metric | type | labels | meaning |
 //! |---|---|---|---|
@@ -14,6 +14,9 @@
 //! | `vault_config_token_ttl_seconds` | gauge | `settings` | seconds left on the live settings' token (absent for a token that never expires) |
 //! | `vault_config_vault_connected` | gauge | `settings` | 1 when the last contact with Vault worked, else 0 |
 //! | `vault_config_static_field_changes_total` | counter | `settings` | refreshes that found a `static` field changed in its source (kept until a restart) |
+//! | `vault_config_lease_ttl_seconds` | gauge | `settings`, `field` | seconds left on the leased credentials of a field (`#[config(lease = "..")]`) |
+//! | `vault_config_lease_rotations_total` | counter | `settings`, `field` | new leased credentials published for a field |
+//! | `vault_config_lease_renewals_total` | counter | `outcome` | lease renewals |
 
 use std::sync::Once;
 
@@ -26,6 +29,9 @@ pub(crate) const LAST_REFRESH: &str = "vault_config_last_refresh_timestamp_secon
 pub(crate) const TOKEN_TTL: &str = "vault_config_token_ttl_seconds";
 pub(crate) const CONNECTED: &str = "vault_config_vault_connected";
 pub(crate) const STATIC_CHANGES: &str = "vault_config_static_field_changes_total";
+pub(crate) const LEASE_TTL: &str = "vault_config_lease_ttl_seconds";
+pub(crate) const LEASE_ROTATIONS: &str = "vault_config_lease_rotations_total";
+pub(crate) const LEASE_RENEWALS: &str = "vault_config_lease_renewals_total";
 
 /// Describes every metric once per process, for exporters that print help texts.
 pub(crate) fn describe() {
@@ -52,6 +58,16 @@ pub(crate) fn describe() {
             STATIC_CHANGES,
             "Refreshes that found a static field changed in its source"
         );
+        metrics::describe_gauge!(
+            LEASE_TTL,
+            metrics::Unit::Seconds,
+            "Seconds left on a field's leased credentials"
+        );
+        metrics::describe_counter!(
+            LEASE_ROTATIONS,
+            "New leased credentials published for a field"
+        );
+        metrics::describe_counter!(LEASE_RENEWALS, "Lease renewals, by outcome");
     });
 }
 

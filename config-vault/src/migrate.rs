@@ -168,6 +168,10 @@ impl VaultClient {
             let (Some(loc), Some(Ok(value))) = (&field.vault, env.get(&field.env)) else {
                 continue;
             };
+            // Only KV secrets are written; folders and leased credentials are made elsewhere.
+            if loc.kind != vault_config_core::PathKind::Secret {
+                continue;
+            }
             if value.is_empty() && !field.allow_empty {
                 continue;
             }

@@ -13,6 +13,7 @@ mod explain;
 mod files;
 mod folder;
 mod layers;
+mod leases_real;
 mod live;
 mod live_real;
 mod live_renewal;
