@@ -40,7 +40,7 @@ mod files;
 pub mod fuzzing;
 mod health;
 mod kv;
-mod leased;
+mod lease_keeper;
 mod leases;
 mod lifecycle;
 pub mod live;

@@ -20,8 +20,8 @@ use vault_config_core::{
     SecretSource, SourceStatus, VaultConfig, VaultPath,
 };
 
-use crate::leased::{self, Keeper};
-pub use crate::leased::{DEFAULT_LEASE_GRACE, LeaseHealth};
+use crate::lease_keeper::{self, Keeper};
+pub use crate::lease_keeper::{DEFAULT_LEASE_GRACE, LeaseHealth};
 
 /// The refresh interval when neither the builder, `VAULT_REFRESH_INTERVAL` nor
 /// `#[config(refresh = "..")]` sets one: 5 minutes, Vault Agent's default for static secrets.
@@ -520,7 +520,7 @@ async fn run<T: VaultConfig + Send + Sync>(
         }
         if let Some(s) = source {
             if lease_wake.is_some_and(|w| w <= now) {
-                leased::maintain(&s.leases, &*s.inner).await;
+                lease_keeper::maintain(&s.leases, &*s.inner).await;
             }
             // New credentials are read by a refresh, now.
             if s.rotation_due() {
@@ -791,7 +791,7 @@ impl SecretSource for CachingSource {
     /// Gives the leases back, then the login token (which takes any lease left with it).
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            let (revoked, kept) = leased::give_back(&self.leases, &*self.inner).await;
+            let (revoked, kept) = lease_keeper::give_back(&self.leases, &*self.inner).await;
             if revoked + kept > 0 {
                 tracing::info!(
                     revoked,

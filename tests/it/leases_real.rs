@@ -324,7 +324,9 @@ async fn a_static_role_is_read_again_when_its_password_rotates() {
 #[test]
 fn load_reads_leased_credentials_and_explain_shows_the_lease_but_never_the_values() {
     let Some(v) = DevVault::get() else { return };
-    let env = v.token_env();
+    // AppRole: a one-shot load keeps its login token, whose revocation would take the
+    // credentials with it, so they still log in after the load.
+    let env = v.approle_env();
     let settings = OneShot::loader().env_vars(env.clone()).load().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     assert_eq!(
@@ -356,7 +358,10 @@ fn load_reads_leased_credentials_and_explain_shows_the_lease_but_never_the_value
         .collect();
     assert!(!ids.is_empty());
     for id in &ids {
-        assert!(!explained.contains(id.as_str()) && !check.contains(id.as_str()), "{id}");
+        assert!(
+            !explained.contains(id.as_str()) && !check.contains(id.as_str()),
+            "{id}"
+        );
     }
     for printed in [&explained, &check, &format!("{settings:?}")] {
         assert!(
