@@ -225,6 +225,35 @@ impl Keeper {
         }
     }
 
+    /// After a refresh: a rotation still due (the refresh failed before reading, or the field
+    /// is now filled by a layer before Vault) waits a backoff, so that it is never retried in
+    /// a busy loop; a lease no field uses any more (`leased` lists those in use) is retired.
+    pub(crate) fn settle(&mut self, leased: Option<&[(String, VaultPath)]>, now: Instant) {
+        if let Some(leased) = leased {
+            let unused: Vec<VaultPath> = self
+                .held
+                .keys()
+                .filter(|p| !leased.iter().any(|(_, used)| used == *p))
+                .cloned()
+                .collect();
+            let at = after(now, self.grace.unwrap_or(DEFAULT_LEASE_GRACE));
+            for path in unused {
+                if let Some(Held {
+                    lease_id: Some(id), ..
+                }) = self.held.remove(&path)
+                {
+                    self.retired.push(Retired { lease_id: id, at });
+                }
+            }
+        }
+        for h in self.held.values_mut() {
+            if matches!(h.step, Step::Rotate(t) if t <= now) {
+                h.step = Step::Rotate(now + backoff(h.failures));
+                h.failures = h.failures.saturating_add(1);
+            }
+        }
+    }
+
     /// When something is next due: a renewal, a rotation, a revocation.
     pub(crate) fn next_wake(&self) -> Option<Instant> {
         self.held
@@ -500,5 +529,22 @@ mod tests {
         let health = keeper.health(&[("db".into(), path.clone())], t0);
         assert_eq!(health[0].generation, 2);
         assert_eq!(health[0].lease.as_deref(), Some("database/creds/app/…mnop"));
+    }
+
+    #[test]
+    fn a_rotation_a_refresh_did_not_do_waits_and_an_unused_lease_is_retired() {
+        let t0 = Instant::now();
+        let path = VaultPath::lease("database", "creds/app");
+        let mut keeper = Keeper::new(None);
+        keeper.replaced(&path, &leased(3, false), t0);
+        let later = t0 + Duration::from_secs(5);
+        assert!(keeper.rotation_due(later));
+        keeper.settle(Some(&[("db".into(), path.clone())]), later);
+        assert!(!keeper.rotation_due(later), "deferred, not retried at once");
+        assert_eq!(keeper.next_wake(), Some(later + Duration::from_millis(500)));
+        // The field now comes from env: its lease is given back after the grace.
+        keeper.settle(Some(&[]), later);
+        assert!(keeper.held.is_empty());
+        assert_eq!(keeper.retired.len(), 1);
     }
 }

@@ -528,7 +528,7 @@ async fn run<T: VaultConfig + Send + Sync>(
             }
         }
         if now >= next_refresh {
-            match plumbing::load_tracked(&loader).await {
+            let refreshed = match plumbing::load_tracked(&loader).await {
                 Ok(tracked) => {
                     let changed = fingerprints.changed(&tracked.fingerprints);
                     fingerprints = tracked.fingerprints;
@@ -569,6 +569,7 @@ async fn run<T: VaultConfig + Send + Sync>(
                             static_fields: tracked.static_changes,
                         });
                     }
+                    true
                 }
                 Err(err) => {
                     // The whole report to the log; one line to health.
@@ -578,7 +579,14 @@ async fn run<T: VaultConfig + Send + Sync>(
                     let mut h = shared.health.lock().unwrap_or_else(|e| e.into_inner());
                     h.failed_refreshes += 1;
                     h.last_error = Some(err.summary());
+                    false
                 }
+            };
+            if let Some(s) = source {
+                s.keeper().settle(
+                    refreshed.then_some(&leased_fields[..]),
+                    tokio::time::Instant::now(),
+                );
             }
             next_refresh =
                 now + next_interval(interval, source.and_then(CachingSource::shortest_lease));
