@@ -17,6 +17,23 @@ const STATUSES: [u16; 13] = [
     200, 204, 301, 307, 400, 403, 404, 412, 429, 500, 501, 502, 503,
 ];
 
+/// A decoded secret's `Debug` shows no value of the body (only keys); an error's text shows
+/// none either (see [`check_error`]).
+fn check_decoded(decoded: Result<vault_config_core::SecretData, crate::Error>, body: &[u8]) {
+    match decoded {
+        Ok(data) => {
+            let shown = format!("{data:?}");
+            for value in string_values(body) {
+                assert!(
+                    !shown.contains(&value) || data.keys().any(|k| k.contains(&value)),
+                    "a secret value shows in Debug"
+                );
+            }
+        }
+        Err(err) => check_error(&err.to_string(), body),
+    }
+}
+
 /// Decodes `data` as a Vault answer in every way the client reads answers: byte 0 picks the
 /// status, byte 1 the KV version and path shape, the rest is the body. Panics only when an
 /// invariant breaks: a decoded secret's `Debug` or an error's text shows a value of the body
@@ -40,31 +57,12 @@ pub fn vault_response(data: &[u8]) {
     };
     let secret = VaultPath::new("secret", path);
 
-    // The same answer as a leased read (`database/creds/app`).
-    match crate::leases::decode_lease(&reply, "database/creds/app") {
-        Ok(data) => {
-            let shown = format!("{data:?}");
-            for value in string_values(body) {
-                assert!(
-                    !shown.contains(&value) || data.keys().any(|k| k.contains(&value)),
-                    "a leased value shows in Debug"
-                );
-            }
-        }
-        Err(err) => check_error(&err.to_string(), body),
-    }
-    match decode_read(&reply, &secret, version) {
-        Ok(data) => {
-            let shown = format!("{data:?}");
-            for value in string_values(body) {
-                assert!(
-                    !shown.contains(&value) || data.keys().any(|k| k.contains(&value)),
-                    "a secret value shows in Debug"
-                );
-            }
-        }
-        Err(err) => check_error(&err.to_string(), body),
-    }
+    // As a KV read, and as a leased read (`database/creds/app`).
+    check_decoded(decode_read(&reply, &secret, version), body);
+    check_decoded(
+        crate::leases::decode_lease(&reply, "database/creds/app"),
+        body,
+    );
     let p = "auth/approle/login";
     if let Ok(env) = reply.json::<Envelope<Value>>(p) {
         if let Some(auth) = env.auth {

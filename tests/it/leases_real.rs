@@ -51,8 +51,8 @@ struct Static {
     db: DbCreds,
 }
 
-/// `SELECT current_user` over a new connection with `creds`.
-async fn whoami(v: &DevVault, creds: &DbCreds) -> Result<String, String> {
+/// The dev PostgreSQL, logging in with `creds`.
+fn pg_config(v: &DevVault, creds: &DbCreds) -> tokio_postgres::Config {
     let mut config = tokio_postgres::Config::new();
     config
         .host("127.0.0.1")
@@ -61,7 +61,12 @@ async fn whoami(v: &DevVault, creds: &DbCreds) -> Result<String, String> {
         .user(&creds.username)
         .password(creds.password.expose_secret())
         .connect_timeout(Duration::from_secs(5));
-    let (client, connection) = config
+    config
+}
+
+/// `SELECT current_user` over a new connection with `creds`.
+async fn whoami(v: &DevVault, creds: &DbCreds) -> Result<String, String> {
+    let (client, connection) = pg_config(v, creds)
         .connect(tokio_postgres::NoTls)
         .await
         .map_err(|e| format!("connect as {}: {e}", creds.username))?;
@@ -82,14 +87,10 @@ async fn roles_left(v: &DevVault, role: &str) -> Vec<String> {
         username: "postgres".into(),
         password: SecretString::from(v.pg_password.clone()),
     };
-    let mut config = tokio_postgres::Config::new();
-    config
-        .host("127.0.0.1")
-        .port(v.pg_port)
-        .dbname("postgres")
-        .user(&admin.username)
-        .password(admin.password.expose_secret());
-    let (client, connection) = config.connect(tokio_postgres::NoTls).await.unwrap();
+    let (client, connection) = pg_config(v, &admin)
+        .connect(tokio_postgres::NoTls)
+        .await
+        .unwrap();
     tokio::spawn(connection);
     let pattern = format!("^v-[^-]+-{role}-[A-Za-z0-9]{{20}}-[0-9]+$");
     client
