@@ -189,17 +189,8 @@ impl Keeper {
         let (expires, step) = issued(now, data);
         let old = self.held.remove(path);
         let generation = old.as_ref().map_or(0, |o| o.generation) + 1;
-        if let Some(Held {
-            lease_id: Some(id),
-            expires: old_expiry,
-            ..
-        }) = old
-        {
-            let at = after(now, self.grace.unwrap_or(DEFAULT_LEASE_GRACE));
-            // One that expires first ends by itself: Vault revokes it then.
-            if old_expiry.is_none_or(|e| at < e) {
-                self.retired.push(Retired { lease_id: id, at });
-            }
+        if let Some(old) = old {
+            self.retire(old, now);
         }
         self.held.insert(
             path.clone(),
@@ -214,6 +205,18 @@ impl Keeper {
                 last_error: None,
             },
         );
+    }
+
+    /// A lease no longer in use is revoked once the grace period is over; one that expires
+    /// first ends by itself (Vault revokes it then).
+    fn retire(&mut self, held: Held, now: Instant) {
+        let Some(lease_id) = held.lease_id else {
+            return;
+        };
+        let at = after(now, self.grace.unwrap_or(DEFAULT_LEASE_GRACE));
+        if held.expires.is_none_or(|e| at < e) {
+            self.retired.push(Retired { lease_id, at });
+        }
     }
 
     /// Reading new credentials for `path` failed: keep the ones in use, try again later.
@@ -236,13 +239,9 @@ impl Keeper {
                 .filter(|p| !leased.iter().any(|(_, used)| used == *p))
                 .cloned()
                 .collect();
-            let at = after(now, self.grace.unwrap_or(DEFAULT_LEASE_GRACE));
             for path in unused {
-                if let Some(Held {
-                    lease_id: Some(id), ..
-                }) = self.held.remove(&path)
-                {
-                    self.retired.push(Retired { lease_id: id, at });
+                if let Some(old) = self.held.remove(&path) {
+                    self.retire(old, now);
                 }
             }
         }
@@ -536,8 +535,8 @@ mod tests {
         let t0 = Instant::now();
         let path = VaultPath::lease("database", "creds/app");
         let mut keeper = Keeper::new(None);
-        keeper.replaced(&path, &leased(3, false), t0);
-        let later = t0 + Duration::from_secs(5);
+        keeper.replaced(&path, &leased(120, false), t0);
+        let later = t0 + Duration::from_secs(81);
         assert!(keeper.rotation_due(later));
         keeper.settle(Some(&[("db".into(), path.clone())]), later);
         assert!(!keeper.rotation_due(later), "deferred, not retried at once");
