@@ -1,8 +1,19 @@
-//! The reqwest client: rustls, CA files, client certificates, timeouts and the redirect rule.
+//! The reqwest client: rustls with HTTP/2 by ALPN, CA files, client certificates, timeouts and
+//! the redirect rule.
+//!
+//! Trust roots are built once per process: the built-in and system roots on first use, a given
+//! CA bundle once per distinct content (the file is read again for each client, so a rotated CA
+//! file is seen, but it is parsed only when it changed).
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use reqwest::redirect;
+use rustls::RootCertStore;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
 use crate::Error;
 use crate::config::Config;
@@ -12,21 +23,193 @@ fn read(path: &Path, var: &str) -> Result<Vec<u8>, Error> {
         .map_err(|e| Error::config(Some(var), format!("cannot read {}: {e}", path.display())))
 }
 
-fn add_ca(
-    builder: reqwest::ClientBuilder,
-    pem: &[u8],
-    var: &str,
-    name: &Path,
-) -> Result<reqwest::ClientBuilder, Error> {
-    let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    static PROVIDER: OnceLock<Arc<rustls::crypto::CryptoProvider>> = OnceLock::new();
+    Arc::clone(PROVIDER.get_or_init(|| Arc::new(rustls::crypto::ring::default_provider())))
+}
+
+/// The built-in (webpki) and the system's roots, loaded on first use.
+fn default_roots() -> Arc<RootCertStore> {
+    static ROOTS: OnceLock<Arc<RootCertStore>> = OnceLock::new();
+    Arc::clone(ROOTS.get_or_init(|| {
+        let mut roots = RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let native = rustls_native_certs::load_native_certs();
+        for error in &native.errors {
+            tracing::debug!(%error, "vault: a system CA certificate could not be loaded");
+        }
+        let (added, ignored) = roots.add_parsable_certificates(native.certs);
+        tracing::debug!(added, ignored, "vault: system CA certificates loaded");
+        Arc::new(roots)
+    }))
+}
+
+/// One CA bundle (each `(file, PEM bytes)`), parsed once per distinct content.
+fn given_roots(files: &[(&Path, Vec<u8>)], var: &str) -> Result<Arc<RootCertStore>, Error> {
+    type Cache = Mutex<HashMap<Vec<Vec<u8>>, Arc<RootCertStore>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let key: Vec<Vec<u8>> = files.iter().map(|(_, pem)| pem.clone()).collect();
+    let cache = CACHE.get_or_init(Cache::default);
+    if let Some(roots) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return Ok(roots);
+    }
+    let mut roots = RootCertStore::empty();
+    for (name, pem) in files {
+        let not_pem = |why: String| {
+            Error::config(
+                Some(var),
+                format!("{} is not a PEM certificate: {why}", name.display()),
+            )
+        };
+        let certs = CertificateDer::pem_slice_iter(pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| not_pem(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(not_pem("no CERTIFICATE block".to_owned()));
+        }
+        for cert in certs {
+            roots.add(cert).map_err(|e| not_pem(e.to_string()))?;
+        }
+    }
+    let roots = Arc::new(roots);
+    if let Ok(mut cache) = cache.lock() {
+        cache.insert(key, Arc::clone(&roots));
+    }
+    Ok(roots)
+}
+
+/// The trust of this client: the given CA (file or directory) only, or the default roots.
+fn roots(config: &Config) -> Result<Arc<RootCertStore>, Error> {
+    let tls = &config.tls;
+    if let Some(file) = &tls.ca_cert {
+        return given_roots(&[(file, read(file, "VAULT_CACERT")?)], "VAULT_CACERT");
+    }
+    let Some(dir) = &tls.ca_path else {
+        return Ok(default_roots());
+    };
+    let entries = std::fs::read_dir(dir).map_err(|e| {
         Error::config(
-            Some(var),
-            format!("{} is not a PEM certificate: {e}", name.display()),
+            Some("VAULT_CAPATH"),
+            format!("cannot read {}: {e}", dir.display()),
         )
     })?;
-    Ok(certs
-        .into_iter()
-        .fold(builder, |b, c| b.add_root_certificate(c)))
+    let mut paths: Vec<_> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    paths.sort();
+    let files = paths
+        .iter()
+        .map(|p| Ok((p.as_path(), read(p, "VAULT_CAPATH")?)))
+        .collect::<Result<Vec<_>, Error>>()?;
+    given_roots(&files, "VAULT_CAPATH")
+}
+
+/// The client certificate chain and key (`VAULT_CLIENT_CERT`, `VAULT_CLIENT_KEY`).
+fn identity(
+    cert: &Path,
+    key: &Path,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), Error> {
+    let unusable = || {
+        Error::config(
+            Some("VAULT_CLIENT_CERT"),
+            "client certificate and key are not usable PEM",
+        )
+    };
+    let chain = CertificateDer::pem_slice_iter(&read(cert, "VAULT_CLIENT_CERT")?)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| unusable())?;
+    // The key's PEM text is wiped when it has been parsed.
+    let pem = zeroize::Zeroizing::new(read(key, "VAULT_CLIENT_KEY")?);
+    let key = PrivateKeyDer::from_pem_slice(&pem).map_err(|_| unusable())?;
+    if chain.is_empty() {
+        return Err(unusable());
+    }
+    Ok((chain, key))
+}
+
+/// `VAULT_SKIP_VERIFY`: any certificate is accepted; signatures are still checked.
+#[derive(Debug)]
+struct AcceptAnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// TLS 1.2 and 1.3, the roots above, the client identity if any, and ALPN `h2` then
+/// `http/1.1`: a server that speaks HTTP/2 (Vault and OpenBao over TLS do) serves every request
+/// of a load on one connection, so a batch of parallel reads pays one handshake, not one each.
+fn tls_config(config: &Config) -> Result<rustls::ClientConfig, Error> {
+    let tls = &config.tls;
+    let builder = rustls::ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(rustls::DEFAULT_VERSIONS)
+        .map_err(|e| Error::config(None, format!("cannot configure TLS: {e}")))?;
+    // A broken CA file is reported even when verification is off.
+    let roots = roots(config)?;
+    let builder = if tls.skip_verify {
+        tracing::warn!("vault: TLS certificate verification is disabled (VAULT_SKIP_VERIFY)");
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider())))
+    } else {
+        builder.with_root_certificates(roots)
+    };
+    let mut tls_config = match &tls.client_cert {
+        Some((cert, key)) => {
+            let (chain, key) = identity(cert, key)?;
+            builder.with_client_auth_cert(chain, key).map_err(|e| {
+                Error::config(
+                    Some("VAULT_CLIENT_CERT"),
+                    format!("client certificate and key are not usable: {e}"),
+                )
+            })?
+        }
+        None => builder.with_no_client_auth(),
+    };
+    tls_config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(tls_config)
 }
 
 /// At most one redirect, to the same host, port and scheme: the token is never sent elsewhere
@@ -48,13 +231,11 @@ fn redirect_policy() -> redirect::Policy {
 }
 
 pub(crate) fn http_client(config: &Config) -> Result<reqwest::Client, Error> {
-    let tls = &config.tls;
     let mut builder = reqwest::Client::builder()
-        .use_rustls_tls()
+        .use_preconfigured_tls(tls_config(config)?)
         .timeout(config.timeout)
         .connect_timeout(config.connect_timeout)
         .redirect(redirect_policy())
-        .min_tls_version(reqwest::tls::Version::TLS_1_2)
         // reqwest would read HTTP(S)_PROXY from the process env; only the config counts.
         .no_proxy();
     let proxies = &config.proxy;
@@ -75,50 +256,58 @@ pub(crate) fn http_client(config: &Config) -> Result<reqwest::Client, Error> {
         .map_err(|_| Error::config(Some(var), format!("{var} is not a proxy URL")))?;
         builder = builder.proxy(proxy.no_proxy(bypass.clone()));
     }
-    if tls.ca_cert.is_some() || tls.ca_path.is_some() {
-        // A given CA is the only trust, as for Vault's own client: the built-in and system
-        // roots are not consulted, so a certificate from any other issuer is refused.
-        builder = builder.tls_built_in_root_certs(false);
-    }
-    if let Some(file) = &tls.ca_cert {
-        builder = add_ca(builder, &read(file, "VAULT_CACERT")?, "VAULT_CACERT", file)?;
-    } else if let Some(dir) = &tls.ca_path {
-        let entries = std::fs::read_dir(dir).map_err(|e| {
-            Error::config(
-                Some("VAULT_CAPATH"),
-                format!("cannot read {}: {e}", dir.display()),
-            )
-        })?;
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_file() {
-                builder = add_ca(
-                    builder,
-                    &read(&path, "VAULT_CAPATH")?,
-                    "VAULT_CAPATH",
-                    &path,
-                )?;
-            }
-        }
-    }
-    if let Some((cert, key)) = &tls.client_cert {
-        let mut pem = read(cert, "VAULT_CLIENT_CERT")?;
-        pem.push(b'\n');
-        pem.extend(read(key, "VAULT_CLIENT_KEY")?);
-        let identity = reqwest::Identity::from_pem(&pem).map_err(|e| {
-            Error::config(
-                Some("VAULT_CLIENT_CERT"),
-                format!("client certificate and key are not usable PEM: {e}"),
-            )
-        });
-        zeroize::Zeroize::zeroize(&mut pem);
-        builder = builder.identity(identity?);
-    }
-    if tls.skip_verify {
-        tracing::warn!("vault: TLS certificate verification is disabled (VAULT_SKIP_VERIFY)");
-        builder = builder.danger_accept_invalid_certs(true);
-    }
     builder
         .build()
         .map_err(|e| Error::config(None, format!("cannot build the HTTP client: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A self-signed CA certificate (public; its key was thrown away).
+    const CA: &str = "-----BEGIN CERTIFICATE-----
+MIIBnzCCAUWgAwIBAgIUTbhAAdkElA5EsGwOPyx5mTq2rBgwCgYIKoZIzj0EAwIw
+JDEiMCAGA1UEAwwZdmF1bHQtY29uZmlnIHVuaXQgdGVzdCBDQTAgFw0yNjEyMDIw
+MTAyNDNaGA8yMTI2MTEwODAxMDI0M1owJDEiMCAGA1UEAwwZdmF1bHQtY29uZmln
+IHVuaXQgdGVzdCBDQTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABNi9FU10UYJn
+zQuDMwABxN7v/zeFlrXqt0TqLHCfJZY9pQmgtuf5qMJJNwbWoNHQGjiz9lYQiBpG
+wFeXQWwkQT6jUzBRMB0GA1UdDgQWBBTgZfAgCmnwYtl5M+7SGN0EgTvjPTAfBgNV
+HSMEGDAWgBTgZfAgCmnwYtl5M+7SGN0EgTvjPTAPBgNVHRMBAf8EBTADAQH/MAoG
+CCqGSM49BAMCA0gAMEUCIQD1XYgBWgDiTuLnfRJx/vIke59YA8bNcSopvLrfDl7F
+dAIgCegWZfIGvOm4lYqi4cskiyOAijkUdkEofTLiZcCG6o0=
+-----END CERTIFICATE-----
+-----END CERTIFICATE-----
+";
+
+    #[test]
+    fn roots_are_built_once_per_process_and_per_ca_content() {
+        assert!(Arc::ptr_eq(&default_roots(), &default_roots()));
+        let name = Path::new("ca.pem");
+        let first = given_roots(&[(name, CA.as_bytes().to_vec())], "VAULT_CACERT").unwrap();
+        let again = given_roots(&[(name, CA.as_bytes().to_vec())], "VAULT_CACERT").unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        assert_eq!(first.len(), 1);
+        // New content (a rotated file) is parsed anew.
+        let bundle = format!("{CA}{CA}").into_bytes();
+        let rotated = given_roots(&[(name, bundle)], "VAULT_CACERT").unwrap();
+        assert!(!Arc::ptr_eq(&first, &rotated));
+    }
+
+    #[test]
+    fn a_file_without_a_certificate_is_a_config_problem_naming_it() {
+        for pem in [&b"not a certificate"[..], b"-----BEGIN CERTIFICATE-----\n!!\n"] {
+            let err = given_roots(&[(Path::new("/etc/ca.pem"), pem.to_vec())], "VAULT_CACERT")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("/etc/ca.pem is not a PEM certificate"), "{err}");
+        }
+    }
+
+    #[test]
+    fn alpn_offers_http2_first() {
+        let config = Config::default();
+        let tls = tls_config(&config).unwrap();
+        assert_eq!(tls.alpn_protocols, [b"h2".to_vec(), b"http/1.1".to_vec()]);
+    }
 }

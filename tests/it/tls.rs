@@ -229,3 +229,101 @@ fn skip_verify_only_on_an_explicit_true() {
         );
     }
 }
+
+/// A TCP relay to `upstream` that counts the connections it accepted.
+fn counting_relay(upstream: &str) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    let upstream: SocketAddr = upstream
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let count = Arc::clone(&accepted);
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            while let Ok((mut down, _)) = listener.accept().await {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::spawn(async move {
+                    if let Ok(mut up) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
+                    }
+                });
+            }
+        });
+    });
+    (addr, accepted)
+}
+
+#[derive(Debug, VaultConfig)]
+#[config(vault_mount = "secret", env_prefix = "H2_")]
+struct Wide {
+    #[config(secret, vault(path = "h2-test/a"))]
+    a: SecretString,
+    #[config(secret, vault(path = "h2-test/b"))]
+    b: SecretString,
+    #[config(secret, vault(path = "h2-test/c"))]
+    c: SecretString,
+    #[config(secret, vault(path = "h2-test/d"))]
+    d: SecretString,
+    #[config(secret, vault(path = "h2-test/e"))]
+    e: SecretString,
+    #[config(secret, vault(path = "h2-test/f"))]
+    f: SecretString,
+    #[config(secret, vault(path = "h2-test/g"))]
+    g: SecretString,
+    #[config(secret, vault(path = "h2-test/h"))]
+    h: SecretString,
+}
+
+/// OpenBao offers HTTP/2 over TLS: login, KV detection, the parallel batch of 8 paths and the
+/// token's revocation all go over one connection, so the load pays one TCP and one TLS
+/// handshake. Over plain HTTP (HTTP/1.1) the parallel batch needs parallel connections.
+#[test]
+fn a_load_over_tls_is_one_http2_connection() {
+    let Some(dv) = DevVault::get() else {
+        return;
+    };
+    let names = ["a", "b", "c", "d", "e", "f", "g", "h"];
+    for name in names {
+        dv.write(
+            &format!("secret/h2-test/{name}"),
+            json!({ name: format!("value-{name}") }),
+        );
+    }
+    let load = |addr: String| {
+        let mut env = dv.approle_env();
+        env.retain(|(k, _)| k != "VAULT_ADDR");
+        env.push(("VAULT_ADDR".to_owned(), addr));
+        env.push(("VAULT_CACERT".to_owned(), dv.cacert.clone()));
+        Wide::loader().env_vars(env).load().unwrap()
+    };
+    let (relay, accepted) = counting_relay(&dv.tls_addr);
+    let wide = load(format!("https://{relay}"));
+    let values = [
+        &wide.a, &wide.b, &wide.c, &wide.d, &wide.e, &wide.f, &wide.g, &wide.h,
+    ];
+    for (name, value) in names.iter().zip(values) {
+        assert_eq!(value.expose_secret(), format!("value-{name}"));
+    }
+    assert_eq!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one connection for the whole load over TLS"
+    );
+
+    let (relay, accepted) = counting_relay(&dv.addr);
+    let wide = load(format!("http://{relay}"));
+    assert_eq!(wide.d.expose_secret(), "value-d");
+    assert!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst) > 1,
+        "HTTP/1.1 batches on parallel connections"
+    );
+}
