@@ -636,12 +636,24 @@ fn watch_files(
     Some(watcher)
 }
 
-/// The interval, or sooner when a KV v1 read gave a lease (re-read at 85 % of it, as Agent).
+/// Up to this share of each wait before a refresh is cut at random, so that instances started
+/// together (a deployment, a fleet) spread their refreshes instead of asking the server at once.
+/// A refresh never comes later than its interval.
+pub(crate) const REFRESH_JITTER: f64 = 0.1;
+
 /// The wait before the next refresh: the interval, or sooner when a cached secret's lease
-/// (KV v1 `lease_duration`, clamped when decoded) runs out first.
+/// (KV v1 `lease_duration`, clamped when decoded) runs out first (at 85 % of it, as Agent),
+/// less a random share of up to [`REFRESH_JITTER`].
 pub(crate) fn next_interval(interval: Duration, shortest_lease: Option<Duration>) -> Duration {
+    jittered(interval, shortest_lease, fastrand::f64())
+}
+
+/// [`next_interval`] with the random draw (in `[0, 1]`) given.
+fn jittered(interval: Duration, shortest_lease: Option<Duration>, draw: f64) -> Duration {
     let hint = shortest_lease.map(|l| l.mul_f64(0.85));
-    hint.map_or(interval, |h| h.min(interval))
+    let wait = crate::api::bounded(hint.map_or(interval, |h| h.min(interval)));
+    let draw = if draw.is_nan() { 0.0 } else { draw.clamp(0.0, 1.0) };
+    wait.mul_f64(1.0 - REFRESH_JITTER * draw)
         .max(Duration::from_millis(10))
 }
 
@@ -809,5 +821,35 @@ impl SecretSource for CachingSource {
             }
             self.inner.close().await;
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refresh_comes_within_the_jitter_before_its_interval_never_after() {
+        let minute = Duration::from_secs(60);
+        assert_eq!(jittered(minute, None, 0.0), minute);
+        assert_eq!(jittered(minute, None, 1.0), Duration::from_secs(54));
+        assert_eq!(jittered(minute, None, 0.5), Duration::from_secs(57));
+        // A lease sooner than the interval: 85 % of it, then the jitter.
+        let lease = Some(Duration::from_secs(20));
+        assert_eq!(jittered(minute, lease, 0.0), Duration::from_secs(17));
+        // Out-of-range draws and absurd intervals are clamped, never a panic.
+        assert_eq!(jittered(minute, None, f64::NAN), minute);
+        assert_eq!(jittered(minute, None, -3.0), minute);
+        let forever = jittered(Duration::MAX, None, 0.0);
+        assert_eq!(forever, crate::api::LONGEST_WAIT);
+        assert_eq!(
+            jittered(Duration::ZERO, None, 0.3),
+            Duration::from_millis(10)
+        );
+        // Drawn at random, the waits spread over the whole window.
+        let waits: Vec<Duration> = (0..1000).map(|_| next_interval(minute, None)).collect();
+        assert!(waits.iter().all(|w| *w <= minute && *w >= Duration::from_secs(54)));
+        let early = waits.iter().filter(|w| **w < Duration::from_secs(57)).count();
+        assert!((300..=700).contains(&early), "{early} of 1000 in the first half");
     }
 }
