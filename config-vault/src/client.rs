@@ -6,8 +6,8 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use futures_util::stream::FuturesOrdered;
+use futures_util::{FutureExt as _, StreamExt};
 use secrecy::SecretString;
 use vault_config_core::{
     BoxFuture, EnvSnapshot, FetchResult, PathKind, Renewal, SecretSource, SourceError, VaultPath,
@@ -342,11 +342,16 @@ impl Inner {
             .filter(|p| p.kind != PathKind::Lease)
             .map(|p| p.mount.as_str())
             .collect();
-        let versions: HashMap<&str, Result<KvVersion, Error>> =
-            futures_util::future::join_all(mounts.into_iter().map(|m| self.detect(m, token)))
-                .await
-                .into_iter()
-                .collect();
+        // One detection per mount, shared by its reads, which start at once (see
+        // `read_detected`) instead of waiting for every mount's answer.
+        let versions: HashMap<&str, Detection<'_>> = mounts
+            .into_iter()
+            .map(|m| {
+                let detect: BoxFuture<'_, Result<KvVersion, Error>> =
+                    Box::pin(self.kv_version(m, token));
+                (m, detect.shared())
+            })
+            .collect();
         // At most `concurrency` reads in flight, answers kept in request order.
         let mut queue = paths.iter();
         let mut in_flight = FuturesOrdered::new();
@@ -363,33 +368,42 @@ impl Inner {
         results
     }
 
-    async fn detect<'m>(
-        &self,
-        mount: &'m str,
-        token: &SecretString,
-    ) -> (&'m str, Result<KvVersion, Error>) {
-        (mount, self.kv_version(mount, token).await)
-    }
-
+    /// One path's read once its mount's KV version is known. A secret on a mount whose
+    /// version is not known yet (no `VAULT_KV_VERSION`, not detected before) is read as KV v2
+    /// while the detection runs, which saves the load a round trip on the common v2 mount; the
+    /// answer is used only when the detection says v2, otherwise the path is read again as the
+    /// detection says.
     async fn read_detected(
         &self,
         path: &VaultPath,
-        versions: &HashMap<&str, Result<KvVersion, Error>>,
+        versions: &HashMap<&str, Detection<'_>>,
         token: &SecretString,
     ) -> Result<vault_config_core::SecretData, Error> {
         if path.kind == PathKind::Lease {
             return self.read_lease(path, token).await;
         }
-        match versions.get(path.mount.as_str()) {
-            Some(Ok(version)) if path.kind == PathKind::Folder => {
-                self.read_folder(path, *version, token).await
-            }
-            Some(Ok(version)) => self.read(path, *version, token).await,
-            Some(Err(err)) => Err(err.clone()),
-            None => Err(Error::config(None, "internal: mount not detected")),
+        let Some(detection) = versions.get(path.mount.as_str()) else {
+            return Err(Error::config(None, "internal: mount not detected"));
+        };
+        if path.kind == PathKind::Folder || self.known_version(&path.mount).is_some() {
+            let version = detection.clone().await?;
+            return match path.kind {
+                PathKind::Folder => self.read_folder(path, version, token).await,
+                _ => self.read(path, version, token).await,
+            };
+        }
+        let (version, as_v2) =
+            futures_util::future::join(detection.clone(), self.read(path, KvVersion::V2, token))
+                .await;
+        match version? {
+            KvVersion::V2 => as_v2,
+            other => self.read(path, other, token).await,
         }
     }
 }
+
+/// A mount's KV version detection, awaited by each of its reads.
+type Detection<'a> = futures_util::future::Shared<BoxFuture<'a, Result<KvVersion, Error>>>;
 
 impl SecretSource for VaultClient {
     fn fetch<'a>(&'a self, paths: &'a [VaultPath]) -> BoxFuture<'a, Vec<FetchResult>> {

@@ -23,10 +23,7 @@ impl Inner {
         mount: &str,
         token: &SecretString,
     ) -> Result<KvVersion, Error> {
-        if let Some(version) = self.config.kv_version {
-            return Ok(version);
-        }
-        if let Some(version) = self.cached_version(mount) {
+        if let Some(version) = self.known_version(mount) {
             return Ok(version);
         }
         let path = format!("sys/internal/ui/mounts/{mount}");
@@ -52,7 +49,12 @@ impl Inner {
         Ok(version)
     }
 
-    fn cached_version(&self, mount: &str) -> Option<KvVersion> {
+    /// The KV version of `mount` without asking: the override (`VAULT_KV_VERSION`), or what an
+    /// earlier detection found.
+    pub(crate) fn known_version(&self, mount: &str) -> Option<KvVersion> {
+        if let Some(version) = self.config.kv_version {
+            return Some(version);
+        }
         self.kv_versions.lock().ok()?.get(mount).copied()
     }
 

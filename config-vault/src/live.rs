@@ -652,7 +652,11 @@ pub(crate) fn next_interval(interval: Duration, shortest_lease: Option<Duration>
 fn jittered(interval: Duration, shortest_lease: Option<Duration>, draw: f64) -> Duration {
     let hint = shortest_lease.map(|l| l.mul_f64(0.85));
     let wait = crate::api::bounded(hint.map_or(interval, |h| h.min(interval)));
-    let draw = if draw.is_nan() { 0.0 } else { draw.clamp(0.0, 1.0) };
+    let draw = if draw.is_nan() {
+        0.0
+    } else {
+        draw.clamp(0.0, 1.0)
+    };
     wait.mul_f64(1.0 - REFRESH_JITTER * draw)
         .max(Duration::from_millis(10))
 }
@@ -848,8 +852,18 @@ mod tests {
         );
         // Drawn at random, the waits spread over the whole window.
         let waits: Vec<Duration> = (0..1000).map(|_| next_interval(minute, None)).collect();
-        assert!(waits.iter().all(|w| *w <= minute && *w >= Duration::from_secs(54)));
-        let early = waits.iter().filter(|w| **w < Duration::from_secs(57)).count();
-        assert!((300..=700).contains(&early), "{early} of 1000 in the first half");
+        assert!(
+            waits
+                .iter()
+                .all(|w| *w <= minute && *w >= Duration::from_secs(54))
+        );
+        let early = waits
+            .iter()
+            .filter(|w| **w < Duration::from_secs(57))
+            .count();
+        assert!(
+            (300..=700).contains(&early),
+            "{early} of 1000 in the first half"
+        );
     }
 }

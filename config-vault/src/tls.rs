@@ -296,11 +296,17 @@ dAIgCegWZfIGvOm4lYqi4cskiyOAijkUdkEofTLiZcCG6o0=
 
     #[test]
     fn a_file_without_a_certificate_is_a_config_problem_naming_it() {
-        for pem in [&b"not a certificate"[..], b"-----BEGIN CERTIFICATE-----\n!!\n"] {
+        for pem in [
+            &b"not a certificate"[..],
+            b"-----BEGIN CERTIFICATE-----\n!!\n",
+        ] {
             let err = given_roots(&[(Path::new("/etc/ca.pem"), pem.to_vec())], "VAULT_CACERT")
                 .unwrap_err()
                 .to_string();
-            assert!(err.contains("/etc/ca.pem is not a PEM certificate"), "{err}");
+            assert!(
+                err.contains("/etc/ca.pem is not a PEM certificate"),
+                "{err}"
+            );
         }
     }
 

@@ -105,7 +105,9 @@ impl Phase {
     fn before(self) -> Option<&'static str> {
         match self {
             Phase::Detect => Some("auth/approle/login"),
-            Phase::Read => Some("sys/internal/ui/mounts/secret"),
+            // The read follows the login only when the KV version is known: otherwise it goes
+            // alongside the detection (see `run_load_cell`).
+            Phase::Read => Some("auth/approle/login"),
             _ => None,
         }
     }
@@ -284,21 +286,31 @@ fn server() -> Option<&'static DevVault> {
 }
 
 fn client(proxy: &FaultProxy, role_id: &str, secret_id: &str) -> VaultClient {
+    client_builder(proxy, role_id, secret_id).build().unwrap()
+}
+
+fn client_builder(
+    proxy: &FaultProxy,
+    role_id: &str,
+    secret_id: &str,
+) -> vault_config::vault::VaultClientBuilder {
     VaultClient::builder()
         .address(proxy.url())
         .approle(role_id, secret_id)
         .timeout(TIMEOUT)
         .connect_timeout(TIMEOUT)
         .retry(RetryPolicy::new(RETRIES, BACKOFF, BACKOFF_MAX))
-        .build()
-        .unwrap()
 }
 
 /// A loader through the proxy, logging in with the demo AppRole (tokens of 1 h).
 fn loader(proxy: &FaultProxy, dv: &DevVault) -> vault_config::Loader<Service> {
+    loader_with(client_builder(proxy, &dv.role_id, &dv.secret_id))
+}
+
+fn loader_with(client: vault_config::vault::VaultClientBuilder) -> vault_config::Loader<Service> {
     Service::loader()
         .env_vars::<_, String, String>([])
-        .vault(client(proxy, &dv.role_id, &dv.secret_id))
+        .vault(client.build().unwrap())
 }
 
 fn values_ok(s: &Service) -> bool {
@@ -452,7 +464,13 @@ fn run_load_cell(dv: &DevVault, phase: Phase, fault: Fault, once: bool) -> Cell 
     let proxy = FaultProxy::start(&dv.addr);
     let other = Recorder::start();
     // Built first: loading the system's root certificates takes longer than a short outage.
-    let loader = loader(&proxy, dv);
+    let mut client = client_builder(&proxy, &dv.role_id, &dv.secret_id);
+    if (phase, fault) == (Phase::Read, Fault::Refused) {
+        // A refused read needs a read that is not alongside the KV detection: the version
+        // is given, so the read is the request after the login.
+        client = client.kv_version(vault_config::vault::KvVersion::V2);
+    }
+    let loader = loader_with(client);
     inject(&proxy, phase, fault, once, other.addr, &capture);
     let expect = if once {
         Expect::Success
