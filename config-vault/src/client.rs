@@ -180,8 +180,10 @@ impl VaultClientBuilder {
         self
     }
 
-    /// How many requests are in flight at once (default 128: one wave of reads for most
-    /// services); folder entries count against the same limit.
+    /// How many requests are in flight at once (default 250, the number of streams Go's
+    /// HTTP/2 server, and so Vault and OpenBao, lets one connection have open: a load of up
+    /// to 250 requests, detections and reads together, is one wave on one connection);
+    /// folder entries count against the same limit.
     pub fn concurrency(mut self, n: usize) -> Self {
         self.config.concurrency = n.max(1);
         self

@@ -307,7 +307,7 @@ impl Default for Config {
             connect_timeout: Duration::from_secs(5),
             retry: RetryPolicy::default(),
             kv_version: None,
-            concurrency: 128,
+            concurrency: 250,
             max_response_bytes: 4 * 1024 * 1024,
             proxy: Proxies::default(),
         }
