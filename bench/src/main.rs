@@ -2,6 +2,9 @@
 //! and benchmarks.json. Run through `scripts/bench`, which starts the dev server, installs
 //! hvac and passes its Python: a benchmark program, not a timed test.
 
+mod coldstart;
+mod contenders;
+mod fleet;
 mod proxy;
 mod report;
 
@@ -10,7 +13,7 @@ use std::process::Command;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use report::{ColdRow, Report, Stats, stats};
+use report::{Report, Stats, Transport, stats};
 use vault_config::VaultConfig;
 
 include!(concat!(env!("OUT_DIR"), "/generated.rs"));
@@ -24,6 +27,9 @@ struct Options {
     runs: usize,
     delay_ms: u64,
     compile: bool,
+    fleet: usize,
+    fleet_secs: u64,
+    fleet_refresh_secs: u64,
 }
 
 fn options() -> Options {
@@ -34,19 +40,27 @@ fn options() -> Options {
         runs: 20,
         delay_ms: 10,
         compile: true,
+        fleet: 200,
+        fleet_secs: 120,
+        fleet_refresh_secs: 15,
     };
     let mut args = std::env::args().skip(1);
+    let number = |args: &mut dyn Iterator<Item = String>, what: &str| -> u64 {
+        args.next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{what} N"))
+    };
     while let Some(a) = args.next() {
         match a.as_str() {
             "--out" => o.out = args.next().expect("--out FILE"),
             "--json" => o.json = args.next().expect("--json FILE"),
             "--python" => o.python = args.next(),
-            "--runs" => o.runs = args.next().and_then(|n| n.parse().ok()).expect("--runs N"),
-            "--delay-ms" => {
-                o.delay_ms = args
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .expect("--delay-ms N")
+            "--runs" => o.runs = number(&mut args, "--runs") as usize,
+            "--delay-ms" => o.delay_ms = number(&mut args, "--delay-ms"),
+            "--fleet" => o.fleet = number(&mut args, "--fleet") as usize,
+            "--fleet-secs" => o.fleet_secs = number(&mut args, "--fleet-secs"),
+            "--fleet-refresh-secs" => {
+                o.fleet_refresh_secs = number(&mut args, "--fleet-refresh-secs")
             }
             "--skip-compile" => o.compile = false,
             other => panic!("unknown argument {other}"),
@@ -59,63 +73,77 @@ fn var(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run through scripts/bench"))
 }
 
+/// What every scenario needs of the dev server.
+pub(crate) struct Server {
+    pub(crate) http: String,
+    pub(crate) tls: String,
+    pub(crate) cacert: String,
+    pub(crate) root: String,
+    pub(crate) role_id: String,
+    pub(crate) secret_id: String,
+}
+
+impl Server {
+    fn from_env() -> Server {
+        Server {
+            http: var("DEV_VAULT_ADDR"),
+            tls: var("DEV_VAULT_TLS_ADDR"),
+            cacert: var("DEV_VAULT_CACERT"),
+            root: var("DEV_VAULT_TOKEN"),
+            role_id: var("DEV_VAULT_ROLE_ID"),
+            secret_id: var("DEV_VAULT_SECRET_ID"),
+        }
+    }
+}
+
 fn main() {
+    // A process-wide rustls provider for the contenders built on reqwest 0.13 (vaultrs,
+    // vault-client-rs), which would otherwise find two compiled in and pick none.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("env-child") {
-        return env_child(&args[2], args[3].parse().expect("iterations"));
+    match args.get(1).map(String::as_str) {
+        Some("env-child") => return env_child(&args[2], args[3].parse().expect("iterations")),
+        Some("cold-child") => return coldstart::child(),
+        Some("fleet-child") => return fleet::child(&args[2..]),
+        _ => {}
     }
     let o = options();
-    let (upstream, root) = (var("DEV_VAULT_ADDR"), var("DEV_VAULT_TOKEN"));
-    let (role_id, secret_id) = (var("DEV_VAULT_ROLE_ID"), var("DEV_VAULT_SECRET_ID"));
+    let server = Server::from_env();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
-    let upstream_addr = upstream
-        .trim_start_matches("http://")
-        .parse()
-        .expect("loopback address");
-    let proxy = rt
-        .block_on(proxy::start(
-            upstream_addr,
-            Duration::from_millis(o.delay_ms),
-        ))
-        .expect("proxy");
-    let proxy_url = format!("http://{proxy}");
+    let delay = Duration::from_millis(o.delay_ms);
+    let proxy_to = |upstream: &str| {
+        let addr = upstream
+            .trim_start_matches("http://")
+            .trim_start_matches("https://")
+            .parse()
+            .expect("loopback address");
+        rt.block_on(proxy::start(addr, delay)).expect("proxy")
+    };
+    let tls_proxy = format!("https://{}", proxy_to(&server.tls));
+    let http_proxy = format!("http://{}", proxy_to(&server.http));
 
     eprintln!(
         "seeding {} secrets",
         PATHS.iter().map(|p| 4 * p).sum::<usize>()
     );
-    rt.block_on(seed(&upstream, &root));
-    let rtt = rt.block_on(round_trip(&proxy_url, o.runs));
+    rt.block_on(seed(&server.http, &server.root));
+    let rtt = rt.block_on(round_trip(&http_proxy, o.runs));
 
     let mut cold = Vec::new();
-    for p in PATHS {
-        eprintln!("scenario 1: P = {p}");
-        let env = [
-            ("VAULT_ADDR", proxy_url.as_str()),
-            ("VAULT_ROLE_ID", role_id.as_str()),
-            ("VAULT_SECRET_ID", secret_id.as_str()),
-        ];
-        let ours = stats(&time_runs(o.runs, || load_paths(p, &env)));
-        let vaultrs = stats(&time_runs(o.runs, || {
-            rt.block_on(sequential_load(&proxy_url, &role_id, &secret_id, p))
-        }));
-        let hvac = o
-            .python
-            .as_deref()
-            .map(|py| stats(&hvac_load(py, &proxy_url, &role_id, &secret_id, p, o.runs)));
-        cold.push(ColdRow {
-            paths: p,
-            secrets: 4 * p,
-            // Login, KV detection, one parallel batch, revocation of the login token.
-            floor_us: 4.0 * rtt,
-            ours,
-            vaultrs,
-            hvac,
-        });
+    for (transport, addr, direct) in [
+        (Transport::Tls, &tls_proxy, &server.tls),
+        (Transport::Http, &http_proxy, &server.http),
+    ] {
+        for p in PATHS {
+            eprintln!("scenario 1 ({transport:?}): P = {p}");
+            cold.push(contenders::cold_row(
+                &rt, &server, transport, addr, direct, p, rtt, &o,
+            ));
+        }
     }
 
     eprintln!("scenario 2: env-only load");
@@ -130,6 +158,15 @@ fn main() {
         compile_scenario()
     });
 
+    eprintln!("scenario 5: cold start of a release binary");
+    let cold_start = coldstart::measure(&server, &tls_proxy, o.python.as_deref(), o.runs);
+
+    eprintln!(
+        "scenario 6: a fleet of {} instances for {} s",
+        o.fleet, o.fleet_secs
+    );
+    let fleet = fleet::measure(o.fleet, o.fleet_secs, o.fleet_refresh_secs);
+
     let report = Report {
         command: "scripts/bench".into(),
         machine: machine_facts(),
@@ -140,6 +177,8 @@ fn main() {
         env_figment,
         reads,
         compile,
+        cold_start,
+        fleet,
     };
     std::fs::write(&o.out, report::markdown(&report)).expect("write markdown");
     std::fs::write(
@@ -181,7 +220,8 @@ async fn seed(upstream: &str, root: &str) {
     }
 }
 
-/// The median round trip of an unauthenticated request through the proxy, in µs.
+/// The median round trip of an unauthenticated request through the proxy on a kept-alive
+/// connection, in µs.
 async fn round_trip(proxy: &str, runs: usize) -> f64 {
     let http = reqwest::Client::new();
     let mut samples = Vec::new();
@@ -197,99 +237,6 @@ async fn round_trip(proxy: &str, runs: usize) -> f64 {
         samples.push(t.elapsed());
     }
     stats(&samples[1..]).median_us
-}
-
-fn load_paths(p: usize, env: &[(&str, &str)]) {
-    let loader_env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
-    let result = match p {
-        1 => Paths1::loader().env_vars(loader_env).load().map(drop),
-        8 => Paths8::loader().env_vars(loader_env).load().map(drop),
-        32 => Paths32::loader().env_vars(loader_env).load().map(drop),
-        _ => Paths128::loader().env_vars(loader_env).load().map(drop),
-    };
-    if let Err(report) = result {
-        panic!("vault-config load failed:\n{report}");
-    }
-}
-
-/// vaultrs' documented pattern — one client, an AppRole login, then a KV v2 read per path in
-/// a loop — on the wire with reqwest.
-async fn sequential_load(addr: &str, role_id: &str, secret_id: &str, p: usize) {
-    let http = reqwest::Client::new();
-    let login: serde_json::Value = http
-        .post(format!("{addr}/v1/auth/approle/login"))
-        .body(serde_json::json!({ "role_id": role_id, "secret_id": secret_id }).to_string())
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("login body");
-    let token = login["auth"]["client_token"]
-        .as_str()
-        .expect("client_token")
-        .to_owned();
-    for i in 0..p {
-        let data: serde_json::Value = http
-            .get(format!("{addr}/v1/secret/data/bench/p{p}/s{i}"))
-            .header("X-Vault-Token", &token)
-            .send()
-            .await
-            .expect("read")
-            .json()
-            .await
-            .expect("read body");
-        black_box(data);
-    }
-}
-
-const HVAC_SCRIPT: &str = r#"
-import json, sys, time
-import hvac
-addr, role_id, secret_id, p, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
-def load():
-    client = hvac.Client(url=addr)
-    client.auth.approle.login(role_id=role_id, secret_id=secret_id)
-    for i in range(p):
-        client.secrets.kv.v2.read_secret_version(path=f"bench/p{p}/s{i}", mount_point="secret",
-                                                 raise_on_deleted_version=True)
-load()
-out = []
-for _ in range(runs):
-    t = time.perf_counter()
-    load()
-    out.append(time.perf_counter() - t)
-print(json.dumps(out))
-"#;
-
-/// hvac, the client the seeds use, the same way: a client, an AppRole login, a read per path.
-fn hvac_load(
-    python: &str,
-    addr: &str,
-    role_id: &str,
-    secret_id: &str,
-    p: usize,
-    runs: usize,
-) -> Vec<Duration> {
-    let out = Command::new(python)
-        .args([
-            "-c",
-            HVAC_SCRIPT,
-            addr,
-            role_id,
-            secret_id,
-            &p.to_string(),
-            &runs.to_string(),
-        ])
-        .output()
-        .expect("python");
-    assert!(
-        out.status.success(),
-        "hvac failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let secs: Vec<f64> = serde_json::from_slice(&out.stdout).expect("hvac output");
-    secs.into_iter().map(Duration::from_secs_f64).collect()
 }
 
 /// Scenario 2 runs in a child process so that it can have its own environment.
@@ -329,7 +276,6 @@ fn env_child(which: &str, iterations: usize) {
     let samples = time_runs(iterations, &*run);
     println!("{}", serde_json::to_string(&stats(&samples)).expect("json"));
 }
-
 /// Reads per second of `Live::current()` and of an `Arc<RwLock<Arc<T>>>`, 1 and 2 threads.
 fn read_scenario() -> Vec<(String, f64)> {
     let env: Vec<(String, String)> = (0..50)
@@ -485,13 +431,10 @@ fn machine_facts() -> Vec<(String, String)> {
         ),
         (
             "server".into(),
-            "OpenBao 2.7.2 (scripts/dev-vault), KV v2, loopback, behind the delay proxy".into(),
+            "OpenBao 2.7.2 (scripts/dev-vault), KV v2, AppRole, loopback, behind the delay proxy; TLS 1.3 with its own CA, HTTP/2 by ALPN".into(),
         ),
-        ("hvac".into(), "2.4.0 (pip, in .bench-venv)".into()),
-        (
-            "sequential contender".into(),
-            "vaultrs' documented pattern (AppRole login, kv2 read per path) with reqwest 0.12"
-                .into(),
-        ),
+        ("hvac".into(), "2.4.0 (pip, in .bench-venv), requests session".into()),
+        ("vaultrs".into(), "0.8.0 (crates.io), reqwest 0.13".into()),
+        ("vault-client-rs".into(), "0.8.0 (crates.io), reqwest 0.13".into()),
     ]
 }

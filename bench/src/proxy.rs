@@ -1,6 +1,9 @@
 //! A TCP delay line in front of the real server: every chunk is forwarded `delay` after it
 //! arrived, in order, in each direction — so each request/response pays one round trip of
-//! `2 × delay`, whoever sends it, and nothing else changes.
+//! `2 × delay`, whoever sends it. A new connection also pays the round trip of TCP's
+//! handshake, which loopback would not: nothing the client sends on it reaches the server
+//! before `2 × delay` after the connection was accepted, plus the one-way delay. TLS passes
+//! through as bytes, so its handshake pays its own round trips.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -16,6 +19,7 @@ pub async fn start(upstream: SocketAddr, delay: Duration) -> std::io::Result<Soc
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
         while let Ok((client, _)) = listener.accept().await {
+            let handshake_done = Instant::now() + 2 * delay;
             tokio::spawn(async move {
                 let Ok(server) = TcpStream::connect(upstream).await else {
                     return;
@@ -24,14 +28,24 @@ pub async fn start(upstream: SocketAddr, delay: Duration) -> std::io::Result<Soc
                 let _ = server.set_nodelay(true);
                 let (cr, cw) = client.into_split();
                 let (sr, sw) = server.into_split();
-                tokio::join!(pipe(cr, sw, delay), pipe(sr, cw, delay));
+                tokio::join!(
+                    pipe(cr, sw, delay, handshake_done),
+                    pipe(sr, cw, delay, handshake_done)
+                );
             });
         }
     });
     Ok(addr)
 }
 
-async fn pipe(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, delay: Duration) {
+/// Forwards `from` to `to`, each chunk `delay` after it arrived, and not before
+/// `not_before + delay`.
+async fn pipe(
+    mut from: OwnedReadHalf,
+    mut to: OwnedWriteHalf,
+    delay: Duration,
+    not_before: Instant,
+) {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
     let reader = async move {
         let mut buf = vec![0u8; 64 * 1024];
@@ -40,7 +54,7 @@ async fn pipe(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, delay: Duration) 
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
                     if tx
-                        .send((Instant::now() + delay, buf[..n].to_vec()))
+                        .send((Instant::now().max(not_before) + delay, buf[..n].to_vec()))
                         .is_err()
                     {
                         break;
