@@ -5,14 +5,14 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use vault_config::VaultConfig;
 
 use crate::Server;
 use crate::report::{Contender, Stats, stats};
 
 /// Scenario 5's results.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ColdStart {
     pub ours: Stats,
     pub hvac: Option<Contender>,

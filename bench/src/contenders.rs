@@ -102,7 +102,9 @@ async fn server_time(
             .await
             .expect("login body");
         let login_took = t.elapsed();
-        let token = login["auth"]["client_token"].as_str().expect("client_token");
+        let token = login["auth"]["client_token"]
+            .as_str()
+            .expect("client_token");
         let t = Instant::now();
         let reads = (0..p).map(|i| {
             let http = &http;

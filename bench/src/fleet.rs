@@ -134,11 +134,7 @@ pub fn child(args: &[String]) {
     let snapshotter = recorder.snapshotter();
     recorder.install().expect("metrics recorder");
     let server = Server::from_env();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = crate::runtime();
     let fleet = rt.block_on(async {
         let http = reqwest::Client::new();
         let (tokens_before, leases_before) = alive(&http, &server).await;

@@ -27,6 +27,7 @@ struct Options {
     runs: usize,
     delay_ms: u64,
     compile: bool,
+    render_from: Option<String>,
     fleet: usize,
     fleet_secs: u64,
     fleet_refresh_secs: u64,
@@ -40,6 +41,7 @@ fn options() -> Options {
         runs: 20,
         delay_ms: 10,
         compile: true,
+        render_from: None,
         fleet: 200,
         fleet_secs: 120,
         fleet_refresh_secs: 15,
@@ -63,6 +65,7 @@ fn options() -> Options {
                 o.fleet_refresh_secs = number(&mut args, "--fleet-refresh-secs")
             }
             "--skip-compile" => o.compile = false,
+            "--render-from" => o.render_from = args.next(),
             other => panic!("unknown argument {other}"),
         }
     }
@@ -108,12 +111,15 @@ fn main() {
         _ => {}
     }
     let o = options();
+    if let Some(json) = &o.render_from {
+        // The markdown again from a run's JSON, without measuring anything.
+        let report: Report =
+            serde_json::from_slice(&std::fs::read(json).expect("read the JSON")).expect("a report");
+        std::fs::write(&o.out, report::markdown(&report)).expect("write markdown");
+        return;
+    }
     let server = Server::from_env();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = runtime();
     let delay = Duration::from_millis(o.delay_ms);
     let proxy_to = |upstream: &str| {
         let addr = upstream
@@ -187,6 +193,15 @@ fn main() {
     )
     .expect("write json");
     eprintln!("wrote {} and {}", o.out, o.json);
+}
+
+/// The harness's runtime: two workers, as many as the machine has cores.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
 }
 
 fn time_runs(runs: usize, mut run: impl FnMut()) -> Vec<Duration> {

@@ -29,7 +29,7 @@ pub fn ms(us: f64) -> String {
 }
 
 /// How scenario 1 reaches the server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum Transport {
     /// OpenBao's TLS listener: TLS 1.3, HTTP/2 when the client offers it.
     Tls,
@@ -67,7 +67,7 @@ fn floor_formula(t: Transport) -> &'static str {
 }
 
 /// A contender's result: its timings, or why it could not run.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, serde::Deserialize)]
 pub struct Contender {
     pub name: String,
     pub stats: Option<Stats>,
@@ -106,7 +106,7 @@ impl Contender {
 }
 
 /// The server's own time for a load's necessary requests (see `contenders::server_time`).
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, Serialize, serde::Deserialize)]
 pub struct ServerTime {
     pub login_us: f64,
     pub batch_us: f64,
@@ -120,7 +120,7 @@ impl ServerTime {
 }
 
 /// One row of scenario 1.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, serde::Deserialize)]
 pub struct ColdRow {
     pub transport: Transport,
     pub paths: usize,
@@ -139,7 +139,7 @@ impl ColdRow {
 }
 
 /// Everything measured in one run.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, serde::Deserialize)]
 pub struct Report {
     pub command: String,
     pub machine: Vec<(String, String)>,
@@ -376,7 +376,7 @@ The sequential contenders run {} times at P ≤ 8, fewer at larger P (at least 5
             .collect();
         let _ = writeln!(
             o,
-            "- Scenario 1a at P = 32 against the Rust crates: they read path by path close to their own floor of 35 round trips, while vault-config's batch of 32 parallel reads still costs the server {} on 2 cores. vault-config also revokes its login token, which the other contenders do not: one round trip and {} of the server's time, so that a one-shot load leaves no token behind. Without that step (the load's median less one RTT and the revocation's server time: {}) the ratios would be {}. The revocation is kept: a token left alive by each start of each instance is what the fleet below shows vault-config does not do.",
+            "- Scenario 1a at P = 32 against the Rust crates: they read path by path close to their own floor of 35 round trips, while vault-config's batch of 32 parallel reads still costs the server {} on 2 cores. vault-config also revokes its login token, which the other contenders do not: one round trip and {} of the server's time, so that a one-shot load leaves no token behind. Without that step (the load's median less one RTT and the revocation's server time: {}) the ratios would be {}. The revocation is kept: without it every one-shot load (an init container, a job, a CLI run) would leave a token alive until its TTL.",
             ms(c.server.batch_us),
             ms(c.server.revoke_us),
             ms(kept),

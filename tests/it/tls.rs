@@ -80,6 +80,16 @@ fn tls_front(
     .with_single_cert(vec![cert], key)
     .unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    relay(upstream, Some(acceptor), Arc::default())
+}
+
+/// A TCP relay to `upstream` on a thread of its own, terminating TLS first with `tls`;
+/// counts the connections it accepted in `accepted`.
+fn relay(
+    upstream: SocketAddr,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    accepted: Arc<std::sync::atomic::AtomicUsize>,
+) -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     listener.set_nonblocking(true).unwrap();
@@ -91,16 +101,25 @@ fn tls_front(
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
             while let Ok((tcp, _)) = listener.accept().await {
-                let acceptor = acceptor.clone();
+                accepted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let tls = tls.clone();
                 tokio::spawn(async move {
-                    // A client that rejects the certificate ends the handshake: nothing to do.
-                    let Ok(mut tls) = acceptor.accept(tcp).await else {
-                        return;
-                    };
                     let Ok(mut up) = tokio::net::TcpStream::connect(upstream).await else {
                         return;
                     };
-                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
+                    match tls {
+                        // A client that rejects the certificate ends the handshake: nothing
+                        // to do.
+                        Some(tls) => {
+                            if let Ok(mut down) = tls.accept(tcp).await {
+                                let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
+                            }
+                        }
+                        None => {
+                            let mut down = tcp;
+                            let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
+                        }
+                    }
                 });
             }
         });
@@ -230,7 +249,7 @@ fn skip_verify_only_on_an_explicit_true() {
     }
 }
 
-/// A TCP relay to `upstream` that counts the connections it accepted.
+/// A plain TCP relay to `upstream` that counts the connections it accepted.
 fn counting_relay(upstream: &str) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
     let upstream: SocketAddr = upstream
         .trim_start_matches("https://")
@@ -238,28 +257,7 @@ fn counting_relay(upstream: &str) -> (SocketAddr, Arc<std::sync::atomic::AtomicU
         .parse()
         .unwrap();
     let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let count = Arc::clone(&accepted);
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            while let Ok((mut down, _)) = listener.accept().await {
-                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                tokio::spawn(async move {
-                    if let Ok(mut up) = tokio::net::TcpStream::connect(upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
-                    }
-                });
-            }
-        });
-    });
-    (addr, accepted)
+    (relay(upstream, None, Arc::clone(&accepted)), accepted)
 }
 
 #[derive(Debug, VaultConfig)]
