@@ -639,7 +639,7 @@ fn watch_files(
 /// Up to this share of each wait before a refresh is cut at random, so that instances started
 /// together (a deployment, a fleet) spread their refreshes instead of asking the server at once.
 /// A refresh never comes later than its interval.
-pub(crate) const REFRESH_JITTER: f64 = 0.1;
+const REFRESH_JITTER: f64 = 0.1;
 
 /// The wait before the next refresh: the interval, or sooner when a cached secret's lease
 /// (KV v1 `lease_duration`, clamped when decoded) runs out first (at 85 % of it, as Agent),

@@ -45,16 +45,17 @@ fn default_roots() -> Arc<RootCertStore> {
 }
 
 /// One CA bundle (each `(file, PEM bytes)`), parsed once per distinct content.
-fn given_roots(files: &[(&Path, Vec<u8>)], var: &str) -> Result<Arc<RootCertStore>, Error> {
+fn given_roots(files: Vec<(&Path, Vec<u8>)>, var: &str) -> Result<Arc<RootCertStore>, Error> {
     type Cache = Mutex<HashMap<Vec<Vec<u8>>, Arc<RootCertStore>>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
-    let key: Vec<Vec<u8>> = files.iter().map(|(_, pem)| pem.clone()).collect();
+    // The contents are the key; the names only label errors.
+    let (names, key): (Vec<&Path>, Vec<Vec<u8>>) = files.into_iter().unzip();
     let cache = CACHE.get_or_init(Cache::default);
     if let Some(roots) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
         return Ok(roots);
     }
     let mut roots = RootCertStore::empty();
-    for (name, pem) in files {
+    for (name, pem) in names.iter().zip(&key) {
         let not_pem = |why: String| {
             Error::config(
                 Some(var),
@@ -82,7 +83,7 @@ fn given_roots(files: &[(&Path, Vec<u8>)], var: &str) -> Result<Arc<RootCertStor
 fn roots(config: &Config) -> Result<Arc<RootCertStore>, Error> {
     let tls = &config.tls;
     if let Some(file) = &tls.ca_cert {
-        return given_roots(&[(file, read(file, "VAULT_CACERT")?)], "VAULT_CACERT");
+        return given_roots(vec![(file, read(file, "VAULT_CACERT")?)], "VAULT_CACERT");
     }
     let Some(dir) = &tls.ca_path else {
         return Ok(default_roots());
@@ -103,7 +104,7 @@ fn roots(config: &Config) -> Result<Arc<RootCertStore>, Error> {
         .iter()
         .map(|p| Ok((p.as_path(), read(p, "VAULT_CAPATH")?)))
         .collect::<Result<Vec<_>, Error>>()?;
-    given_roots(&files, "VAULT_CAPATH")
+    given_roots(files, "VAULT_CAPATH")
 }
 
 /// The client certificate chain and key (`VAULT_CLIENT_CERT`, `VAULT_CLIENT_KEY`).
@@ -284,13 +285,13 @@ dAIgCegWZfIGvOm4lYqi4cskiyOAijkUdkEofTLiZcCG6o0=
     fn roots_are_built_once_per_process_and_per_ca_content() {
         assert!(Arc::ptr_eq(&default_roots(), &default_roots()));
         let name = Path::new("ca.pem");
-        let first = given_roots(&[(name, CA.as_bytes().to_vec())], "VAULT_CACERT").unwrap();
-        let again = given_roots(&[(name, CA.as_bytes().to_vec())], "VAULT_CACERT").unwrap();
+        let first = given_roots(vec![(name, CA.as_bytes().to_vec())], "VAULT_CACERT").unwrap();
+        let again = given_roots(vec![(name, CA.as_bytes().to_vec())], "VAULT_CACERT").unwrap();
         assert!(Arc::ptr_eq(&first, &again));
         assert_eq!(first.len(), 1);
         // New content (a rotated file) is parsed anew.
         let bundle = format!("{CA}{CA}").into_bytes();
-        let rotated = given_roots(&[(name, bundle)], "VAULT_CACERT").unwrap();
+        let rotated = given_roots(vec![(name, bundle)], "VAULT_CACERT").unwrap();
         assert!(!Arc::ptr_eq(&first, &rotated));
     }
 
@@ -300,9 +301,12 @@ dAIgCegWZfIGvOm4lYqi4cskiyOAijkUdkEofTLiZcCG6o0=
             &b"not a certificate"[..],
             b"-----BEGIN CERTIFICATE-----\n!!\n",
         ] {
-            let err = given_roots(&[(Path::new("/etc/ca.pem"), pem.to_vec())], "VAULT_CACERT")
-                .unwrap_err()
-                .to_string();
+            let err = given_roots(
+                vec![(Path::new("/etc/ca.pem"), pem.to_vec())],
+                "VAULT_CACERT",
+            )
+            .unwrap_err()
+            .to_string();
             assert!(
                 err.contains("/etc/ca.pem is not a PEM certificate"),
                 "{err}"
