@@ -109,7 +109,7 @@ pub mod explain {
 pub mod source {
     pub use vault_config_core::{
         BoxFuture, FetchResult, PathKind, Renewal, SecretData, SecretSource, SourceError,
-        SourceErrorKind, SourceStatus, VaultPath, short_lease_id,
+        SourceErrorKind, SourceStatus, TokenLife, VaultPath, short_lease_id,
     };
 }
 

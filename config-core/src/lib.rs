@@ -54,7 +54,7 @@ pub use setup::VaultSetup;
 pub use snapshot::Snapshot;
 pub use source::{
     BoxFuture, FetchResult, PathKind, Renewal, SecretData, SecretSource, SourceError,
-    SourceErrorKind, SourceStatus, VaultPath, short_lease_id, zeroize_json,
+    SourceErrorKind, SourceStatus, TokenLife, VaultPath, short_lease_id, zeroize_json,
 };
 
 /// The name of `candidates` closest to `name` when it is close enough to be a typo of it
@@ -98,7 +98,10 @@ pub trait VaultConfig: Sized + 'static {
     }
 
     /// [`load`](Self::load) from async code.
-    fn load_async() -> impl Future<Output = Result<Self, Error>> + Send {
+    fn load_async() -> impl Future<Output = Result<Self, Error>> + Send
+    where
+        Self: Send,
+    {
         Self::loader().load_async()
     }
 
@@ -118,10 +121,14 @@ pub trait VaultConfig: Sized + 'static {
     fn __build(ctx: &mut __private::BuildCtx<'_>) -> Option<Self>;
 }
 
-/// Forwards every method, so that `Arc<S>` and `Box<S>` are sources too.
+/// Forwards every method, so that `Arc<S>`, `Box<S>` and `&S` are sources too. A wrapper that
+/// let a method fall back to its default body would change what the source does (a lease
+/// never renewed, a token never given back): `clippy::missing_trait_methods`, denied here and
+/// run by CI, fails the build when a method is added to the trait and not forwarded.
 macro_rules! forward_source {
-    ($($ptr:ident),*) => {$(
-        impl<S: SecretSource + ?Sized> SecretSource for $ptr<S> {
+    ($($ptr:ty),*) => {$(
+        #[deny(clippy::missing_trait_methods)]
+        impl<S: SecretSource + ?Sized> SecretSource for $ptr {
             fn fetch<'a>(&'a self, paths: &'a [VaultPath]) -> BoxFuture<'a, Vec<FetchResult>> {
                 (**self).fetch(paths)
             }
@@ -138,15 +145,27 @@ macro_rules! forward_source {
                 (**self).status()
             }
 
-            fn close(&self) -> BoxFuture<'_, ()> {
-                (**self).close()
+            fn renew_lease<'a>(
+                &'a self,
+                lease_id: &'a str,
+                increment: std::time::Duration,
+            ) -> BoxFuture<'a, Result<Renewal, SourceError>> {
+                (**self).renew_lease(lease_id, increment)
             }
 
-            fn fetch_once<'a>(&'a self, paths: &'a [VaultPath]) -> BoxFuture<'a, Vec<FetchResult>> {
-                (**self).fetch_once(paths)
+            fn revoke_lease<'a>(&'a self, lease_id: &'a str) -> BoxFuture<'a, Result<(), SourceError>> {
+                (**self).revoke_lease(lease_id)
+            }
+
+            fn release_tokens<'a>(&'a self, in_use: &'a [u64]) -> BoxFuture<'a, ()> {
+                (**self).release_tokens(in_use)
+            }
+
+            fn close(&self) -> BoxFuture<'_, ()> {
+                (**self).close()
             }
         }
     )*};
 }
 
-forward_source!(Arc, Box);
+forward_source!(Arc<S>, Box<S>, &S);

@@ -15,7 +15,7 @@ use crate::resolve::Resolved;
 use crate::schema::FileSpec;
 use crate::setup::Hooks;
 use crate::snapshot::Snapshot;
-use crate::source::{FetchResult, SecretSource, SourceError, VaultPath};
+use crate::source::{BoxFuture, FetchResult, SecretSource, SourceError};
 use crate::tracked::{Pins, Tracked};
 
 /// Builds one load of `T`: which env, which Vault source, which profile.
@@ -204,12 +204,13 @@ impl<T: VaultConfig> Loader<T> {
 
     /// Loads and validates, from synchronous code, inside or outside an async runtime.
     pub fn load(self) -> Result<T, Error> {
-        self.run_blocking(false, crate::build::settings::<T>)
+        self.run_blocking(false, crate::build::settings::<T>, Result::is_ok)
     }
 
     /// Loads and validates from async code.
     pub async fn load_async(self) -> Result<T, Error> {
-        self.run(false, crate::build::settings::<T>).await
+        self.run(false, crate::build::settings::<T>, Result::is_ok)
+            .await
     }
 
     /// Where every field's value comes from, and what the load would report.
@@ -217,12 +218,12 @@ impl<T: VaultConfig> Loader<T> {
     /// Unlike `load`, this asks Vault for every field's path, including those env fills, so
     /// that the table can show what env overrode.
     pub fn explain(self) -> Explanation {
-        self.run_blocking(true, crate::explain::finish::<T>)
+        self.run_blocking(true, crate::explain::finish::<T>, |_| false)
     }
 
     /// [`explain`](Self::explain) from async code.
     pub async fn explain_async(self) -> Explanation {
-        self.run(true, crate::explain::finish::<T>).await
+        self.run(true, crate::explain::finish::<T>, |_| false).await
     }
 
     /// Loads and validates, then returns the env and Vault layers as a figment provider.
@@ -234,12 +235,13 @@ impl<T: VaultConfig> Loader<T> {
     /// # Ok(()) }
     /// ```
     pub fn snapshot(self) -> Result<Snapshot, Error> {
-        self.run_blocking(false, crate::snapshot::finish::<T>)
+        self.run_blocking(false, crate::snapshot::finish::<T>, Result::is_ok)
     }
 
     /// [`snapshot`](Self::snapshot) from async code.
     pub async fn snapshot_async(self) -> Result<Snapshot, Error> {
-        self.run(false, crate::snapshot::finish::<T>).await
+        self.run(false, crate::snapshot::finish::<T>, Result::is_ok)
+            .await
     }
 
     /// Loads without starting anything and checks that every Vault path the struct reads is
@@ -254,35 +256,72 @@ impl<T: VaultConfig> Loader<T> {
     }
 
     /// Plans the load, reads the Vault paths it needs from synchronous code through the one
-    /// blocking bridge ([`Hooks::block_on`]), then `finish`es. `explain` asks Vault for every
-    /// field, to show what env overrode.
-    fn run_blocking<R>(&self, explain: bool, finish: fn(Resolved<'_>) -> R) -> R {
+    /// blocking bridge ([`Hooks::block_on`]), then `finish`es; a source made for this load
+    /// alone is then given back (see [`give_back_once`]), keeping the leases of a result
+    /// that `keeps` them. `explain` asks Vault for every field, to show what env overrode.
+    fn run_blocking<R>(
+        &self,
+        explain: bool,
+        finish: fn(Resolved<'_>) -> R,
+        keeps: fn(&R) -> bool,
+    ) -> R {
         let prepared = self.prepare();
         let plan = self.plan(&prepared, explain);
+        let bridge = |work: BoxFuture<'static, ()>| (self.hooks.block_on)(work);
         let results = prepared.source.as_ref().map(|source| {
             // Nothing to read (env filled every Vault-backed field): nothing to bridge.
             if plan.paths.is_empty() {
                 return Vec::new();
             }
-            let (source, paths, once) = (Arc::clone(source), plan.paths.clone(), self.one_shot());
-            let batch = Box::pin(async move { read(&*source, &paths, once).await });
-            (self.hooks.block_on)(batch).unwrap_or_else(|why| {
+            let (source, paths) = (Arc::clone(source), plan.paths.clone());
+            let (tx, rx) = std::sync::mpsc::channel();
+            let batch = Box::pin(async move {
+                let _ = tx.send(source.fetch(&paths).await);
+            });
+            let ran = bridge(batch).and_then(|()| {
+                rx.try_recv()
+                    .map_err(|_| "the batch ended without an answer".to_owned())
+            });
+            ran.unwrap_or_else(|why| {
                 let failed = SourceError::unavailable(why);
                 plan.paths.iter().map(|_| Err(failed.clone())).collect()
             })
         });
-        finish(Resolved::new(plan, results.as_deref(), prepared.fallback))
+        let done = finish(Resolved::new(plan, results.as_deref(), prepared.fallback));
+        if let (Some(source), true) = (prepared.source, self.one_shot()) {
+            let keep = keeps(&done);
+            let results = results.unwrap_or_default();
+            let _ = bridge(Box::pin(async move {
+                give_back_once(&*source, &results, keep).await;
+            }));
+        }
+        done
     }
 
     /// [`run_blocking`](Self::run_blocking) from async code, on the caller's runtime.
-    async fn run<R>(&self, explain: bool, finish: fn(Resolved<'_>) -> R) -> R {
+    async fn run<R>(
+        &self,
+        explain: bool,
+        finish: fn(Resolved<'_>) -> R,
+        keeps: fn(&R) -> bool,
+    ) -> R {
         let prepared = self.prepare();
         let plan = self.plan(&prepared, explain);
         let results = match &prepared.source {
-            Some(source) => Some(read(&**source, &plan.paths, self.one_shot()).await),
+            Some(source) if !plan.paths.is_empty() => Some(source.fetch(&plan.paths).await),
+            Some(_) => Some(Vec::new()),
             None => None,
         };
-        finish(Resolved::new(plan, results.as_deref(), prepared.fallback))
+        let done = finish(Resolved::new(plan, results.as_deref(), prepared.fallback));
+        if let (Some(source), true) = (&prepared.source, self.one_shot()) {
+            give_back_once(
+                &**source,
+                results.as_deref().unwrap_or_default(),
+                keeps(&done),
+            )
+            .await;
+        }
+        done
     }
 
     /// Whether this load builds its own source from the environment, used once: its login
@@ -454,7 +493,7 @@ impl<T: VaultConfig> Loader<T> {
     /// Loads and validates like [`load`](Self::load) from async code, and returns what a later
     /// load compares against: per-field fingerprints and the values of `static` fields.
     pub(crate) async fn load_tracked(&self) -> Result<Tracked<T>, Error> {
-        self.run(false, crate::tracked::finish::<T>).await
+        self.run(false, crate::tracked::finish::<T>, |_| true).await
     }
 }
 
@@ -468,12 +507,31 @@ fn struct_files<T: VaultConfig>() -> Vec<FileSource> {
         .collect()
 }
 
-/// One batch: no call at all when no path is needed; a source made for this load alone is
-/// closed after it (its login token revoked).
-async fn read(source: &dyn SecretSource, paths: &[VaultPath], once: bool) -> Vec<FetchResult> {
-    match (paths.is_empty(), once) {
-        (true, _) => Vec::new(),
-        (false, true) => source.fetch_once(paths).await,
-        (false, false) => source.fetch(paths).await,
+/// The end of a load whose source was made for it alone. When its settings hold leased
+/// credentials (`keep`: the load succeeded), the token that owns them is kept so that they
+/// stay valid until their TTL (a replaced token that owns none of them is revoked). Otherwise
+/// (a failed load, `explain`, `check`) every lease it read is revoked, then its tokens: a
+/// crash-looping pod or an init container leaves nothing behind.
+async fn give_back_once(source: &dyn SecretSource, results: &[FetchResult], keep: bool) {
+    let leases: Vec<(&str, Option<u64>)> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .filter_map(|d| d.lease_id().map(|id| (id, d.owner())))
+        .collect();
+    if keep && !leases.is_empty() {
+        let owners: Vec<u64> = leases.iter().filter_map(|(_, owner)| *owner).collect();
+        source.release_tokens(&owners).await;
+        tracing::info!(
+            "vault-config: leased credentials were read; the login token is kept so that they stay valid until their TTL"
+        );
+        return;
     }
+    let revoked =
+        futures_util::future::join_all(leases.iter().map(|(id, _)| source.revoke_lease(id))).await;
+    for (result, (id, _)) in revoked.iter().zip(&leases) {
+        if let Err(err) = result {
+            tracing::info!(lease = %crate::short_lease_id(id), error = %err, "vault-config: could not revoke a lease this load read; it ends with the login token");
+        }
+    }
+    source.close().await;
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::env::EnvSnapshot;
 use crate::error::Problem;
 use crate::plan::Fallback;
-use crate::source::{BoxFuture, FetchResult, SecretSource};
+use crate::source::{BoxFuture, SecretSource};
 
 /// What the environment configures for the Vault layer of one load.
 #[derive(Default, Clone)]
@@ -57,10 +57,10 @@ impl fmt::Debug for VaultSetup {
 /// its own source (`.vault(..)`) or disabled Vault (`.no_vault()`): then no client is built.
 pub type SetupFn = fn(env: &EnvSnapshot, with_source: bool) -> VaultSetup;
 
-/// Runs a load's batch of Vault reads to completion from synchronous code (`load()`,
-/// `explain()`, `check()`); an `Err` says why it could not run, and every path of the batch
-/// then counts as unavailable.
-pub type BlockOnFn = fn(BoxFuture<'static, Vec<FetchResult>>) -> Result<Vec<FetchResult>, String>;
+/// Runs a load's Vault work (its batch of reads, then the give-back of a one-shot source) to
+/// completion from synchronous code (`load()`, `explain()`, `check()`); an `Err` says why it
+/// could not run, and every path of the batch then counts as unavailable.
+pub type BlockOnFn = fn(BoxFuture<'static, ()>) -> Result<(), String>;
 
 /// What a layer above the core plugs into every loader it hands out: the reading of the
 /// Vault setup from env, and the one bridge from synchronous code to the async source.
@@ -78,7 +78,10 @@ impl Default for Hooks {
     fn default() -> Self {
         Hooks {
             setup: None,
-            block_on: |batch| Ok(pollster::block_on(batch)),
+            block_on: |work| {
+                pollster::block_on(work);
+                Ok(())
+            },
         }
     }
 }

@@ -129,6 +129,7 @@ pub struct SecretData {
     lease: Option<Duration>,
     lease_id: Option<String>,
     renewable: bool,
+    owner: Option<u64>,
 }
 
 impl SecretData {
@@ -140,7 +141,27 @@ impl SecretData {
             lease: None,
             lease_id: None,
             renewable: false,
+            owner: None,
         }
+    }
+
+    /// The same data, marked with the login that read it (the token's
+    /// [generation](SourceStatus::token_generation)): a token's expiry or revocation revokes
+    /// every lease it created, so live settings replace leased credentials before their owner
+    /// goes away.
+    ///
+    /// ```
+    /// use vault_config_core::SecretData;
+    /// assert_eq!(SecretData::default().with_owner(Some(3)).owner(), Some(3));
+    /// ```
+    pub fn with_owner(mut self, owner: Option<u64>) -> Self {
+        self.owner = owner;
+        self
+    }
+
+    /// The generation of the token that read the data, when the source tells it.
+    pub fn owner(&self) -> Option<u64> {
+        self.owner
     }
 
     /// The same data, marked with the lease it was issued under (an empty id is no lease) and
@@ -433,19 +454,19 @@ pub trait SecretSource: Send + Sync {
         Box::pin(async { Err(SourceError::denied("this source does not revoke leases")) })
     }
 
-    /// Releases what the source holds (revokes a token it obtained by login).
-    fn close(&self) -> BoxFuture<'_, ()> {
+    /// Revokes the tokens this source replaced by a newer login (after a refused renewal, its
+    /// max TTL, or a 403) that own none of the leases in use: `in_use` lists the owners
+    /// ([`SecretData::owner`]) of every lease still held. A source keeps a replaced token
+    /// alive until then, since revoking it would revoke the credentials it leased.
+    fn release_tokens<'a>(&'a self, in_use: &'a [u64]) -> BoxFuture<'a, ()> {
+        let _ = in_use;
         Box::pin(async {})
     }
 
-    /// Reads the batch of a one-shot load with a source made for that load alone, then
-    /// [`close`](Self::close)s it: a token obtained by login does not outlive the load.
-    fn fetch_once<'a>(&'a self, paths: &'a [VaultPath]) -> BoxFuture<'a, Vec<FetchResult>> {
-        Box::pin(async move {
-            let results = self.fetch(paths).await;
-            self.close().await;
-            results
-        })
+    /// Releases what the source holds: revokes every token it obtained by login (which takes
+    /// any lease still under them).
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
     }
 }
 
@@ -459,6 +480,32 @@ pub struct SourceStatus {
     pub token_ttl_remaining: Option<u64>,
     /// Why the source is not connected.
     pub error: Option<String>,
+    /// Which login the token in use came from (1 for the first, one more for each new
+    /// login); leases read with it carry the same number ([`SecretData::owner`]).
+    pub token_generation: Option<u64>,
+    /// Tokens replaced by a newer login and kept alive for the leases they own; a token
+    /// not listed here (and not the current one) is gone, and its leases with it.
+    pub superseded_tokens: Vec<TokenLife>,
+}
+
+/// A login token the source still holds, by generation, and the time it has left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct TokenLife {
+    /// The login it came from (see [`SourceStatus::token_generation`]).
+    pub generation: u64,
+    /// Time left before it expires; `None` when it does not.
+    pub expires_in: Option<Duration>,
+}
+
+impl TokenLife {
+    /// A token of `generation` with `expires_in` left.
+    pub fn new(generation: u64, expires_in: Option<Duration>) -> Self {
+        TokenLife {
+            generation,
+            expires_in,
+        }
+    }
 }
 
 impl SourceStatus {
@@ -474,8 +521,8 @@ impl SourceStatus {
     pub fn disconnected(error: impl Into<String>) -> Self {
         SourceStatus {
             connected: false,
-            token_ttl_remaining: None,
             error: Some(error.into()),
+            ..SourceStatus::default()
         }
     }
 }

@@ -6,15 +6,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-/// The longest wait the client ever schedules: ten years. A TTL, lease or interval beyond it
-/// (up to 2^64-1 seconds from a server, env or code) counts as this, so `now + wait` can
-/// never overflow; for a service, ten years is "never".
-pub(crate) const LONGEST_WAIT: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
-
-/// A duration as the client may schedule it: clamped to [`LONGEST_WAIT`].
-pub(crate) fn bounded(d: Duration) -> Duration {
-    d.min(LONGEST_WAIT)
-}
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) use crate::live::schedule::LONGEST_WAIT;
+pub(crate) use crate::live::schedule::bounded;
 
 /// A TTL or lease in whole seconds as a server sends it, [`bounded`].
 pub(crate) fn ttl_secs(secs: u64) -> Duration {

@@ -37,27 +37,60 @@ impl Credential {
 impl Inner {
     /// The current token, logging in first if there is none yet.
     pub(crate) async fn token(&self) -> Result<Arc<SecretString>, Error> {
-        let mut session = self.session.lock().await;
-        if let Some(token) = &session.token {
-            return Ok(Arc::clone(token));
-        }
-        let token = self.login(&mut session).await?;
-        session.token = Some(Arc::clone(&token));
-        Ok(token)
+        self.token_and_generation().await.map(|(token, _)| token)
     }
 
-    /// Logs in again unless another task already replaced `stale`.
+    /// The token in use and its generation (leases read with it record it), logging in first
+    /// when there is none yet.
+    pub(crate) async fn token_and_generation(&self) -> Result<(Arc<SecretString>, u64), Error> {
+        let mut session = self.session.lock().await;
+        if let Some(token) = &session.token {
+            return Ok((Arc::clone(token), session.generation));
+        }
+        let token = self.login_replacing(&mut session, true).await?;
+        Ok((token, session.generation))
+    }
+
+    /// Logs in again unless another task already replaced `stale`; `stale` is kept (it may
+    /// own leases) until released. The new token and its generation.
     pub(crate) async fn relogin(
         &self,
         stale: &Arc<SecretString>,
-    ) -> Result<Arc<SecretString>, Error> {
+    ) -> Result<(Arc<SecretString>, u64), Error> {
         let mut session = self.session.lock().await;
         if let Some(current) = &session.token {
             if !Arc::ptr_eq(current, stale) {
-                return Ok(Arc::clone(current));
+                return Ok((Arc::clone(current), session.generation));
             }
         }
-        let token = self.login(&mut session).await?;
+        let token = self.login_replacing(&mut session, true).await?;
+        Ok((token, session.generation))
+    }
+
+    /// Logs in and puts the new token in place. The token it replaces is kept while it may
+    /// still be alive (`old_alive`): the leases it created end with it, so it is revoked
+    /// only once none of them is in use ([`Session::release`]).
+    pub(crate) async fn login_replacing(
+        &self,
+        session: &mut Session,
+        old_alive: bool,
+    ) -> Result<Arc<SecretString>, Error> {
+        let previous = session
+            .token
+            .clone()
+            .map(|token| (token, session.generation, session.expires_at));
+        let token = self.login(session).await?;
+        if let Some((old, generation, expires_at)) = previous {
+            let still_valid = expires_at.is_none_or(|at| at > std::time::Instant::now());
+            if old_alive && still_valid && !Arc::ptr_eq(&old, &token) {
+                session.superseded.push(crate::client::Superseded {
+                    generation,
+                    token: old,
+                    expires_at,
+                });
+            }
+        }
+        session.generation += 1;
         session.token = Some(Arc::clone(&token));
         Ok(token)
     }

@@ -20,7 +20,7 @@ use std::future::Future;
 use std::sync::OnceLock;
 
 use tracing::instrument::WithSubscriber;
-use vault_config_core::{BoxFuture, FetchResult};
+use vault_config_core::BoxFuture;
 
 thread_local! {
     /// Set on the bridge's own worker threads: waiting there for the bridge would deadlock.
@@ -76,11 +76,9 @@ where
     pollster::block_on(task).map_err(|e| format!("the vault-config task failed: {e}"))
 }
 
-/// The loader's hook: a load's batch from synchronous code.
-pub(crate) fn block_on_batch(
-    batch: BoxFuture<'static, Vec<FetchResult>>,
-) -> Result<Vec<FetchResult>, String> {
-    block_on(batch)
+/// The loader's hook: a load's Vault work from synchronous code.
+pub(crate) fn block_on_work(work: BoxFuture<'static, ()>) -> Result<(), String> {
+    block_on(work)
 }
 
 /// Whether the calling thread is one of the bridge's own.

@@ -62,6 +62,18 @@ pub(crate) struct Session {
     pub expires_at: Option<std::time::Instant>,
     /// When `maintain` should renew or log in again.
     pub next_action: Option<std::time::Instant>,
+    /// The login the token came from: 1 for the first, one more per new login.
+    pub generation: u64,
+    /// Login tokens replaced by a newer login, kept alive for the leases they created.
+    pub superseded: Vec<Superseded>,
+}
+
+/// A login token replaced by a newer login: revoked once none of its leases is in use
+/// ([`SecretSource::release_tokens`]), or at close.
+pub(crate) struct Superseded {
+    pub generation: u64,
+    pub token: Arc<SecretString>,
+    pub expires_at: Option<std::time::Instant>,
 }
 
 impl fmt::Debug for VaultClient {
@@ -306,11 +318,11 @@ impl Inner {
         &self,
         paths: &[VaultPath],
     ) -> Vec<Result<vault_config_core::SecretData, Error>> {
-        let token = match self.token().await {
+        let (token, generation) = match self.token_and_generation().await {
             Ok(token) => token,
             Err(err) => return paths.iter().map(|_| Err(err.clone())).collect(),
         };
-        let mut results = self.read_batch(paths, &token).await;
+        let mut results = self.read_batch(paths, &token, generation).await;
         let denied: Vec<usize> = (0..results.len())
             .filter(|&i| matches!(results[i], Err(Error::Denied { .. })))
             .collect();
@@ -320,11 +332,11 @@ impl Inner {
                 denied = denied.len(),
                 "vault: token denied, logging in again once"
             );
-            if let Ok(fresh) = self.relogin(&token).await {
+            if let Ok((fresh, generation)) = self.relogin(&token).await {
                 let again: Vec<VaultPath> = denied.iter().map(|&i| paths[i].clone()).collect();
                 for (i, result) in denied
                     .into_iter()
-                    .zip(self.read_batch(&again, &fresh).await)
+                    .zip(self.read_batch(&again, &fresh, generation).await)
                 {
                     results[i] = result;
                 }
@@ -337,6 +349,7 @@ impl Inner {
         &self,
         paths: &[VaultPath],
         token: &SecretString,
+        generation: u64,
     ) -> Vec<Result<vault_config_core::SecretData, Error>> {
         // Leased paths are no KV mount: nothing to detect.
         let mounts: BTreeSet<&str> = paths
@@ -358,13 +371,13 @@ impl Inner {
         let mut queue = paths.iter();
         let mut in_flight = FuturesOrdered::new();
         for path in queue.by_ref().take(self.config.concurrency) {
-            in_flight.push_back(self.read_detected(path, &versions, token));
+            in_flight.push_back(self.read_detected(path, &versions, token, generation));
         }
         let mut results = Vec::with_capacity(paths.len());
         while let Some(result) = in_flight.next().await {
             results.push(result);
             if let Some(path) = queue.next() {
-                in_flight.push_back(self.read_detected(path, &versions, token));
+                in_flight.push_back(self.read_detected(path, &versions, token, generation));
             }
         }
         results
@@ -380,9 +393,11 @@ impl Inner {
         path: &VaultPath,
         versions: &HashMap<&str, Detection<'_>>,
         token: &SecretString,
+        generation: u64,
     ) -> Result<vault_config_core::SecretData, Error> {
         if path.kind == PathKind::Lease {
-            return self.read_lease(path, token).await;
+            let data = self.read_lease(path, token).await?;
+            return Ok(data.with_owner(Some(generation)));
         }
         let Some(detection) = versions.get(path.mount.as_str()) else {
             return Err(Error::config(None, "internal: mount not detected"));
@@ -453,28 +468,11 @@ impl SecretSource for VaultClient {
         })
     }
 
-    fn close(&self) -> BoxFuture<'_, ()> {
-        Box::pin(self.inner.close())
+    fn release_tokens<'a>(&'a self, in_use: &'a [u64]) -> BoxFuture<'a, ()> {
+        Box::pin(self.inner.release_tokens(in_use))
     }
 
-    /// A one-shot load gives its login token back, except when it read leased credentials:
-    /// revoking the token would revoke them with it, so the token is left to expire and the
-    /// credentials live out their TTL (live settings renew and rotate them instead).
-    fn fetch_once<'a>(&'a self, paths: &'a [VaultPath]) -> BoxFuture<'a, Vec<FetchResult>> {
-        Box::pin(async move {
-            let results = self.fetch(paths).await;
-            let leased = paths
-                .iter()
-                .zip(&results)
-                .any(|(p, r)| p.kind == PathKind::Lease && r.is_ok());
-            if leased {
-                tracing::info!(
-                    "vault: leased credentials were read; the login token is kept so that they stay valid until their TTL"
-                );
-            } else {
-                self.close().await;
-            }
-            results
-        })
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.inner.close())
     }
 }

@@ -129,7 +129,7 @@ pub fn lifecycle(data: &[u8]) {
     let lease = decode_read(&reply, &VaultPath::new("kv", "app"), KvVersion::V1)
         .ok()
         .and_then(|d| d.lease());
-    let next = crate::live::next_interval(interval, lease);
+    let next = crate::live::schedule::next_refresh(interval, lease);
     let _ = tokio::time::Instant::now() + next;
 }
 

@@ -40,7 +40,6 @@ mod files;
 pub mod fuzzing;
 mod health;
 mod kv;
-mod lease_keeper;
 mod leases;
 mod lifecycle;
 pub mod live;
@@ -69,7 +68,7 @@ pub use env::{overrides_from_env, setup_from_env};
 pub const HOOKS: vault_config_core::__private::live::Hooks =
     vault_config_core::__private::live::Hooks {
         setup: Some(setup_from_env),
-        block_on: blocking::block_on_batch,
+        block_on: blocking::block_on_work,
     };
 pub use error::Error;
 pub use health::Health;

@@ -1,4 +1,4 @@
-//! Keeping the token alive for long-running services (§6.3): renew at about two thirds of the
+//! Keeping the token alive for long-running services: renew at about two thirds of the
 //! remaining TTL with jitter (Go's `LifetimeWatcher` schedule), log in again when renewal is
 //! denied or stops extending the lease, revoke a login-obtained token on close. A static token
 //! is renewed while it can be and used until it fails; it is never revoked.
@@ -16,13 +16,16 @@ use crate::client::{Inner, Session};
 use crate::transport::{Call, Reply};
 
 /// How soon to try again after a failed login or renewal.
-const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(10);
+const RETRY_AFTER_FAILURE: Duration = crate::live::schedule::LONGEST_RETRY;
 
-/// When to act on a token of `ttl`: `2/3 × ttl + 1/3 × grace`, grace drawn from
-/// [10 %, 20 %) of the lease (Go `api.LifetimeWatcher`).
+/// When to act on a token of `ttl` whose lease was `lease`: `2/3 × ttl + 1/3 × grace`, with
+/// the grace of the one live schedule ([`grace`](crate::live::schedule::grace)).
 pub(crate) fn schedule(ttl: Duration, lease: Duration) -> (Duration, Duration) {
-    let grace = lease.mul_f64(0.1 + 0.1 * fastrand::f64());
-    (ttl.mul_f64(2.0 / 3.0) + grace / 3, grace)
+    let grace = crate::live::schedule::grace(lease, fastrand::f64());
+    (
+        crate::api::bounded(ttl).mul_f64(2.0 / 3.0) + grace / 3,
+        grace,
+    )
 }
 
 impl Session {
@@ -109,8 +112,8 @@ impl Inner {
         }
         let mut session = self.session.lock().await;
         if session.token.is_none() {
-            match self.login(&mut session).await {
-                Ok(token) => session.token = Some(token),
+            match self.login_replacing(&mut session, true).await {
+                Ok(_) => {}
                 Err(err) => {
                     tracing::warn!(error = %err, "vault: login failed; retrying later");
                     return Some(RETRY_AFTER_FAILURE);
@@ -135,7 +138,8 @@ impl Inner {
                     if is_login =>
                 {
                     tracing::info!(error = %err, "vault: renewal refused; logging in again");
-                    return self.relogin_now(&mut session).await;
+                    // Refused: the token is gone, and the leases it created with it.
+                    return self.relogin_now(&mut session, false).await;
                 }
                 Err(err @ (Error::Denied { .. } | Error::Status { status: 400, .. })) => {
                     tracing::warn!(error = %err, "vault: static token renewal refused; using it until it fails");
@@ -146,7 +150,7 @@ impl Inner {
                     if is_login && session.expires_at.is_some_and(|at| at <= now) {
                         // Renewing a dead token cannot work; a login can.
                         tracing::warn!(error = %err, "vault: renewal failed and the token expired; logging in again");
-                        return self.relogin_now(&mut session).await;
+                        return self.relogin_now(&mut session, false).await;
                     }
                     tracing::warn!(error = %err, "vault: renewal failed; retrying");
                     let left = session
@@ -160,19 +164,17 @@ impl Inner {
                 }
             }
         } else if is_login {
-            return self.relogin_now(&mut session).await;
+            // At its max TTL: the old token lives on until then, with its leases.
+            return self.relogin_now(&mut session, true).await;
         } else {
             session.next_action = None;
         }
         session.wait()
     }
 
-    async fn relogin_now(&self, session: &mut Session) -> Option<Duration> {
-        match self.login(session).await {
-            Ok(token) => {
-                session.token = Some(token);
-                session.wait()
-            }
+    async fn relogin_now(&self, session: &mut Session, old_alive: bool) -> Option<Duration> {
+        match self.login_replacing(session, old_alive).await {
+            Ok(_) => session.wait(),
             Err(err) => {
                 tracing::warn!(error = %err, "vault: login failed; retrying later");
                 Some(RETRY_AFTER_FAILURE)
@@ -222,22 +224,51 @@ impl Inner {
         decode_renewal(&reply, path)
     }
 
-    /// Revokes a token obtained by login (`revoke-self`); a static token is left alone.
+    /// Revokes every token obtained by login (`revoke-self`): the one in use and those it
+    /// replaced; a static token is left alone.
     pub(crate) async fn close(&self) {
         if !self.config.auth.as_ref().is_some_and(crate::Auth::is_login) {
             return;
         }
-        let mut session = self.session.lock().await;
-        if let Some(token) = session.token.take() {
-            let mut call = Call::post("auth/token/revoke-self", Some(&token), json!({}));
-            call.retry = false;
-            match self.send(&call).await {
-                Ok(reply) if reply.is_success() => tracing::info!("vault: login token revoked"),
-                Ok(reply) => {
-                    tracing::warn!(error = %reply.status_error("auth/token/revoke-self"), "vault: revoking the token failed")
-                }
-                Err(err) => tracing::warn!(error = %err, "vault: revoking the token failed"),
+        let tokens: Vec<Arc<SecretString>> = {
+            let mut session = self.session.lock().await;
+            let superseded = std::mem::take(&mut session.superseded);
+            session
+                .token
+                .take()
+                .into_iter()
+                .chain(superseded.into_iter().map(|s| s.token))
+                .collect()
+        };
+        futures_util::future::join_all(tokens.iter().map(|t| self.revoke_token(t))).await;
+    }
+
+    /// Revokes the replaced login tokens that own none of the leases in use (`in_use` lists
+    /// their owners' generations); forgets those that expired.
+    pub(crate) async fn release_tokens(&self, in_use: &[u64]) {
+        let released: Vec<Arc<SecretString>> = {
+            let mut session = self.session.lock().await;
+            let now = Instant::now();
+            let (keep, release): (Vec<_>, Vec<_>) = std::mem::take(&mut session.superseded)
+                .into_iter()
+                .filter(|s| s.expires_at.is_none_or(|at| at > now))
+                .partition(|s| in_use.contains(&s.generation));
+            session.superseded = keep;
+            release.into_iter().map(|s| s.token).collect()
+        };
+        futures_util::future::join_all(released.iter().map(|t| self.revoke_token(t))).await;
+    }
+
+    /// `revoke-self` with `token`, once (no retry: shutdown must not wait on a dead server).
+    async fn revoke_token(&self, token: &SecretString) {
+        let mut call = Call::post("auth/token/revoke-self", Some(token), json!({}));
+        call.retry = false;
+        match self.send(&call).await {
+            Ok(reply) if reply.is_success() => tracing::info!("vault: login token revoked"),
+            Ok(reply) => {
+                tracing::warn!(error = %reply.status_error("auth/token/revoke-self"), "vault: revoking the token failed")
             }
+            Err(err) => tracing::warn!(error = %err, "vault: revoking the token failed"),
         }
     }
 
@@ -256,6 +287,19 @@ impl Inner {
             status = SourceStatus::disconnected("the token has expired");
         }
         status.token_ttl_remaining = ttl;
+        status.token_generation = session.token.is_some().then_some(session.generation);
+        let now = Instant::now();
+        status.superseded_tokens = session
+            .superseded
+            .iter()
+            .filter(|s| s.expires_at.is_none_or(|at| at > now))
+            .map(|s| {
+                vault_config_core::TokenLife::new(
+                    s.generation,
+                    s.expires_at.map(|at| at.saturating_duration_since(now)),
+                )
+            })
+            .collect();
         status
     }
 }

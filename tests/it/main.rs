@@ -17,6 +17,7 @@ mod leases_real;
 mod live;
 mod live_real;
 mod live_renewal;
+mod live_sim;
 mod metrics;
 mod policies;
 mod properties;

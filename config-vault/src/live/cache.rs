@@ -1,0 +1,193 @@
+//! What the loads of live settings read through: [`CachingSource`] re-reads a KV path only
+//! when its version moved and a leased path only when the [`Keeper`] says its rotation is due;
+//! [`Published`] answers `explain` from what is published, without reading a leased path.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::time::Instant;
+use vault_config_core::{
+    BoxFuture, FetchResult, PathKind, Renewal, SecretData, SecretSource, SourceError, SourceStatus,
+    VaultPath,
+};
+
+use super::leases::Keeper;
+
+/// A source that keeps the last data of each KV path and re-reads it only when its version
+/// moved (or is unknown, as for KV v1); leased paths are the keeper's: read only when their
+/// rotation is due, and answered with the published credentials otherwise.
+pub(super) struct CachingSource {
+    pub(super) inner: Arc<dyn SecretSource>,
+    cache: Mutex<HashMap<VaultPath, SecretData>>,
+    leases: Mutex<Keeper>,
+}
+
+impl CachingSource {
+    pub(super) fn new(inner: Arc<dyn SecretSource>, lease_grace: Option<Duration>) -> Self {
+        CachingSource {
+            inner,
+            cache: Mutex::new(HashMap::new()),
+            leases: Mutex::new(Keeper::new(lease_grace)),
+        }
+    }
+
+    /// The keeper, locked (never across a request).
+    pub(super) fn keeper(&self) -> MutexGuard<'_, Keeper> {
+        self.leases.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The shortest KV v1 refresh hint (leased credentials keep their own schedule).
+    pub(super) fn shortest_lease(&self) -> Option<Duration> {
+        self.cache
+            .lock()
+            .ok()?
+            .values()
+            .filter_map(SecretData::lease)
+            .min()
+    }
+
+    async fn fetch_changed(&self, paths: &[VaultPath]) -> Vec<FetchResult> {
+        let now = Instant::now();
+        let cached: Vec<Option<SecretData>> = {
+            let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            let keeper = self.keeper();
+            paths
+                .iter()
+                .map(|p| match p.kind {
+                    PathKind::Lease if keeper.due(p, now) => None,
+                    PathKind::Lease => keeper.published(p),
+                    _ => cache.get(p).cloned(),
+                })
+                .collect()
+        };
+        let versioned = cached
+            .iter()
+            .any(|c| c.as_ref().is_some_and(|d| d.version().is_some()));
+        let current = if versioned {
+            self.inner.versions(paths).await
+        } else {
+            vec![None; paths.len()]
+        };
+        let stale: Vec<usize> = (0..paths.len())
+            .filter(|&i| match (&cached[i], paths[i].kind) {
+                (None, _) => true,
+                (Some(_), PathKind::Lease) => false,
+                (Some(data), _) => {
+                    let known = data.version();
+                    known.is_none() || current.get(i).copied().flatten() != known
+                }
+            })
+            .collect();
+        let to_read: Vec<VaultPath> = stale.iter().map(|&i| paths[i].clone()).collect();
+        let fresh = if to_read.is_empty() {
+            Vec::new()
+        } else {
+            self.inner.fetch(&to_read).await
+        };
+        let mut results: Vec<FetchResult> = cached
+            .into_iter()
+            .map(|c| c.ok_or_else(|| SourceError::unavailable("not read")))
+            .collect();
+        let now = Instant::now();
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        let mut keeper = self.keeper();
+        for (i, result) in stale.into_iter().zip(fresh) {
+            let path = &paths[i];
+            match (&result, path.kind) {
+                (Ok(data), PathKind::Lease) => keeper.read(path, data, now, fastrand::f64()),
+                (Ok(data), _) => {
+                    cache.insert(path.clone(), data.clone());
+                }
+                (Err(err), PathKind::Lease) => keeper.read_failed(path, err, now),
+                (Err(_), _) => {}
+            }
+            results[i] = result;
+        }
+        results
+    }
+}
+
+/// Forwards everything but `fetch` to the client it wraps.
+#[deny(clippy::missing_trait_methods)]
+impl SecretSource for CachingSource {
+    fn fetch<'a>(&'a self, paths: &'a [VaultPath]) -> BoxFuture<'a, Vec<FetchResult>> {
+        Box::pin(self.fetch_changed(paths))
+    }
+
+    fn maintain(&self) -> BoxFuture<'_, Option<Duration>> {
+        self.inner.maintain()
+    }
+
+    fn versions<'a>(&'a self, paths: &'a [VaultPath]) -> BoxFuture<'a, Vec<Option<u64>>> {
+        self.inner.versions(paths)
+    }
+
+    fn status(&self) -> BoxFuture<'_, SourceStatus> {
+        self.inner.status()
+    }
+
+    fn renew_lease<'a>(
+        &'a self,
+        lease_id: &'a str,
+        increment: Duration,
+    ) -> BoxFuture<'a, Result<Renewal, SourceError>> {
+        self.inner.renew_lease(lease_id, increment)
+    }
+
+    fn revoke_lease<'a>(&'a self, lease_id: &'a str) -> BoxFuture<'a, Result<(), SourceError>> {
+        self.inner.revoke_lease(lease_id)
+    }
+
+    fn release_tokens<'a>(&'a self, in_use: &'a [u64]) -> BoxFuture<'a, ()> {
+        self.inner.release_tokens(in_use)
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        self.inner.close()
+    }
+}
+
+/// What `Live::explain` reads through: leased paths answer with the published credentials
+/// (explain never reads new ones, which would start a rotation nobody publishes), other
+/// paths are read from Vault as they are now. It keeps nothing alive and gives nothing back:
+/// the engine does.
+pub(super) struct Published(pub(super) Arc<CachingSource>);
+
+impl SecretSource for Published {
+    fn fetch<'a>(&'a self, paths: &'a [VaultPath]) -> BoxFuture<'a, Vec<FetchResult>> {
+        Box::pin(async move {
+            let read: Vec<VaultPath> = paths
+                .iter()
+                .filter(|p| p.kind != PathKind::Lease)
+                .cloned()
+                .collect();
+            let mut fresh = if read.is_empty() {
+                Vec::new()
+            } else {
+                self.0.inner.fetch(&read).await
+            }
+            .into_iter();
+            let keeper = self.0.keeper();
+            paths
+                .iter()
+                .map(|p| match p.kind {
+                    PathKind::Lease => keeper.published(p).ok_or_else(|| {
+                        SourceError::unavailable(format!("{p}: no credentials published yet"))
+                    }),
+                    _ => fresh
+                        .next()
+                        .unwrap_or_else(|| Err(SourceError::unavailable("not read"))),
+                })
+                .collect()
+        })
+    }
+
+    fn versions<'a>(&'a self, paths: &'a [VaultPath]) -> BoxFuture<'a, Vec<Option<u64>>> {
+        self.0.inner.versions(paths)
+    }
+
+    fn status(&self) -> BoxFuture<'_, SourceStatus> {
+        self.0.inner.status()
+    }
+}

@@ -1,0 +1,141 @@
+//! Watching the config files and the `.env` file of live settings: a change of content wakes
+//! a refresh, within [`FILE_SETTLE`]; reading a file (as every refresh does) does not.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use notify::EventKind;
+use notify::event::ModifyKind;
+use tokio::sync::Notify;
+
+/// How long a refresh waits after a watched file changed, for the writer to finish; the
+/// events within it are one change.
+pub(super) const FILE_SETTLE: Duration = Duration::from_millis(100);
+
+/// The entry Kubernetes swaps (a symlink renamed over it) to update a mounted ConfigMap or
+/// Secret at once; the files are symlinks through it, so their own names see no event.
+const KUBERNETES_DATA: &str = "..data";
+
+/// The watch on a set of files; nothing is watched when there is nothing to watch or the
+/// platform refuses (then files are re-read on the refresh interval only).
+pub(super) struct FileWatch {
+    _watcher: Option<notify::RecommendedWatcher>,
+    changed: Arc<Notify>,
+}
+
+impl FileWatch {
+    /// Watches the directories of `files` (so that a file replaced by rename, as editors and
+    /// Kubernetes do, is seen too).
+    pub(super) fn start(files: Vec<PathBuf>) -> Self {
+        let changed = Arc::new(Notify::new());
+        FileWatch {
+            _watcher: watch(files, Arc::clone(&changed)),
+            changed,
+        }
+    }
+
+    /// Resolves at the next content change of a watched file (never, when none is watched).
+    pub(super) async fn changed(&self) {
+        self.changed.notified().await;
+    }
+
+    /// After [`changed`](Self::changed): waits for the writer to finish, and counts the
+    /// events meanwhile as the same change.
+    pub(super) async fn settle(&self) {
+        tokio::time::sleep(FILE_SETTLE).await;
+        // `notify_one` keeps at most one wake-up for later: take it.
+        let _ = self.changed.notified().now_or_never();
+    }
+}
+
+/// Whether an event says that a file's content may have changed: created, written, renamed or
+/// removed. Opening, reading, closing and metadata (a `touch`, a `chmod`) are not.
+fn is_content_change(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Create(_) | EventKind::Remove(_) => true,
+        EventKind::Modify(ModifyKind::Metadata(_)) => false,
+        EventKind::Modify(_) => true,
+        EventKind::Access(_) | EventKind::Any | EventKind::Other => false,
+    }
+}
+
+/// Whether `path` (from an event) is one of the `watched` files, or the Kubernetes data link
+/// in one of their directories.
+fn concerns(path: &Path, watched: &[PathBuf]) -> bool {
+    watched.iter().any(|w| {
+        w == path
+            || (path.file_name().is_some_and(|n| n == KUBERNETES_DATA)
+                && path.parent() == w.parent())
+    })
+}
+
+fn watch(files: Vec<PathBuf>, changed: Arc<Notify>) -> Option<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    if files.is_empty() {
+        return None;
+    }
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
+    let watched: Vec<PathBuf> = files.iter().map(|f| absolute(f)).collect();
+    let names = watched.clone();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event {
+            if is_content_change(&event.kind) && event.paths.iter().any(|p| concerns(p, &names)) {
+                changed.notify_one();
+            }
+        }
+    })
+    .map_err(|e| tracing::warn!(error = %e, "vault-config: config files are not watched"))
+    .ok()?;
+    let mut dirs: Vec<&Path> = watched.iter().filter_map(|f| f.parent()).collect();
+    dirs.sort();
+    dirs.dedup();
+    for dir in dirs {
+        if let Err(e) = watcher.watch(dir, notify::RecursiveMode::NonRecursive) {
+            tracing::debug!(dir = %dir.display(), error = %e, "vault-config: cannot watch a config file directory");
+        }
+    }
+    Some(watcher)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify::event::{AccessKind, AccessMode, CreateKind, DataChange, MetadataKind, RenameMode};
+
+    #[test]
+    fn only_content_changes_count() {
+        assert!(!is_content_change(&EventKind::Access(AccessKind::Open(
+            AccessMode::Any
+        ))));
+        assert!(!is_content_change(&EventKind::Access(AccessKind::Close(
+            AccessMode::Read
+        ))));
+        assert!(!is_content_change(&EventKind::Access(AccessKind::Close(
+            AccessMode::Write
+        ))));
+        assert!(!is_content_change(&EventKind::Modify(
+            ModifyKind::Metadata(MetadataKind::Any)
+        )));
+        assert!(is_content_change(&EventKind::Modify(ModifyKind::Data(
+            DataChange::Any
+        ))));
+        assert!(is_content_change(&EventKind::Modify(ModifyKind::Name(
+            RenameMode::To
+        ))));
+        assert!(is_content_change(&EventKind::Create(CreateKind::File)));
+        assert!(is_content_change(&EventKind::Remove(
+            notify::event::RemoveKind::File
+        )));
+    }
+
+    #[test]
+    fn the_file_itself_or_the_kubernetes_data_link_beside_it() {
+        let watched = vec![PathBuf::from("/etc/app/config.toml")];
+        assert!(concerns(Path::new("/etc/app/config.toml"), &watched));
+        assert!(concerns(Path::new("/etc/app/..data"), &watched));
+        assert!(!concerns(Path::new("/etc/app/other.toml"), &watched));
+        assert!(!concerns(Path::new("/etc/other/..data"), &watched));
+    }
+}
