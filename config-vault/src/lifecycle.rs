@@ -12,7 +12,7 @@ use vault_config_core::SourceStatus;
 
 use crate::Error;
 use crate::api::{AuthInfo, Envelope, TokenLookup};
-use crate::client::{Inner, Session};
+use crate::client::{Inner, Session, Superseded};
 use crate::transport::{Call, Reply};
 
 /// How soon to try again after a failed login or renewal.
@@ -53,7 +53,6 @@ impl Session {
             self.set_lease(ttl, true);
             return;
         }
-        let (_, grace) = schedule(ttl, lease);
         tracing::info!(
             ttl_secs = ttl.as_secs(),
             "vault: token hit its max TTL; will log in again"
@@ -61,7 +60,9 @@ impl Session {
         let now = Instant::now();
         self.lease = Some((ttl, false));
         self.expires_at = Some(now + ttl);
-        self.next_action = Some(now + ttl.saturating_sub(grace));
+        // At about 2/3 of what is left, as for a renewal: the leases this token created are
+        // replaced under the new one before it ends, and that takes time too.
+        self.next_action = Some(now + schedule(ttl, ttl).0);
     }
 
     /// How long until the next renewal or login; `None` when none is due.
@@ -244,9 +245,10 @@ impl Inner {
     }
 
     /// Revokes the replaced login tokens that own none of the leases in use (`in_use` lists
-    /// their owners' generations); forgets those that expired.
+    /// their owners' generations); forgets those that expired. One whose revocation failed
+    /// (Vault away) is kept for the next call, or for `close`.
     pub(crate) async fn release_tokens(&self, in_use: &[u64]) {
-        let released: Vec<Arc<SecretString>> = {
+        let released: Vec<Superseded> = {
             let mut session = self.session.lock().await;
             let now = Instant::now();
             let (keep, release): (Vec<_>, Vec<_>) = std::mem::take(&mut session.superseded)
@@ -254,21 +256,39 @@ impl Inner {
                 .filter(|s| s.expires_at.is_none_or(|at| at > now))
                 .partition(|s| in_use.contains(&s.generation));
             session.superseded = keep;
-            release.into_iter().map(|s| s.token).collect()
+            release
         };
-        futures_util::future::join_all(released.iter().map(|t| self.revoke_token(t))).await;
+        let revoked =
+            futures_util::future::join_all(released.iter().map(|s| self.revoke_token(&s.token)))
+                .await;
+        let failed: Vec<Superseded> = released
+            .into_iter()
+            .zip(revoked)
+            .filter_map(|(s, ok)| (!ok).then_some(s))
+            .collect();
+        if !failed.is_empty() {
+            self.session.lock().await.superseded.extend(failed);
+        }
     }
 
-    /// `revoke-self` with `token`, once (no retry: shutdown must not wait on a dead server).
-    async fn revoke_token(&self, token: &SecretString) {
+    /// `revoke-self` with `token`, once (no retry: shutdown must not wait on a dead server);
+    /// whether it worked.
+    async fn revoke_token(&self, token: &SecretString) -> bool {
         let mut call = Call::post("auth/token/revoke-self", Some(token), json!({}));
         call.retry = false;
         match self.send(&call).await {
-            Ok(reply) if reply.is_success() => tracing::info!("vault: login token revoked"),
-            Ok(reply) => {
-                tracing::warn!(error = %reply.status_error("auth/token/revoke-self"), "vault: revoking the token failed")
+            Ok(reply) if reply.is_success() => {
+                tracing::info!("vault: login token revoked");
+                true
             }
-            Err(err) => tracing::warn!(error = %err, "vault: revoking the token failed"),
+            Ok(reply) => {
+                tracing::warn!(error = %reply.status_error("auth/token/revoke-self"), "vault: revoking the token failed");
+                false
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "vault: revoking the token failed");
+                false
+            }
         }
     }
 

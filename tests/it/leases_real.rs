@@ -12,9 +12,9 @@ use vault_config::{ExposeSecret, SecretString, VaultConfig};
 use crate::fixtures::dev_vault::DevVault;
 
 #[derive(Debug, serde::Deserialize)]
-struct DbCreds {
-    username: String,
-    password: SecretString,
+pub(crate) struct DbCreds {
+    pub(crate) username: String,
+    pub(crate) password: SecretString,
 }
 
 /// Role `app`: TTL 3 s, max TTL 6 s.
@@ -65,7 +65,7 @@ fn pg_config(v: &DevVault, creds: &DbCreds) -> tokio_postgres::Config {
 }
 
 /// `SELECT current_user` over a new connection with `creds`.
-async fn whoami(v: &DevVault, creds: &DbCreds) -> Result<String, String> {
+pub(crate) async fn whoami(v: &DevVault, creds: &DbCreds) -> Result<String, String> {
     let (client, connection) = pg_config(v, creds)
         .connect(tokio_postgres::NoTls)
         .await
@@ -82,7 +82,7 @@ async fn whoami(v: &DevVault, creds: &DbCreds) -> Result<String, String> {
 
 /// The dynamic roles of `role` that PostgreSQL still has (OpenBao names them
 /// `v-<display name>-<role>-<20 random>-<unix time>`).
-async fn roles_left(v: &DevVault, role: &str) -> Vec<String> {
+pub(crate) async fn roles_left(v: &DevVault, role: &str) -> Vec<String> {
     let admin = DbCreds {
         username: "postgres".into(),
         password: SecretString::from(v.pg_password.clone()),

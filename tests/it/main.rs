@@ -14,6 +14,7 @@ mod files;
 mod folder;
 mod layers;
 mod leases_real;
+mod lifecycle_real;
 mod live;
 mod live_real;
 mod live_renewal;

@@ -404,9 +404,13 @@ fn live_settings_renew_log_in_again_at_the_max_ttl_and_revoke_on_shutdown() {
         serde_json::to_string(&health).unwrap()
     );
     live.shutdown();
-    // A replaced token that owns no lease is revoked at once, the last one at shutdown: one
-    // revocation per login.
-    assert_eq!(proxy.served_by(revocations), proxy.served_by(logins));
+    // A replaced token that owns no lease is revoked when the task next wakes (unless it
+    // expired first), the last one at shutdown.
+    let revoked = proxy.served_by(revocations);
+    assert!(
+        (1..=proxy.served_by(logins)).contains(&revoked),
+        "{revoked} revocations"
+    );
     // Every token the role got is dead now.
     for token in proxy.issued_tokens() {
         let (status, _) =

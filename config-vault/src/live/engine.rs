@@ -3,11 +3,12 @@
 //! the refresh — from one clock, in one order per wake-up:
 //!
 //! 1. keep the token alive (renew, or log in again), then learn which token is current;
-//! 2. renew the leases due, revoke the retired ones whose time came;
+//! 2. renew the leases due, revoke the retired ones whose time came, then release (revoke)
+//!    replaced tokens that no lease needs any more;
 //! 3. refresh when the interval is up, a watched file changed, or a lease must be rotated
 //!    (its max TTL nears, renewal was refused, or its owner token was replaced): the refresh
 //!    alone reads new credentials, and they are committed only once published;
-//! 4. release replaced tokens that no lease needs any more, and report health.
+//! 4. report health.
 //!
 //! Shutdown gives every lease back, then the tokens, in parallel under one deadline.
 
@@ -155,6 +156,7 @@ impl<T: VaultConfig + Send + Sync> Engine<T> {
             }
             self.observe(&source).await;
             maintain_leases(&source).await;
+            release_tokens(&source).await;
             if source.keeper().rotation_due(Instant::now()) {
                 self.next_refresh = now;
             }
@@ -251,23 +253,11 @@ impl<T: VaultConfig + Send + Sync> Engine<T> {
         }
     }
 
-    /// At the end of a wake-up: replaced tokens that no lease needs are released; health and
-    /// the gauges are brought up to date.
+    /// At the end of a wake-up: health and the gauges are brought up to date.
     async fn report(&mut self) {
         let settings = self.settings;
         let status = match self.source.clone() {
-            Some(source) => {
-                let mut status = self.observe(&source).await;
-                let release = {
-                    let keeper = source.keeper();
-                    keeper.tokens_to_release().then(|| keeper.owners_in_use())
-                };
-                if let Some(in_use) = release {
-                    source.inner.release_tokens(&in_use).await;
-                    status = self.observe(&source).await;
-                }
-                status
-            }
+            Some(source) => self.observe(&source).await,
             None => SourceStatus::default(),
         };
         let connected = self.source.is_some() && status.connected;
@@ -331,6 +321,20 @@ async fn maintain_leases(source: &CachingSource) {
                 tracing::info!(lease = %lease, error = %err, "vault-config: a replaced lease could not be revoked; it ends at its TTL or with its token")
             }
         }
+    }
+}
+
+/// Releases (revokes) the replaced login tokens that no lease needs any more: after a new
+/// login, once the leases they created are replaced and revoked.
+async fn release_tokens(source: &CachingSource) {
+    let release = {
+        let keeper = source.keeper();
+        keeper.tokens_to_release().then(|| keeper.owners_in_use())
+    };
+    if let Some(in_use) = release {
+        source.inner.release_tokens(&in_use).await;
+        let status = source.inner.status().await;
+        source.keeper().observe_tokens(&status, Instant::now());
     }
 }
 

@@ -133,7 +133,11 @@ struct Slot {
     pending: Option<(Lease, SecretData)>,
     /// How many credentials were published: 1 after the first load, +1 per rotation.
     generation: u64,
-    failures: u32,
+    /// Failed attempts to replace the credentials in a row: the rotation's backoff.
+    rotate_failures: u32,
+    /// Failed renewals in a row: the renewal's backoff (kept apart, so that a renewal that
+    /// works does not cut the backoff of a rotation that keeps failing).
+    renew_failures: u32,
     /// No new attempt to rotate before this (after a failed one).
     retry_at: Option<Instant>,
     last_error: Option<String>,
@@ -292,8 +296,8 @@ impl Keeper {
     }
 
     fn back_off(slot: &mut Slot, now: Instant) {
-        slot.retry_at = Some(now + backoff(slot.failures));
-        slot.failures = slot.failures.saturating_add(1);
+        slot.retry_at = Some(now + backoff(slot.rotate_failures));
+        slot.rotate_failures = slot.rotate_failures.saturating_add(1);
     }
 
     /// After a refresh. `published` lists the leased fields of the settings it published
@@ -315,7 +319,8 @@ impl Keeper {
                         self.retire(old, now);
                     }
                     slot.generation += 1;
-                    slot.failures = 0;
+                    slot.rotate_failures = 0;
+                    slot.renew_failures = 0;
                     slot.retry_at = None;
                     slot.last_error = None;
                 }
@@ -444,7 +449,7 @@ impl Keeper {
                 lease.expires = Some(expires);
                 lease.step = step;
                 lease.renewable = granted.renewable;
-                slot.failures = 0;
+                slot.renew_failures = 0;
                 slot.last_error = None;
                 if matches!(step, Step::Rotate(_)) {
                     tracing::info!(path = %path, ttl_s = granted.ttl.as_secs(), "vault-config: the lease reached its max TTL; new credentials will be read before it ends");
@@ -452,10 +457,10 @@ impl Keeper {
             }
             Err(err) => {
                 tracing::warn!(path = %path, error = %err, "vault-config: renewing the lease failed");
-                lease.step = renewal_failed(now, err.kind(), ends, slot.failures);
-                slot.failures = match lease.step {
+                lease.step = renewal_failed(now, err.kind(), ends, slot.renew_failures);
+                slot.renew_failures = match lease.step {
                     Step::Rotate(_) => 0,
-                    _ => slot.failures.saturating_add(1),
+                    _ => slot.renew_failures.saturating_add(1),
                 };
                 slot.last_error = Some(err.message().to_owned());
             }
@@ -732,6 +737,31 @@ mod tests {
         assert!(keeper.slots.is_empty());
         assert_eq!(keeper.retired.len(), 1);
         assert_eq!(keeper.take_all().len(), 1);
+    }
+
+    #[test]
+    fn a_renewal_that_works_does_not_cut_the_backoff_of_a_rotation_that_fails() {
+        let t0 = Instant::now();
+        let mut keeper = Keeper::new(None);
+        keeper.observe_tokens(&status(1, &[]), t0);
+        keeper.read(&path(), &owned(3, "owned-by-one-001", 1), t0, 0.0);
+        keeper.settle(Some(&used()), t0);
+        // A new login: the lease must move, and every refresh that would move it is rejected.
+        keeper.observe_tokens(&status(2, &[(1, 3600)]), t0);
+        let mut at = t0;
+        let mut waits = Vec::new();
+        for _ in 0..6 {
+            assert!(keeper.due(&path(), at));
+            keeper.settle(None, at);
+            let next = keeper.slots[&path()].retry_at.unwrap();
+            waits.push((next - at).as_millis());
+            // Meanwhile the published lease is renewed, and that works.
+            let renewed = Ok(Renewal::new(Duration::from_secs(3), true));
+            let id = "database/creds/app/owned-by-one-001";
+            keeper.renewal(&path(), id, Duration::from_secs(3), renewed, at, 0.0);
+            at = next;
+        }
+        assert_eq!(waits, [500, 1000, 2000, 4000, 8000, 10000]);
     }
 
     fn status(current: u64, superseded: &[(u64, u64)]) -> SourceStatus {

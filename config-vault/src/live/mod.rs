@@ -249,7 +249,9 @@ impl<T: VaultConfig + Send + Sync> Live<T> {
     }
 
     /// Where every field's value comes from now, asked with the live client (no new login),
-    /// from synchronous code. From async code, use [`explain_async`](Self::explain_async).
+    /// from synchronous code. Leased credentials are shown as published: `explain` never reads
+    /// a leased path (only the background refresh does, which publishes what it reads). From
+    /// async code, use [`explain_async`](Self::explain_async).
     pub fn explain(&self) -> vault_config_core::Explanation {
         self.handle.loader.clone().explain()
     }
