@@ -4,10 +4,10 @@
 //! on any failure, change notifications naming fields (never values), `static` fields kept,
 //! and a health report.
 //!
-//! The parts: this module is the handle users hold; [`engine`] is the one task that drives
-//! everything with a lifetime; [`schedule`] its pure timing rules; [`leases`] the state
-//! machine of each leased path; [`cache`] what the task's loads read through; [`files`] the
-//! watch on config files.
+//! The parts: this module is the handle users hold; `engine` is the one task that drives
+//! everything with a lifetime; `schedule` its pure timing rules; `leases` the state machine
+//! of each leased path; `cache` what the task's loads read through; `files` the watch on
+//! config files.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
