@@ -43,6 +43,8 @@ def call(addr, method, path, body=None, token=None, namespace=None, ok=(200, 204
             status, raw = r.status, r.read()
     except urllib.error.HTTPError as e:
         status, raw = e.code, e.read()
+    except OSError as e:  # refused, reset, timed out
+        raise SystemExit(f"dev-vault: {method} {path} failed: {e}")
     if status not in ok:
         raise SystemExit(f"dev-vault: {method} {path} answered {status}: {raw[:300]!r}")
     return json.loads(raw) if raw.strip() else {}
@@ -106,7 +108,10 @@ def certs(state):
 
 
 def wait(addr, state):
+    """Until the server answers; fails at once when its process has ended."""
     deadline = time.time() + 60
+    with open(os.path.join(state, "pid")) as f:
+        pid = int(f.read().strip())
     while True:
         try:
             urllib.request.urlopen(f"{addr}/v1/sys/seal-status", timeout=1).read()
@@ -114,8 +119,12 @@ def wait(addr, state):
         except urllib.error.HTTPError:
             return
         except OSError:
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                raise SystemExit(f"dev-vault: the server exited; see {state}/server.log")
             if time.time() > deadline:
-                raise SystemExit(f"dev-vault: the server did not start; see {state}/server.log")
+                raise SystemExit(f"dev-vault: the server did not answer within 60 s; see {state}/server.log")
             time.sleep(0.1)
 
 
@@ -137,6 +146,22 @@ def wait_active(addr):
             if time.time() > deadline:
                 raise SystemExit("dev-vault: the server did not become active")
             time.sleep(0.2)
+
+
+def init_when_ready(addr):
+    """`sys/init` as soon as raft can take it: right after start, a raft node may answer
+    "failed to unlock initialization lock: cannot find peer" (a 5xx) or time out; both are
+    retried for up to 60 s."""
+    deadline = time.time() + 60
+    while True:
+        try:
+            return call(addr, "PUT", "sys/init", {"secret_shares": 1, "secret_threshold": 1})
+        except SystemExit as e:
+            if " answered 4" in str(e):
+                raise
+            if time.time() > deadline:
+                raise SystemExit(f"{e} (still after 60 s)")
+            time.sleep(0.5)
 
 
 def unseal(state):
@@ -180,7 +205,7 @@ def setup(state):
     with open(os.path.join(state, "ports")) as f:
         http_port, tls_port, stub_port, _cluster = f.read().split()
     addr = f"http://127.0.0.1:{http_port}"
-    init = call(addr, "PUT", "sys/init", {"secret_shares": 1, "secret_threshold": 1})
+    init = init_when_ready(addr)
     root = init["root_token"]
     with open(os.path.join(state, "unseal-key"), "w") as f:
         f.write(init["keys"][0])
@@ -336,8 +361,17 @@ def stub(port):
     ThreadingHTTPServer(("127.0.0.1", int(port)), Review).serve_forever()
 
 
-if __name__ == "__main__":
+def main():
     verb, arg = sys.argv[1], sys.argv[2]
     {"certs": certs, "setup": setup, "unseal": unseal, "stub": stub}.get(verb, lambda _: None)(arg)
     if verb == "wait":
         wait(arg, sys.argv[3])
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except SystemExit:
+        raise
+    except Exception as e:  # one line, never a traceback
+        raise SystemExit(f"dev-vault: {sys.argv[1]} failed: {type(e).__name__}: {e}")

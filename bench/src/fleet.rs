@@ -59,9 +59,11 @@ pub fn measure(instances: usize, secs: u64, refresh_secs: u64) -> Fleet {
     serde_json::from_slice(&out.stdout).expect("fleet child output")
 }
 
-/// The server's user + system CPU seconds so far (`.dev-vault/pid`, `/proc/<pid>/stat`).
+/// The server's user + system CPU seconds so far (`$DEV_VAULT_STATE/pid`, else
+/// `.dev-vault/pid`; `/proc/<pid>/stat`).
 fn server_cpu() -> Option<f64> {
-    let pid = std::fs::read_to_string(".dev-vault/pid").ok()?;
+    let state = std::env::var("DEV_VAULT_STATE").unwrap_or_else(|_| ".dev-vault".into());
+    let pid = std::fs::read_to_string(std::path::Path::new(&state).join("pid")).ok()?;
     let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).ok()?;
     // Fields after the command name (which may hold spaces) start at field 3.
     let rest = stat.rsplit_once(')')?.1;

@@ -64,6 +64,14 @@ pub(crate) struct Session {
     pub next_action: Option<std::time::Instant>,
     /// The login the token came from: 1 for the first, one more per new login.
     pub generation: u64,
+    /// When the token in use was obtained by login.
+    pub logged_in_at: Option<std::time::Instant>,
+    /// The longest life of a login token, once learned (a renewal capped, or refused past
+    /// the max TTL): later tokens are replaced at about 2/3 of it, in good time for the leases
+    /// they created to be replaced too.
+    pub max_ttl: Option<Duration>,
+    /// When the token in use is to be replaced by a new login (from the learned max TTL).
+    pub relogin_at: Option<std::time::Instant>,
     /// Login tokens replaced by a newer login, kept alive for the leases they created.
     pub superseded: Vec<Superseded>,
 }

@@ -29,10 +29,14 @@ pub(crate) fn schedule(ttl: Duration, lease: Duration) -> (Duration, Duration) {
 }
 
 impl Session {
-    /// Records a login's `auth` block (its `lease_duration` clamped, see [`ttl_secs`]).
+    /// Records a login's `auth` block (its `lease_duration` clamped, see [`ttl_secs`]). Once
+    /// the max TTL of login tokens is known, the next login is due at about 2/3 of it.
     ///
     /// [`ttl_secs`]: crate::api::ttl_secs
     pub(crate) fn logged_in(&mut self, auth: &AuthInfo) {
+        let now = Instant::now();
+        self.logged_in_at = Some(now);
+        self.relogin_at = self.max_ttl.map(|max| now + schedule(max, max).0);
         self.set_lease(crate::api::ttl_secs(auth.lease_duration), auth.renewable);
     }
 
@@ -45,8 +49,8 @@ impl Session {
     }
 
     /// Records a successful renewal to `ttl` of a token whose lease was `lease`. A login
-    /// token whose renewal no longer extends it (capped by its max TTL) is not renewed again:
-    /// the next action is a login before it runs out.
+    /// token whose renewal no longer extends it (capped by its max TTL) is at its end: its
+    /// max TTL is learned, and the next action is a new login, now.
     pub(crate) fn renewed(&mut self, ttl: Duration, lease: Duration, is_login: bool) {
         if ttl >= lease.mul_f64(0.9) || !is_login {
             tracing::debug!(ttl_secs = ttl.as_secs(), "vault: token renewed");
@@ -55,14 +59,29 @@ impl Session {
         }
         tracing::info!(
             ttl_secs = ttl.as_secs(),
-            "vault: token hit its max TTL; will log in again"
+            "vault: token hit its max TTL; logging in again"
         );
         let now = Instant::now();
         self.lease = Some((ttl, false));
         self.expires_at = Some(now + ttl);
-        // At about 2/3 of what is left, as for a renewal: the leases this token created are
-        // replaced under the new one before it ends, and that takes time too.
-        self.next_action = Some(now + schedule(ttl, ttl).0);
+        self.learn_max_ttl(now + ttl);
+        self.relogin_at = Some(now);
+        self.next_action = Some(now);
+    }
+
+    /// The token in use ends at `ends` and cannot be renewed past it: that is the max TTL
+    /// of this auth's tokens, counted from the login.
+    pub(crate) fn learn_max_ttl(&mut self, ends: Instant) {
+        if let Some(at) = self.logged_in_at {
+            self.max_ttl = Some(ends.saturating_duration_since(at));
+        }
+    }
+
+    /// Whether the token in use is a login token at its max TTL (renewal no longer extends
+    /// it, or it is past the point where a new login is due).
+    pub(crate) fn at_max(&self) -> bool {
+        matches!(self.lease, Some((_, false)))
+            || self.relogin_at.is_some_and(|at| Instant::now() >= at)
     }
 
     /// How long until the next renewal or login; `None` when none is due.
@@ -81,9 +100,18 @@ impl Session {
             self.next_action = None;
         } else {
             self.expires_at = Some(now + ttl);
-            self.next_action = Some(now + schedule(ttl, ttl).0);
+            let renew = now + schedule(ttl, ttl).0;
+            self.next_action = Some(self.relogin_at.map_or(renew, |at| at.min(renew)));
         }
     }
+}
+
+/// Whether a renewal's failure says the token reached its max TTL (OpenBao answers 500
+/// "past the max TTL, cannot renew" when a renewal would pass it): the token still lives
+/// until its expiry.
+fn past_max_ttl(err: &Error) -> bool {
+    let text = err.to_string().to_ascii_lowercase();
+    text.contains("max ttl") || text.contains("max_ttl")
 }
 
 /// A renewal's answer: the new TTL (clamped, see [`ttl_secs`]) and renewability.
@@ -132,43 +160,55 @@ impl Inner {
         }
         let token = Arc::clone(session.token.as_ref()?);
         let (lease, renewable) = session.lease.unwrap_or_default();
-        if renewable {
-            match self.renew(&token, lease).await {
-                Ok((ttl, _)) => session.renewed(ttl, lease, is_login),
-                Err(err @ (Error::Denied { .. } | Error::Status { status: 400, .. }))
-                    if is_login =>
-                {
-                    tracing::info!(error = %err, "vault: renewal refused; logging in again");
-                    // Refused: the token is gone, and the leases it created with it.
-                    return self.relogin_now(&mut session, false).await;
-                }
-                Err(err @ (Error::Denied { .. } | Error::Status { status: 400, .. })) => {
-                    tracing::warn!(error = %err, "vault: static token renewal refused; using it until it fails");
-                    session.next_action = None;
-                }
-                Err(err) => {
-                    let now = Instant::now();
-                    if is_login && session.expires_at.is_some_and(|at| at <= now) {
-                        // Renewing a dead token cannot work; a login can.
-                        tracing::warn!(error = %err, "vault: renewal failed and the token expired; logging in again");
-                        return self.relogin_now(&mut session, false).await;
-                    }
-                    tracing::warn!(error = %err, "vault: renewal failed; retrying");
-                    let left = session
-                        .expires_at
-                        .map_or(RETRY_AFTER_FAILURE, |e| e.saturating_duration_since(now));
-                    return Some(
-                        RETRY_AFTER_FAILURE
-                            .min(left / 2)
-                            .max(Duration::from_millis(100)),
-                    );
+        if is_login && session.at_max() {
+            // At its max TTL: the old token lives on until then, with its leases, which the
+            // live engine replaces under the new one.
+            return self.relogin_now(&mut session, true).await;
+        }
+        if !renewable {
+            session.next_action = None;
+            return session.wait();
+        }
+        match self.renew(&token, lease).await {
+            Ok((ttl, _)) => {
+                session.renewed(ttl, lease, is_login);
+                if is_login && session.at_max() {
+                    return self.relogin_now(&mut session, true).await;
                 }
             }
-        } else if is_login {
-            // At its max TTL: the old token lives on until then, with its leases.
-            return self.relogin_now(&mut session, true).await;
-        } else {
-            session.next_action = None;
+            Err(err) if is_login && past_max_ttl(&err) => {
+                tracing::info!(error = %err, "vault: the token reached its max TTL; logging in again");
+                if let Some(ends) = session.expires_at {
+                    session.learn_max_ttl(ends);
+                }
+                return self.relogin_now(&mut session, true).await;
+            }
+            Err(err @ (Error::Denied { .. } | Error::Status { status: 400, .. })) if is_login => {
+                tracing::info!(error = %err, "vault: renewal refused; logging in again");
+                // Refused: the token is gone, and the leases it created with it.
+                return self.relogin_now(&mut session, false).await;
+            }
+            Err(err @ (Error::Denied { .. } | Error::Status { status: 400, .. })) => {
+                tracing::warn!(error = %err, "vault: static token renewal refused; using it until it fails");
+                session.next_action = None;
+            }
+            Err(err) => {
+                let now = Instant::now();
+                if is_login && session.expires_at.is_some_and(|at| at <= now) {
+                    // Renewing a dead token cannot work; a login can.
+                    tracing::warn!(error = %err, "vault: renewal failed and the token expired; logging in again");
+                    return self.relogin_now(&mut session, false).await;
+                }
+                tracing::warn!(error = %err, "vault: renewal failed; retrying");
+                let left = session
+                    .expires_at
+                    .map_or(RETRY_AFTER_FAILURE, |e| e.saturating_duration_since(now));
+                return Some(
+                    RETRY_AFTER_FAILURE
+                        .min(left / 2)
+                        .max(Duration::from_millis(100)),
+                );
+            }
         }
         session.wait()
     }
@@ -321,5 +361,59 @@ impl Inner {
             })
             .collect();
         status
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn login(ttl: u64) -> AuthInfo {
+        serde_json::from_value(
+            json!({ "client_token": "t", "lease_duration": ttl, "renewable": true }),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_capped_renewal_means_a_new_login_now_and_later_tokens_are_replaced_at_two_thirds_of_the_max()
+     {
+        let mut session = Session::default();
+        session.logged_in(&login(60));
+        assert!(!session.at_max());
+        assert!(session.max_ttl.is_none());
+        // Renewed in full, then capped (10 s of the 60 asked): at its end.
+        session.renewed(Duration::from_secs(60), Duration::from_secs(60), true);
+        assert!(!session.at_max());
+        session.renewed(Duration::from_secs(10), Duration::from_secs(60), true);
+        assert!(session.at_max());
+        let max = session.max_ttl.expect("learned");
+        assert!(
+            max >= Duration::from_secs(10) && max < Duration::from_secs(11),
+            "{max:?}"
+        );
+        // The next token: renewed as usual, replaced at 2/3 of the max at the latest.
+        session.logged_in(&login(60));
+        assert!(!session.at_max());
+        let wait = session.wait().unwrap();
+        assert!(
+            wait <= max.mul_f64(0.75) && wait >= max.mul_f64(0.65),
+            "{wait:?}"
+        );
+    }
+
+    #[test]
+    fn past_the_max_ttl_is_told_apart_from_a_refusal() {
+        let past = Error::Status {
+            path: "auth/token/renew-self".into(),
+            status: 500,
+            message: "1 error occurred: past the max TTL, cannot renew".into(),
+        };
+        assert!(past_max_ttl(&past));
+        let denied = Error::Denied {
+            path: "auth/token/renew-self".into(),
+            detail: "permission denied".into(),
+        };
+        assert!(!past_max_ttl(&denied));
     }
 }

@@ -69,15 +69,22 @@ pub(crate) async fn whoami(v: &DevVault, creds: &DbCreds) -> Result<String, Stri
     let (client, connection) = pg_config(v, creds)
         .connect(tokio_postgres::NoTls)
         .await
-        .map_err(|e| format!("connect as {}: {e}", creds.username))?;
+        .map_err(|e| format!("connect as {}: {e}{}", creds.username, detail(&e)))?;
     let conn = tokio::spawn(connection);
     let row = client
         .query_one("SELECT current_user::text", &[])
         .await
-        .map_err(|e| format!("query as {}: {e}", creds.username))?;
+        .map_err(|e| format!("query as {}: {e}{}", creds.username, detail(&e)))?;
     drop(client);
     let _ = conn.await;
     Ok(row.get(0))
+}
+
+/// PostgreSQL's own message, when the server answered one (never a password).
+fn detail(e: &tokio_postgres::Error) -> String {
+    e.as_db_error()
+        .map(|d| format!(" ({})", d.message()))
+        .unwrap_or_default()
 }
 
 /// The dynamic roles of `role` that PostgreSQL still has (OpenBao names them

@@ -150,7 +150,10 @@ struct Model {
     tokens: BTreeMap<u64, Token>,
     current: Option<u64>,
     next_action: Option<Instant>,
-    at_max: bool,
+    logged_in_at: Instant,
+    /// The max TTL of tokens, once a capped renewal told it.
+    max_learned: Option<Duration>,
+    relogin_at: Option<Instant>,
     superseded: Vec<u64>,
     leases: BTreeMap<String, LeaseRec>,
     by_user: BTreeMap<String, String>,
@@ -225,8 +228,10 @@ impl Model {
             },
         );
         self.current = Some(generation);
-        self.at_max = false;
-        self.next_action = Some(now + self.renew_after(ttl));
+        self.logged_in_at = now;
+        let renew = now + self.renew_after(ttl);
+        self.relogin_at = self.max_learned.map(|max| now + self.renew_after(max));
+        self.next_action = Some(self.relogin_at.map_or(renew, |r| r.min(renew)));
     }
 
     fn renew_after(&mut self, ttl: Duration) -> Duration {
@@ -253,7 +258,7 @@ impl Model {
         if self.next_action.is_some_and(|at| now < at) {
             return self.wait(now);
         }
-        if self.at_max {
+        if self.relogin_at.is_some_and(|at| at <= now) {
             self.login(now, true);
             return self.wait(now);
         }
@@ -265,12 +270,12 @@ impl Model {
             .min(token.max.saturating_duration_since(now));
         token.expires = now + granted;
         if granted >= self.p.token_ttl.mul_f64(0.9) {
-            let wait = self.renew_after(granted);
-            self.next_action = Some(now + wait);
+            let renew = now + self.renew_after(granted);
+            self.next_action = Some(self.relogin_at.map_or(renew, |r| r.min(renew)));
         } else {
-            self.at_max = true;
-            let wait = self.renew_after(granted);
-            self.next_action = Some(now + wait);
+            // Capped: the max TTL is learned, and a new login comes now.
+            self.max_learned = Some(now + granted - self.logged_in_at);
+            self.login(now, true);
         }
         self.wait(now)
     }
@@ -334,7 +339,9 @@ impl SimVault {
             tokens: BTreeMap::new(),
             current: None,
             next_action: None,
-            at_max: false,
+            logged_in_at: Instant::now(),
+            max_learned: None,
+            relogin_at: None,
             superseded: Vec::new(),
             leases: BTreeMap::new(),
             by_user: BTreeMap::new(),

@@ -25,6 +25,7 @@ mod properties;
 mod readme;
 mod real_vault;
 mod runtime;
+mod scripts;
 mod secrets;
 mod snapshot;
 mod tls;
