@@ -410,7 +410,8 @@ impl fmt::Display for Answer {
             }
             Answer::PathNotFound => f.write_str("path not found"),
             Answer::Deleted(why) => write!(f, "deleted ({why})"),
-            Answer::Denied(why) => write!(f, "permission denied ({why})"),
+            // The source's message says "permission denied" and on what, once.
+            Answer::Denied(why) => f.write_str(why),
             Answer::Unavailable(why) => write!(f, "unavailable ({why})"),
             Answer::Skipped(why) => write!(f, "skipped in fallback mode ({why})"),
             Answer::NoSource => f.write_str("no vault source configured"),

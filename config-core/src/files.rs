@@ -289,9 +289,7 @@ fn unknown_keys(schema: &Schema, file: &str, values: &Dict) -> Vec<Problem> {
     unknown
         .into_iter()
         .map(|key| {
-            let hint = crate::nearest_name(&key, leaves.iter().copied())
-                .map(|k| format!("; did you mean `{k}`?"))
-                .unwrap_or_default();
+            let hint = unknown_key_hint(schema, &key, &leaves);
             let mut problem = Problem::new(
                 ProblemKind::UnknownKey,
                 format!(
@@ -303,6 +301,32 @@ fn unknown_keys(schema: &Schema, file: &str, values: &Dict) -> Vec<Problem> {
             problem
         })
         .collect()
+}
+
+/// The "did you mean" of an unknown file key: a field of a similar path, else the field whose
+/// name is (or is close to) the key's last part (`db.api_key` written under the wrong table:
+/// `api_key`); and
+/// when that field is a secret, that a config file may not hold it.
+fn unknown_key_hint(schema: &Schema, key: &str, leaves: &[&str]) -> String {
+    let last = key.rsplit('.').next().unwrap_or(key);
+    fn leaf_name(leaf: &str) -> &str {
+        leaf.rsplit('.').next().unwrap_or(leaf)
+    }
+    let similar = crate::nearest_name(key, leaves.iter().copied()).or_else(|| {
+        let name = crate::nearest_name(last, leaves.iter().map(|l| leaf_name(l)))?;
+        leaves.iter().copied().find(|leaf| leaf_name(leaf) == name)
+    });
+    let Some(field) = similar else {
+        return String::new();
+    };
+    let secret = schema.fields.iter().any(|f| f.path == field && f.secret);
+    if secret {
+        format!(
+            "; did you mean `{field}`? It is a secret, which a config file may not hold: set it in env, `.env` or Vault"
+        )
+    } else {
+        format!("; did you mean `{field}`?")
+    }
 }
 
 /// Collects the dotted paths under `prefix` that are neither a field nor a table of fields.

@@ -25,6 +25,17 @@ pub enum Error {
         /// The transport's reason.
         reason: String,
     },
+    /// The server was reached, and its TLS certificate is not trusted by this client.
+    #[error(
+        "vault at {addr} presented a certificate this client does not trust ({reason}): {}",
+        untrusted_fix(reason)
+    )]
+    Untrusted {
+        /// The server address.
+        addr: String,
+        /// What TLS said of the certificate (`UnknownIssuer`, `Expired`, `NotValidForName`, ...).
+        reason: String,
+    },
     /// The server did not answer in time.
     #[error("vault did not answer {path} within {timeout:?}")]
     Timeout {
@@ -34,7 +45,7 @@ pub enum Error {
         timeout: Duration,
     },
     /// 403: the token may not read the path, or it is invalid or expired.
-    #[error("permission denied on {path}: {detail}")]
+    #[error("permission denied on {path}{}", denied_hint(path, detail))]
     Denied {
         /// The API path.
         path: String,
@@ -97,6 +108,37 @@ pub enum Error {
         /// Why.
         message: String,
     },
+}
+
+/// The setting that fixes an untrusted server certificate.
+fn untrusted_fix(reason: &str) -> &'static str {
+    if reason.contains("not valid for name") {
+        "set `VAULT_ADDR` to a name the certificate is valid for"
+    } else {
+        "set `VAULT_CACERT` to the CA certificate that signed it (or `VAULT_CAPATH` to a directory of them)"
+    }
+}
+
+/// What a 403 on `path` most likely means, and what fixes it; Vault's own text only when it
+/// says more than "permission denied".
+fn denied_hint(path: &str, detail: &str) -> String {
+    let own = detail.trim().trim_end_matches('.');
+    let own = if own.is_empty() || own.eq_ignore_ascii_case("permission denied") {
+        String::new()
+    } else {
+        format!(" ({own})")
+    };
+    let hint = if path.starts_with("auth/") {
+        "the credentials were refused".to_owned()
+    } else if path.starts_with("sys/") {
+        "the token's policies do not allow it".to_owned()
+    } else {
+        let mount = path.split('/').next().unwrap_or(path);
+        format!(
+            "the token's policies do not cover this path, or no secrets engine is mounted at `{mount}/` (the mount comes from `VAULT_MOUNT_POINT` or `vault_mount`)"
+        )
+    };
+    format!("{own}: {hint}")
 }
 
 impl Error {

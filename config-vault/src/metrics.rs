@@ -106,6 +106,7 @@ pub(crate) fn outcome(result: &Result<crate::transport::Reply, crate::Error>) ->
         },
         Err(crate::Error::Unreachable { .. }) => "unreachable",
         Err(crate::Error::Timeout { .. }) => "timeout",
+        Err(crate::Error::Untrusted { .. }) => "untrusted",
         Err(_) => "error",
     }
 }

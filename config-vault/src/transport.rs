@@ -224,7 +224,11 @@ impl Inner {
                     self.note_contact(Some(reply.status_error(call.path).to_string()));
                 }
                 Ok(_) => self.note_contact(None),
-                Err(err @ (Error::Unreachable { .. } | Error::Timeout { .. })) => {
+                Err(
+                    err @ (Error::Unreachable { .. }
+                    | Error::Timeout { .. }
+                    | Error::Untrusted { .. }),
+                ) => {
                     self.note_contact(Some(err.to_string()));
                 }
                 Err(_) => {}
@@ -346,6 +350,14 @@ impl Inner {
         if err.is_body() || err.is_decode() {
             // The connection broke mid-answer: transient, like a refused connection.
             reason = format!("connection lost while reading the answer to {path}: {reason}");
+        }
+        // rustls: "invalid peer certificate: UnknownIssuer". Reached, but not trusted: say
+        // which setting fixes it, and do not retry (the answer would be the same).
+        if let Some(why) = reason.strip_prefix("invalid peer certificate: ") {
+            return Error::Untrusted {
+                addr: self.address_display.clone(),
+                reason: why.to_owned(),
+            };
         }
         Error::Unreachable {
             addr: self.address_display.clone(),

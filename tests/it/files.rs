@@ -625,3 +625,31 @@ fn the_command_line_reads_the_dotenv_file_and_migrate_copies_from_it() {
     assert!(out.contains("add: api_key"), "{out}");
     assert!(!out.contains("migrate-canary") && !err.contains("migrate-canary"));
 }
+
+/// A key written under the wrong table names the field it most likely meant, and says when
+/// that field is a secret, which no config file may hold.
+#[test]
+fn a_key_under_the_wrong_table_names_the_field_and_that_a_secret_does_not_belong_there() {
+    let d = Dir::new("wrong-table");
+    let file = d.write(
+        "app.toml",
+        "[db]\npool_size = 2\napi_key = \"k\"\nprot = 1\n",
+    );
+    let err = loader().no_files().file(&file).load().unwrap_err();
+    let messages: Vec<String> = err
+        .problems()
+        .iter()
+        .filter(|p| p.kind == ProblemKind::UnknownKey)
+        .map(|p| p.message.clone())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            format!(
+                "`db.api_key` in {file} matches no field of `Svc`; did you mean `api_key`? It is a secret, which a config file may not hold: set it in env, `.env` or Vault"
+            ),
+            format!("`db.prot` in {file} matches no field of `Svc`; did you mean `port`?"),
+        ]
+    );
+    assert!(!err.to_string().contains("\"k\""));
+}

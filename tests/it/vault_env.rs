@@ -358,3 +358,37 @@ fn fifos_and_oversized_credential_files_are_refused_not_read() {
     }
     std::fs::remove_dir_all(base).unwrap();
 }
+
+/// A mount that does not exist (`VAULT_MOUNT_POINT=secrets` for `secret`) with a token whose
+/// policy covers the right one: "permission denied" once, with the two likely causes and the
+/// setting that picks the mount.
+#[test]
+fn a_wrong_mount_is_denied_once_with_the_likely_causes() {
+    let Some(v) = DevVault::get() else { return };
+    let env = [
+        ("VAULT_ADDR".to_owned(), v.addr.clone()),
+        (
+            "VAULT_TOKEN".to_owned(),
+            v.token_with(&["dev-tests"], "10m"),
+        ),
+        ("VAULT_MOUNT_POINT".to_owned(), "secrets".to_owned()),
+        ("APP_PROFILE".to_owned(), "production".to_owned()),
+    ];
+    let err = crate::fixtures::common::Settings::loader()
+        .env_vars(env)
+        .load()
+        .unwrap_err();
+    let text = err.to_string();
+    println!("{text}");
+    assert!(
+        text.contains(
+            "vault secrets/myapp/production/database#url: permission denied on secrets/myapp/production/database: the token's policies do not cover this path, or no secrets engine is mounted at `secrets/` (the mount comes from `VAULT_MOUNT_POINT` or `vault_mount`)\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        !text.contains("permission denied (permission denied"),
+        "{text}"
+    );
+    assert!(err.problems().iter().any(|p| p.kind == ProblemKind::Denied));
+}

@@ -369,7 +369,7 @@ fn load_expectation(phase: Phase, fault: Fault) -> Expect {
             "vault answered 307 on {wire}: redirect not followed"
         )]),
         (Phase::Login, Fault::S403) => err(&[
-            "login with approle failed: permission denied on auth/approle/login: permission denied",
+            "login with approle failed: permission denied on auth/approle/login: the credentials were refused",
         ]),
         (Phase::Login, _) => err(&["vault answered 404 on auth/approle/login"]),
         // Detection: like the Vault CLI, 403 and 404 mean "read it as KV v1"; on this KV v2
