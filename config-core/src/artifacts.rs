@@ -116,13 +116,24 @@ impl Schema {
                 facts.push("secret".to_owned());
             }
             let _ = writeln!(out, "# {}", facts.join(", "));
-            if let Some(vault) = vault_of(field, profile) {
+            let leased = field
+                .vault
+                .as_ref()
+                .filter(|v| v.kind == crate::PathKind::Lease);
+            if let Some(lease) = leased {
+                let _ = writeln!(
+                    out,
+                    "# leased credentials from Vault {}: renewed, replaced and given back by the library;\n# set this only to pin fixed credentials, which nothing renews",
+                    lease.display(profile)
+                );
+            } else if let Some(vault) = vault_of(field, profile) {
                 let _ = writeln!(out, "# leave empty to read Vault {vault}");
             }
             if let Some(key) = self.file_key_of(field) {
                 let _ = writeln!(out, "# or set `{key}` in a config file");
             }
-            let commented = field.default.is_some() || (!field.required && !field.secret);
+            let commented =
+                leased.is_some() || field.default.is_some() || (!field.required && !field.secret);
             let _ = writeln!(out, "{}{}=", if commented { "# " } else { "" }, field.env);
         }
         let _ = write!(
@@ -225,7 +236,9 @@ impl Schema {
                 for line in doc_lines(field.doc) {
                     let _ = writeln!(out, "# {line}");
                 }
-                let value = field.default.and_then(|d| toml_value(field.type_name, d));
+                let value = field
+                    .default
+                    .and_then(|d| toml_value(field.type_name, d, field.default_is_text));
                 let fact = match (field.default, &value, field.required) {
                     (Some(_), Some(_), _) => format!("type: {}", field.type_name),
                     (Some(d), None, _) => format!("type: {}, default: {d}", field.type_name),
@@ -386,7 +399,7 @@ impl fmt::Display for CheckReport {
 
 /// A default as written in the source, as a TOML value when it is one: numbers and booleans
 /// as they are, text for string fields quoted; `None` for an expression.
-fn toml_value(type_name: &str, default: &str) -> Option<String> {
+fn toml_value(type_name: &str, default: &str, is_text: bool) -> Option<String> {
     let ty = type_name.replace(' ', "");
     let stringy = [
         "String",
@@ -418,5 +431,10 @@ fn toml_value(type_name: &str, default: &str) -> Option<String> {
     }
     let number = default.parse::<i64>().is_ok()
         || (default.parse::<f64>().is_ok_and(f64::is_finite) && default.contains('.'));
-    (number || default == "true" || default == "false").then(|| default.to_owned())
+    if number || default == "true" || default == "false" {
+        return Some(default.to_owned());
+    }
+    // Text parsed like env (`default = "30s"` for a Duration, `"info"` for an enum): a file
+    // holds the same text as a string.
+    is_text.then(|| format!("{default:?}"))
 }

@@ -170,6 +170,9 @@ pub struct FieldSchema {
     pub vault: Option<VaultLocation>,
     /// The default as written in the source (never present for secrets).
     pub default: Option<&'static str>,
+    /// Whether the default is text parsed like an env value (`default = "30s"`), rather than
+    /// a Rust expression (`default = 8080`, `default = Limits::new()`).
+    pub default_is_text: bool,
     /// Whether the field holds a secret (`#[config(secret)]`).
     pub secret: bool,
     /// Whether the field must get a value from some layer (no default, not an `Option`).
@@ -369,6 +372,8 @@ pub struct FieldDecl {
     pub env: Option<&'static str>,
     pub secret: bool,
     pub default: Option<&'static str>,
+    /// `default = "text"`, parsed like env.
+    pub default_is_text: bool,
     pub optional: bool,
     pub allow_empty: bool,
     pub validated: bool,
@@ -460,6 +465,7 @@ impl SchemaBuilder {
             env,
             vault,
             default: decl.default,
+            default_is_text: decl.default_is_text,
             secret: decl.secret,
             required: !decl.optional && decl.default.is_none(),
             allow_empty: decl.allow_empty,

@@ -143,6 +143,7 @@ fn describe_field(field: &Field<'_>) -> TokenStream {
         DefaultValue::Str(s) => s.value(),
         DefaultValue::Expr(e) => type_name_of_expr(e),
     }));
+    let default_is_text = matches!(a.default.get(), Some(DefaultValue::Str(_)));
     let optional = option_inner(ty).is_some();
     let allow_empty = a.allow_empty.is_set();
     let validated = a.validate.is_set();
@@ -187,6 +188,7 @@ fn describe_field(field: &Field<'_>) -> TokenStream {
             env: #env,
             secret: #secret,
             default: #default,
+            default_is_text: #default_is_text,
             optional: #optional,
             allow_empty: #allow_empty,
             validated: #validated,

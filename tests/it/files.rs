@@ -653,3 +653,52 @@ fn a_key_under_the_wrong_table_names_the_field_and_that_a_secret_does_not_belong
     );
     assert!(!err.to_string().contains("\"k\""));
 }
+
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Level {
+    Debug,
+    Info,
+}
+
+#[derive(Debug, VaultConfig)]
+#[config(env_prefix = "TPL_")]
+struct Templated {
+    /// How long a request may take.
+    #[config(default = "30s")]
+    timeout: std::time::Duration,
+    #[config(default = "info")]
+    log_level: Level,
+}
+
+/// Defaults written as text show in the template as a file would hold them, and the
+/// uncommented template loads back to the same values.
+#[test]
+fn the_file_template_shows_text_defaults_of_durations_and_enums() {
+    let template = Templated::schema().file_template();
+    assert!(
+        template.contains(
+            "# How long a request may take.\n# type: std::time::Duration\n# timeout = \"30s\"\n"
+        ),
+        "{template}"
+    );
+    assert!(template.contains("# log_level = \"info\"\n"), "{template}");
+    let uncommented: String = template
+        .lines()
+        .map(|l| {
+            l.strip_prefix("# ")
+                .filter(|kv| kv.contains(" = "))
+                .unwrap_or(l)
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let d = Dir::new("template-text");
+    let file = d.write("t.toml", &uncommented.replace("\"30s\"", "\"45s\""));
+    let s = Templated::loader()
+        .env_vars::<_, String, String>([])
+        .no_vault()
+        .file(&file)
+        .load()
+        .unwrap();
+    assert_eq!((s.timeout.as_secs(), s.log_level), (45, Level::Info));
+}

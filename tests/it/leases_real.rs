@@ -382,3 +382,16 @@ fn load_reads_leased_credentials_and_explain_shows_the_lease_but_never_the_value
         );
     }
 }
+
+/// `env-template` says what a leased field is and offers its variable commented out: env
+/// would pin fixed credentials that nothing renews.
+#[test]
+fn env_template_documents_a_leased_field() {
+    let env = Rotating::schema().env_template("default");
+    assert!(
+        env.contains(
+            "# leased credentials from Vault database/creds/app: renewed, replaced and given back by the library;\n# set this only to pin fixed credentials, which nothing renews\n# LEASED_DB=\n"
+        ),
+        "{env}"
+    );
+}
