@@ -349,6 +349,10 @@ pub struct CheckReport {
     pub files: Vec<crate::files::FileCheck>,
     /// Every problem of the load.
     pub problems: Vec<Problem>,
+    /// Values below the winners that would not parse the day they win: listed, never a
+    /// failure (`ok` does not depend on them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Problem>,
 }
 
 impl From<Explanation> for CheckReport {
@@ -364,6 +368,7 @@ impl From<Explanation> for CheckReport {
             paths: e.paths,
             files: e.files,
             problems,
+            warnings: e.warnings,
         }
     }
 }
@@ -392,6 +397,9 @@ impl fmt::Display for CheckReport {
         }
         for (i, p) in self.problems.iter().enumerate() {
             writeln!(f, "{:>3}. {p}", i + 1)?;
+        }
+        for w in &self.warnings {
+            writeln!(f, "  warning: {w}")?;
         }
         Ok(())
     }

@@ -37,6 +37,8 @@ pub struct BuildCtx<'r> {
     resolved: &'r Resolved<'r>,
     cursor: usize,
     pub(crate) problems: Vec<Problem>,
+    /// Values of lower layers that would not parse: warnings, not problems.
+    pub(crate) warnings: Vec<Problem>,
 }
 
 impl<'r> BuildCtx<'r> {
@@ -45,6 +47,7 @@ impl<'r> BuildCtx<'r> {
             resolved,
             cursor: 0,
             problems: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -79,6 +82,7 @@ impl<'r> BuildCtx<'r> {
             self.push(field, state, *kind, message.clone());
             return None;
         }
+        self.check_shadowed::<T>(field, state);
         let parsed = match (&state.winner, default) {
             (Winner::Text(raw), _) => de::from_str(raw),
             (Winner::Json(value), _) => de::from_json(value),
@@ -165,6 +169,29 @@ impl<'r> BuildCtx<'r> {
         text
     }
 
+    /// Warns of each value below the winner that would not parse as `T` the day it wins.
+    /// Secret fields are not tried: parsing would make copies of a secret nobody uses.
+    fn check_shadowed<T: FieldValue>(&mut self, field: &FieldSchema, state: &FieldState<'_>) {
+        if field.secret {
+            return;
+        }
+        for (source, value) in &state.shadowed {
+            let (parsed, shown) = match value {
+                Winner::Text(raw) => (de::from_str::<T>(raw).map(drop), clip(raw)),
+                Winner::Json(v) => (de::from_json::<T>(v).map(drop), clip(&json_display(v))),
+                Winner::Default | Winner::Nothing => continue,
+            };
+            let Err(err) = parsed else { continue };
+            let message = format!(
+                "`{shown}` from {source} is not a valid `{}`: {err}; {} wins now, so this loads, until that goes",
+                field.type_name, state.origin
+            );
+            let mut warning = self.problem(field, state, ProblemKind::Shadowed, message);
+            warning.sources.clear();
+            self.warnings.push(warning);
+        }
+    }
+
     fn push(
         &mut self,
         field: &FieldSchema,
@@ -172,6 +199,17 @@ impl<'r> BuildCtx<'r> {
         kind: ProblemKind,
         msg: String,
     ) {
+        let problem = self.problem(field, state, kind, msg);
+        self.problems.push(problem);
+    }
+
+    fn problem(
+        &self,
+        field: &FieldSchema,
+        state: &FieldState<'_>,
+        kind: ProblemKind,
+        msg: String,
+    ) -> Problem {
         let mut problem = Problem::new(kind, msg);
         problem.field = Some(field.path.clone());
         problem.env = Some(field.env.clone());
@@ -183,7 +221,7 @@ impl<'r> BuildCtx<'r> {
             .as_ref()
             .map(|v| self.resolved.target.display(v));
         problem.sources = state.attempts.clone();
-        self.problems.push(problem);
+        problem
     }
 }
 
@@ -198,14 +236,22 @@ fn clip(s: &str) -> String {
 
 /// The last stage: the typed value, or one report with every problem.
 pub(crate) fn settings<T: VaultConfig>(resolved: Resolved<'_>) -> Result<T, Error> {
+    settings_and_warnings(resolved).0
+}
+
+/// [`settings`], and the warnings of values below the winners that would not parse.
+pub(crate) fn settings_and_warnings<T: VaultConfig>(
+    resolved: Resolved<'_>,
+) -> (Result<T, Error>, Vec<Problem>) {
     let mut ctx = BuildCtx::new(&resolved);
     let value = T::__build(&mut ctx);
+    let warnings = ctx.warnings;
     let mut problems = ctx.problems;
     problems.extend(resolved.problems.iter().cloned());
     for (field, _, origin, _) in resolved.rows() {
         tracing::debug!(field = %field.path, source = %origin, "vault-config: resolved field");
     }
-    match value {
+    let result = match value {
         Some(value) if problems.is_empty() => Ok(value),
         _ => {
             tracing::warn!(
@@ -219,5 +265,6 @@ pub(crate) fn settings<T: VaultConfig>(resolved: Resolved<'_>) -> Result<T, Erro
                 problems,
             ))
         }
-    }
+    };
+    (result, warnings)
 }

@@ -202,6 +202,9 @@ pub enum ProblemKind {
     UnknownKey,
     /// A config file holds a value for a secret field: secrets belong in Vault, env or `.env`.
     SecretInFile,
+    /// A warning of `check` and `explain`, never a load failure: a layer below the winner holds
+    /// a value that would not parse the day it wins (a bad line in a file, shadowed by env).
+    Shadowed,
 }
 
 impl ProblemKind {
@@ -212,6 +215,7 @@ impl ProblemKind {
             ProblemKind::Rejected => "rejected",
             ProblemKind::UnknownEnv => "unknown env var",
             ProblemKind::Denied => "denied",
+            ProblemKind::Shadowed => "shadowed value would not parse",
             ProblemKind::Unavailable => "unavailable",
             ProblemKind::Config => "vault config",
             ProblemKind::File => "config file",

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::error::Error;
+use crate::error::{Error, Problem};
 
 use crate::VaultConfig;
 use crate::resolve::{Resolved, Winner, json_display};
@@ -30,6 +30,10 @@ pub struct Explanation {
     pub files: Vec<crate::files::FileCheck>,
     /// The load's problems, when it would fail.
     pub error: Option<Error>,
+    /// Values below the winners that would not parse the day they win: warnings, the load
+    /// succeeds (`ProblemKind::Shadowed`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<crate::error::Problem>,
 }
 
 /// What Vault answered for one path: never a value, at most the number of keys.
@@ -192,6 +196,9 @@ impl fmt::Display for Explanation {
                 .collect();
             writeln!(f, "files: {}", files.join(", "))?;
         }
+        for w in &self.warnings {
+            writeln!(f, "warning: {w}")?;
+        }
         if let Some(error) = &self.error {
             write!(f, "\n{error}")?;
         }
@@ -265,13 +272,40 @@ pub(crate) fn finish<T: VaultConfig>(resolved: Resolved<'_>) -> Explanation {
             secret: field.secret,
         })
         .collect();
+    let (type_name, profile, order) = (
+        resolved.schema.type_name,
+        resolved.target.profile.clone(),
+        resolved.layers.clone(),
+    );
+    let (paths, files) = (resolved.paths.clone(), resolved.files.clone());
+    let (built, warnings) = crate::build::settings_and_warnings::<T>(resolved);
+    let rows = mark_shadowed(rows, &warnings);
     Explanation {
-        type_name: resolved.schema.type_name,
-        profile: resolved.target.profile.clone(),
-        order: resolved.layers.clone(),
+        type_name,
+        profile,
+        order,
         rows,
-        paths: resolved.paths.clone(),
-        files: resolved.files.clone(),
-        error: crate::build::settings::<T>(resolved).err(),
+        paths,
+        files,
+        error: built.err(),
+        warnings,
     }
+}
+
+/// Marks each overridden source whose value would not parse (see
+/// [`ProblemKind::Shadowed`](crate::ProblemKind::Shadowed)).
+fn mark_shadowed(mut rows: Vec<Row>, warnings: &[Problem]) -> Vec<Row> {
+    for row in &mut rows {
+        for source in &mut row.overridden {
+            let bad = warnings.iter().any(|w| {
+                w.field.as_deref() == Some(row.field.as_str())
+                    && w.message
+                        .contains(&format!(" from {source} is not a valid "))
+            });
+            if bad {
+                source.push_str(" (would not parse)");
+            }
+        }
+    }
+    rows
 }

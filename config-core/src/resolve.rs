@@ -56,6 +56,9 @@ pub(crate) struct FieldState<'a> {
     pub attempts: Vec<Attempt>,
     /// Lower layers that also had a value.
     pub overridden: Vec<String>,
+    /// The values of those lower layers (env and `.env` text, Vault and file JSON), for
+    /// `check` to warn of one that would not parse the day it wins.
+    pub shadowed: Vec<(String, Winner<'a>)>,
     /// A failure that stops the field before parsing (fail-fast Vault error, non-UTF-8 env).
     pub failure: Option<(ProblemKind, String)>,
 }
@@ -178,6 +181,7 @@ fn pin_field<'a>(field: &FieldSchema, now: FieldState<'a>, pinned: &'a Pinned) -
         }],
         origin,
         overridden: Vec::new(),
+        shadowed: Vec::new(),
         failure: None,
     }
 }
@@ -214,6 +218,7 @@ fn resolve_field<'a>(
         origin: "-".to_owned(),
         attempts: Vec::new(),
         overridden: Vec::new(),
+        shadowed: Vec::new(),
         failure: None,
     };
     let Answers {
@@ -279,6 +284,9 @@ impl<'a> FieldState<'a> {
     fn offer(&mut self, source: &str, value: Winner<'a>) {
         if self.decided() {
             self.overridden.push(source.to_owned());
+            if matches!(value, Winner::Text(_) | Winner::Json(_)) {
+                self.shadowed.push((source.to_owned(), value));
+            }
         } else {
             self.winner = value;
             self.origin = source.to_owned();

@@ -702,3 +702,43 @@ fn the_file_template_shows_text_defaults_of_durations_and_enums() {
         .unwrap();
     assert_eq!((s.timeout.as_secs(), s.log_level), (45, Level::Info));
 }
+
+/// A bad value shadowed by a higher layer loads (lazily, as it should), and `check` and
+/// `explain` still warn of it: the day the higher layer goes, it would break.
+#[test]
+fn check_and_explain_warn_of_a_shadowed_value_that_would_not_parse() {
+    let d = Dir::new("shadowed");
+    let file = d.write(
+        "production.toml",
+        "log_level = \"verbose\"\ntimeout = \"30s\"\n",
+    );
+    let loader = || {
+        Templated::loader()
+            .env_vars([("TPL_LOG_LEVEL", "debug")])
+            .no_vault()
+            .no_files()
+            .file(&file)
+    };
+    let s = loader().load().unwrap();
+    assert_eq!(s.log_level, Level::Debug);
+    let report = loader().check();
+    assert!(report.ok, "{report}");
+    let warnings: Vec<String> = report.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        warnings,
+        [format!(
+            "shadowed value would not parse `log_level`: `verbose` from file {file} (log_level) is not a valid `Level`: unknown variant, expected one of `debug`, `info`; env TPL_LOG_LEVEL wins now, so this loads, until that goes [env TPL_LOG_LEVEL, file key log_level]"
+        )]
+    );
+    assert!(
+        report
+            .to_string()
+            .contains(&format!("  warning: {}", warnings[0])),
+        "{report}"
+    );
+    let explained = loader().explain().to_string();
+    assert!(
+        explained.contains(&format!("file {file} (log_level) (would not parse)")),
+        "{explained}"
+    );
+}
