@@ -214,14 +214,6 @@ async fn explain_in_a_loop_during_rotations_never_costs_the_credentials_in_use()
     assert_eq!(leases_alive(&v, "lcexpl"), 0);
 }
 
-fn not_bad(mode: &String) -> Result<(), String> {
-    if mode == "bad" {
-        Err("mode must not be `bad`".into())
-    } else {
-        Ok(())
-    }
-}
-
 /// Role `lcreject`: TTL 3 s, max 6 s; and a setting from a config file.
 #[derive(Debug, VaultConfig)]
 #[config(env_prefix = "LCREJECT_")]
@@ -229,7 +221,7 @@ struct Rejected {
     #[config(lease = "database/creds/lcreject")]
     db: DbCreds,
     #[allow(dead_code)]
-    #[config(validate = not_bad)]
+    #[config(validate = crate::fixtures::common::not_bad)]
     mode: String,
 }
 

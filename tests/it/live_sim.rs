@@ -41,14 +41,6 @@ struct Creds {
     password: SecretString,
 }
 
-fn good_mode(mode: &String) -> Result<(), String> {
-    if mode == "bad" {
-        Err("mode must not be `bad`".into())
-    } else {
-        Ok(())
-    }
-}
-
 #[derive(Debug, VaultConfig)]
 #[config(env_prefix = "SIM_", vault_path = "sim", refresh = "1m")]
 struct Sim {
@@ -56,7 +48,7 @@ struct Sim {
     db: Creds,
     /// Read by the loader's validation only.
     #[allow(dead_code)]
-    #[config(vault(path = "app", key = "mode"), validate = good_mode)]
+    #[config(vault(path = "app", key = "mode"), validate = crate::fixtures::common::not_bad)]
     mode: String,
 }
 
