@@ -2,7 +2,6 @@
 //! and JSON through figment's providers, `.env` through dotenvy, never touching the process
 //! environment), and what they answer for a field (`db.pool_size` is `[db] pool_size`).
 
-use std::io::Read;
 use std::path::Path;
 
 use figment::Figment;
@@ -214,27 +213,17 @@ fn read_path(path: &str) -> Result<Option<Dict>, String> {
         .map_err(|e| first_line(&e))
 }
 
-/// The file's text; `None` when it does not exist. Only regular files, at most
-/// [`MAX_FILE_BYTES`], are read; the text is wiped when dropped.
+/// The file's text; `None` when it does not exist. Only regular files (a FIFO is refused
+/// before it is opened), at most [`MAX_FILE_BYTES`], are read; the text is wiped when dropped.
 fn read_bounded(path: &Path) -> Result<Option<Zeroizing<String>>, String> {
-    let file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot be read: {e}")),
+    let Some(bytes) = crate::read::read_regular(path, MAX_FILE_BYTES).map_err(|e| e.to_string())?
+    else {
+        return Ok(None);
     };
-    match file.metadata() {
-        Ok(m) if !m.is_file() => return Err("is not a regular file".into()),
-        Ok(m) if m.len() > MAX_FILE_BYTES => {
-            return Err(format!("is larger than {MAX_FILE_BYTES} bytes"));
-        }
-        Ok(_) => {}
-        Err(e) => return Err(format!("cannot be read: {e}")),
+    match std::str::from_utf8(&bytes) {
+        Ok(text) => Ok(Some(Zeroizing::new(text.to_owned()))),
+        Err(_) => Err("is not UTF-8".into()),
     }
-    let mut text = Zeroizing::new(String::new());
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| format!("cannot be read: {e}"))?;
-    Ok(Some(text))
 }
 
 /// A parse error's first line, with the position (TOML, YAML and JSON all give one), never

@@ -26,6 +26,7 @@ mod loader;
 pub mod location;
 mod plan;
 pub mod profile;
+mod read;
 mod resolve;
 pub mod schema;
 mod setup;

@@ -6,6 +6,11 @@ pub use crate::schema::{FieldDecl, Schema, SchemaBuilder, StructMeta, VaultDecl}
 pub use crate::{Loader, VaultConfig};
 pub use std::sync::OnceLock;
 
+/// The one bounded reader of files, for the Vault crate's credential, agent and CA files.
+pub mod read {
+    pub use crate::read::{ReadError, append_zeroizing, read_regular};
+}
+
 /// What live settings and the facade need of a loader; the Vault crate's live settings call
 /// these.
 pub mod live {

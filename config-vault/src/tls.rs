@@ -18,9 +18,14 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use crate::Error;
 use crate::config::Config;
 
-fn read(path: &Path, var: &str) -> Result<Vec<u8>, Error> {
-    std::fs::read(path)
-        .map_err(|e| Error::config(Some(var), format!("cannot read {}: {e}", path.display())))
+/// The largest CA bundle or client certificate file read: a system bundle is about 200 KiB.
+const MAX_PEM_BYTES: u64 = 4 * 1024 * 1024;
+
+/// A PEM file named by `var`, through the library's one bounded reader (a FIFO or a device
+/// such as `/dev/zero` is refused, never read).
+fn read(path: &Path, var: &str) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
+    crate::files::read_regular_bytes(path, MAX_PEM_BYTES)
+        .map_err(|why| Error::config(Some(var), why))
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -83,7 +88,10 @@ fn given_roots(files: Vec<(&Path, Vec<u8>)>, var: &str) -> Result<Arc<RootCertSt
 fn roots(config: &Config) -> Result<Arc<RootCertStore>, Error> {
     let tls = &config.tls;
     if let Some(file) = &tls.ca_cert {
-        return given_roots(vec![(file, read(file, "VAULT_CACERT")?)], "VAULT_CACERT");
+        return given_roots(
+            vec![(file, read(file, "VAULT_CACERT")?.to_vec())],
+            "VAULT_CACERT",
+        );
     }
     let Some(dir) = &tls.ca_path else {
         return Ok(default_roots());
@@ -102,7 +110,7 @@ fn roots(config: &Config) -> Result<Arc<RootCertStore>, Error> {
     paths.sort();
     let files = paths
         .iter()
-        .map(|p| Ok((p.as_path(), read(p, "VAULT_CAPATH")?)))
+        .map(|p| Ok((p.as_path(), read(p, "VAULT_CAPATH")?.to_vec())))
         .collect::<Result<Vec<_>, Error>>()?;
     given_roots(files, "VAULT_CAPATH")
 }
@@ -122,7 +130,7 @@ fn identity(
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| unusable())?;
     // The key's PEM text is wiped when it has been parsed.
-    let pem = zeroize::Zeroizing::new(read(key, "VAULT_CLIENT_KEY")?);
+    let pem = read(key, "VAULT_CLIENT_KEY")?;
     let key = PrivateKeyDer::from_pem_slice(&pem).map_err(|_| unusable())?;
     if chain.is_empty() {
         return Err(unusable());

@@ -105,17 +105,7 @@ impl AsRef<[u8]> for ZeroizingOwner {
     }
 }
 
-/// Appends `chunk` to `body`, growing it by hand so that the block it leaves is zeroized
-/// (`extend_from_slice` would reallocate and free the old block with the bytes in it).
-pub(crate) fn append_zeroizing(body: &mut Zeroizing<Vec<u8>>, chunk: &[u8]) {
-    let needed = body.len() + chunk.len();
-    if needed > body.capacity() {
-        let mut grown = Zeroizing::new(Vec::with_capacity(needed.max(body.capacity() * 2)));
-        grown.extend_from_slice(body);
-        *body = grown;
-    }
-    body.extend_from_slice(chunk);
-}
+pub(crate) use vault_config_core::__private::read::append_zeroizing;
 
 /// A response: status and body (zeroized on drop: it may hold secrets).
 pub(crate) struct Reply {

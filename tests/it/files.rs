@@ -742,3 +742,87 @@ fn check_and_explain_warn_of_a_shadowed_value_that_would_not_parse() {
         "{explained}"
     );
 }
+
+/// Runs `load` on a thread of its own: its error text, or `None` when it did not end within
+/// 5 s (the old reader blocked forever opening a FIFO).
+fn within_5_s(load: impl FnOnce() -> Option<String> + Send + 'static) -> Option<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(load());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(5))
+        .ok()
+        .flatten()
+}
+
+fn mkfifo(path: &str) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(made.success(), "mkfifo {path}");
+}
+
+/// A FIFO where a config file or the `.env` file should be is refused before it is opened:
+/// opening it for reading would block the load until a writer came.
+#[test]
+fn a_fifo_at_a_config_file_or_dotenv_path_is_refused_without_hanging() {
+    let d = Dir::new("fifo");
+    let toml = d.path("app.toml");
+    let env = d.path("app.env");
+    mkfifo(&toml);
+    mkfifo(&env);
+    let file = toml.clone();
+    let err = within_5_s(move || {
+        loader()
+            .no_files()
+            .file(&file)
+            .load()
+            .err()
+            .map(|e| e.to_string())
+    })
+    .expect("the load of a FIFO config file ended with an error within 5 s");
+    assert!(
+        err.contains(&format!(
+            "{toml} is not a regular file; refusing to read it"
+        )),
+        "{err}"
+    );
+    let dotenv = env.clone();
+    let err = within_5_s(move || loader().dotenv(&dotenv).load().err().map(|e| e.to_string()))
+        .expect("the load of a FIFO .env ended with an error within 5 s");
+    assert!(
+        err.contains(&format!("{env} is not a regular file; refusing to read it")),
+        "{err}"
+    );
+}
+
+/// `VAULT_CACERT` naming a FIFO or a device is a configuration problem, never a read that
+/// blocks or never ends.
+#[test]
+fn a_fifo_or_a_device_as_vault_cacert_is_refused() {
+    let d = Dir::new("fifo-ca");
+    let fifo = d.path("ca.pem");
+    mkfifo(&fifo);
+    for ca in [fifo, "/dev/zero".to_owned()] {
+        let shown = ca.clone();
+        let err = within_5_s(move || {
+            crate::fixtures::common::Settings::loader()
+                .env_vars([
+                    ("VAULT_ADDR", "https://127.0.0.1:9"),
+                    ("VAULT_TOKEN", "t"),
+                    ("VAULT_CACERT", ca.as_str()),
+                ])
+                .load()
+                .err()
+                .map(|e| e.to_string())
+        })
+        .unwrap_or_else(|| panic!("VAULT_CACERT={shown}: no answer within 5 s"));
+        assert!(
+            err.contains(&format!(
+                "{shown} is not a regular file; refusing to read it"
+            )),
+            "{err}"
+        );
+    }
+}
