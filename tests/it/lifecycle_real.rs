@@ -91,6 +91,16 @@ fn leases_alive(v: &DevVault, role: &str) -> usize {
     }
 }
 
+/// The tokens of `tokens` the server still accepts (`lookup-self` answers 200).
+fn tokens_alive<'t>(v: &DevVault, tokens: &'t [String]) -> Vec<&'t String> {
+    tokens
+        .iter()
+        .filter(|t| {
+            dev_vault::request(&v.addr, t, None, "GET", "auth/token/lookup-self", None).0 == 200
+        })
+        .collect()
+}
+
 /// Queries with `current()`'s credentials every 100 ms for `run`: `(attempts, failures)`.
 async fn query_for<T>(
     v: &DevVault,
@@ -393,12 +403,7 @@ fn failed_loads_explain_and_check_leave_no_token_and_no_lease() {
     );
     let _ = OneShot::loader().env_vars(env).check();
     let tokens = proxy.issued_tokens();
-    let alive: Vec<&String> = tokens
-        .iter()
-        .filter(|t| {
-            dev_vault::request(&v.addr, t, None, "GET", "auth/token/lookup-self", None).0 == 200
-        })
-        .collect();
+    let alive = tokens_alive(&v, &tokens);
     let leases = leases_alive(&v, "lcshot");
     println!(
         "one-shot: 3 failed loads, an explain and a check: {} tokens issued, {} alive, {leases} leases alive",
@@ -438,12 +443,7 @@ fn a_relogin_after_a_403_revokes_the_stale_token() {
     drop(settings);
     assert_eq!(proxy.served_by(denied), 1);
     let tokens = proxy.issued_tokens();
-    let alive = tokens
-        .iter()
-        .filter(|t| {
-            dev_vault::request(&v.addr, t, None, "GET", "auth/token/lookup-self", None).0 == 200
-        })
-        .count();
+    let alive = tokens_alive(&v, &tokens).len();
     println!(
         "403: {} tokens issued, {alive} alive after the load",
         tokens.len()
