@@ -40,14 +40,16 @@ pub fn cold_row(
         env.push(("VAULT_CACERT", ca));
     }
     let ours = stats(&time_runs(o.runs, || load_paths(p, &env)));
-    let mut contenders = vec![
+    let mut contenders = Vec::new();
+    #[cfg(feature = "contenders")]
+    contenders.extend([
         Contender::timed("vaultrs 0.8", seq_runs, || {
             rt.block_on(vaultrs_load(addr, ca, server, p))
         }),
         Contender::timed("vault-client-rs 0.8", seq_runs, || {
             rt.block_on(vault_client_rs_load(addr, ca, server, p))
         }),
-    ];
+    ]);
     if let Some(python) = &o.python {
         contenders.push(Contender::from(
             "hvac 2.4",
@@ -160,6 +162,7 @@ pub fn load_paths(p: usize, env: &[(&str, &str)]) {
     }
 }
 
+#[cfg(feature = "contenders")]
 /// The `vaultrs` crate as its README shows it: a client, an AppRole login, `kv2::read` per
 /// path. Its login does not set the token: the caller does.
 async fn vaultrs_load(addr: &str, ca: Option<&str>, server: &Server, p: usize) {
@@ -185,6 +188,7 @@ async fn vaultrs_load(addr: &str, ca: Option<&str>, server: &Server, p: usize) {
     }
 }
 
+#[cfg(feature = "contenders")]
 /// The `vault-client-rs` crate as its README shows it: a client, an AppRole login (which sets
 /// the token), `kv2(mount).read_data` per path.
 async fn vault_client_rs_load(addr: &str, ca: Option<&str>, server: &Server, p: usize) {

@@ -442,7 +442,7 @@ fn machine_facts() -> Vec<(String, String)> {
         ("rustc".into(), rustc),
         (
             "build".into(),
-            "release (`cargo build --release -p vault-config-bench`)".into(),
+            "release (`cargo build --release -p vault-config-bench --features contenders`)".into(),
         ),
         (
             "server".into(),

@@ -76,6 +76,7 @@ pub struct Contender {
 
 impl Contender {
     /// Times `runs` runs of `run` (after one warm-up); a panic is recorded as the failure.
+    #[cfg(feature = "contenders")]
     pub fn timed(name: &str, runs: usize, mut run: impl FnMut()) -> Contender {
         let timed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             crate::time_runs(runs, &mut run)
