@@ -8,7 +8,7 @@ fn main() {
     for p in [1usize, 8, 32, 128] {
         let _ = writeln!(
             out,
-            "/// {p} paths, {} secrets.\n#[derive(Debug, vault_config::VaultConfig)]\n#[config(vault_path = \"bench/p{p}\")]\n#[allow(dead_code, reason = \"loaded, not read\")]\npub struct Paths{p} {{",
+            "/// {p} paths, {} secrets.\n#[derive(Debug, vault_config::VaultConfig)]\n#[config(vault(path = \"bench/p{p}\"))]\n#[allow(dead_code, reason = \"loaded, not read\")]\npub struct Paths{p} {{",
             4 * p
         );
         for i in 0..p {

@@ -11,10 +11,9 @@ use vault_config::{ExposeSecret, LiveConfig, SecretString, VaultConfig};
 
 #[derive(Debug, VaultConfig)]
 #[config(
-    vault_path = "ai-gateway",
-    refresh = "5m",
     // The team's `.env` names the secret's path `VAULT_SECRET_PATH`.
-    vault_env(VAULT_BASE_PATH = "VAULT_SECRET_PATH")
+    vault(path = "ai-gateway", env(VAULT_BASE_PATH = "VAULT_SECRET_PATH")),
+    refresh = "5m",
 )]
 /// The gateway's settings: one KV v2 secret holds every key.
 pub struct Settings {

@@ -14,7 +14,7 @@ use vault_config::{ExposeSecret, LiveConfig, SecretString, VaultConfig};
 
 /// Env names are the seed's (`DATABASE_URL`, `ALPACA_API_KEY`, ...): no prefix.
 #[derive(Debug, VaultConfig)]
-#[config(vault_path = "ai-trader", refresh = "5m")]
+#[config(vault(path = "ai-trader"), refresh = "5m")]
 pub struct Settings {
     /// PostgreSQL connection URL.
     #[config(secret, vault(path = "database", key = "url"))]

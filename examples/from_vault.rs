@@ -12,7 +12,7 @@ use vault_config::{ExposeSecret, SecretString, VaultConfig};
 
 /// The demo's settings, read from Vault.
 #[derive(Debug, VaultConfig)]
-#[config(env_prefix = "DEMO_", vault_path = "vault-config-demo/{profile}")]
+#[config(env_prefix = "DEMO_", vault(path = "vault-config-demo/{profile}"))]
 pub struct Settings {
     /// Port the HTTP server binds.
     #[config(default = 8080)]

@@ -17,7 +17,7 @@ use vault_config::{LiveConfig, SecretString, VaultConfig};
 
 /// The service's settings.
 #[derive(Debug, VaultConfig)]
-#[config(vault_path = "health-demo")]
+#[config(vault(path = "health-demo"))]
 pub struct Settings {
     /// Key of the upstream API.
     #[config(secret)]

@@ -13,7 +13,7 @@ use vault_config::{ExposeSecret, SecretString, VaultConfig};
 #[derive(Debug, VaultConfig)]
 #[config(
     env_prefix = "APP_",
-    vault_path = "layered/{profile}",
+    vault(path = "layered/{profile}"),
     files = ["config/default.toml", "config/{profile}.toml"],
     dotenv = ".env"
 )]

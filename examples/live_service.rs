@@ -16,7 +16,7 @@ use vault_config::{ExposeSecret, SecretString, VaultConfig};
 #[derive(Debug, VaultConfig)]
 #[config(
     env_prefix = "DEMO_",
-    vault_path = "vault-config-demo/{profile}",
+    vault(path = "vault-config-demo/{profile}"),
     refresh = "5m"
 )]
 pub struct Settings {

@@ -14,7 +14,7 @@ use vault_config::{SecretString, VaultConfig};
 
 /// The settings whose refreshes are graphed.
 #[derive(Debug, VaultConfig)]
-#[config(vault_path = "metrics-demo")]
+#[config(vault(path = "metrics-demo"))]
 pub struct Settings {
     /// Key of the upstream API.
     #[config(secret)]

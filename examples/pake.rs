@@ -16,9 +16,11 @@ use vault_config::{EnvSnapshot, ExposeSecret, SecretString, VaultConfig};
 #[derive(Debug, VaultConfig)]
 #[config(
     env_prefix = "PAKE_",
-    vault_path = "pake_system/{profile}",
     // The team's own names keep working: `VAULT_URL` for the address, `USE_VAULT` to switch.
-    vault_env(VAULT_ADDR = "VAULT_URL", VAULT_ENABLED = "USE_VAULT")
+    vault(
+        path = "pake_system/{profile}",
+        env(VAULT_ADDR = "VAULT_URL", VAULT_ENABLED = "USE_VAULT")
+    )
 )]
 /// PAKE's settings, one Vault folder per environment.
 pub struct Settings {
@@ -37,7 +39,7 @@ pub struct Settings {
 }
 
 #[derive(Debug, VaultConfig)]
-#[config(vault_path = "database")]
+#[config(vault(path = "database"))]
 /// Database settings.
 pub struct Database {
     /// PostgreSQL URL.
@@ -46,7 +48,7 @@ pub struct Database {
 }
 
 #[derive(Debug, VaultConfig)]
-#[config(vault_path = "redis")]
+#[config(vault(path = "redis"))]
 /// Redis settings.
 pub struct Redis {
     /// Redis URL.
@@ -55,7 +57,7 @@ pub struct Redis {
 }
 
 #[derive(Debug, VaultConfig)]
-#[config(vault_path = "security")]
+#[config(vault(path = "security"))]
 /// Security settings.
 pub struct Security {
     /// Application secret key.
@@ -64,7 +66,7 @@ pub struct Security {
 }
 
 #[derive(Debug, VaultConfig)]
-#[config(vault_path = "api_keys")]
+#[config(vault(path = "api_keys"))]
 /// Third-party API keys.
 pub struct ApiKeys {
     /// Firecrawl key, optional.

@@ -15,7 +15,7 @@ fn nonzero(port: &u16) -> Result<(), String> {
 
 /// The quickstart's settings.
 #[derive(Debug, VaultConfig)]
-#[config(env_prefix = "QUICKSTART_", vault_path = "quickstart/{profile}")]
+#[config(env_prefix = "QUICKSTART_", vault(path = "quickstart/{profile}"))]
 pub struct Settings {
     /// Port the HTTP server binds.
     #[config(default = 8080, validate = nonzero)]

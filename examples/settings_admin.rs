@@ -11,7 +11,7 @@ use vault_config::{SecretString, VaultConfig};
 
 /// The settings of a trading service, as in the seeds.
 #[derive(Debug, VaultConfig)]
-#[config(env_prefix = "TRADER_", vault_path = "ai-trader/{profile}")]
+#[config(env_prefix = "TRADER_", vault(path = "ai-trader/{profile}"))]
 #[allow(
     dead_code,
     reason = "the admin binary inspects the schema, it does not use the values"

@@ -15,7 +15,7 @@ use vault_config::{ExposeSecret, SecretString, VaultConfig};
 
 /// The credentials of one strategy; the strategy is the profile in `ibkr/{profile}`.
 #[derive(Debug, VaultConfig)]
-#[config(vault_path = "ibkr/{profile}")]
+#[config(vault(path = "ibkr/{profile}"))]
 pub struct IbkrCredentials {
     /// IBKR user name (`IB_USER`, or `username` in older entries).
     #[config(secret, vault(key = "IB_USER", aliases = ["username"]))]

@@ -318,7 +318,7 @@ def render(figures):
          "`tests/it/vault_env.rs` `fifos_and_oversized_credential_files_are_refused_not_read`"),
         ("fallback never hides Vault saying no", "`VAULT_FALLBACK=env` covers unreachable, "
          "sealed or failing; a 403 or refused login still fails the load",
-         "`tests/it/real_vault.rs` `fallback_does_not_cover_a_refused_login_or_a_denied_path`"),
+         "`tests/it/loads_real.rs` `fallback_does_not_cover_a_refused_login_or_a_denied_path`"),
         ("no redirect across hosts with the token", "at most one redirect, same scheme, host "
          "and port; otherwise a typed 3xx error", "fault matrix `redirect to other host` (the "
          "other host records zero connections), config-vault `tests/faults.rs`"),

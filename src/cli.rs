@@ -91,150 +91,182 @@ pub fn run_with<T: VaultConfig>(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> u8 {
-    let schema = T::schema();
-    let command = Args::command().mut_arg("profile", |a| {
-        a.help(format!(
-            "Profile for `{{profile}}` in Vault paths (default: ${}, else `default`)",
-            schema.profile_env
-        ))
-    });
-    let parsed = command
-        .try_get_matches_from(args)
-        .and_then(|m| Args::from_arg_matches(&m));
-    let args = match parsed {
+    let args = match parse_args::<T>(args) {
         Ok(args) => args,
         Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            let text = e.render().to_string();
-            let _ = if e.use_stderr() {
-                err.write_all(text.as_bytes())
-            } else {
-                out.write_all(text.as_bytes())
-            };
+            // `--help` and `--version` print to stdout and succeed; a usage error goes to stderr.
+            let (code, to): (u8, &mut dyn Write) = if e.use_stderr() { (2, err) } else { (0, out) };
+            let _ = to.write_all(e.render().to_string().as_bytes());
             return code;
         }
     };
-    // The struct's `.env` file, then the app's own names of the Vault settings (`vault_env`),
-    // and what they change in every path, exactly as for a load.
-    let env = match vault_config_core::__private::live::with_dotenv::<T>(env) {
-        Ok(env) => env.with_aliases(&schema.vault_env),
-        Err(why) => {
-            let _ = writeln!(err, "error: {why}");
-            return 2;
+    let outcome = Session::<T>::new(&args, env).and_then(|session| session.run(&args.command));
+    match outcome {
+        Ok((text, code)) => {
+            let _ = out.write_all(text.as_bytes());
+            code
         }
-    };
-    let overrides = vault_config_vault::overrides_from_env(&env);
-    let profile = args.profile.clone().unwrap_or_else(|| {
-        env.get(&schema.profile_env)
-            .and_then(Result::ok)
-            .filter(|p| !p.is_empty())
-            .unwrap_or(vault_config_core::schema::DEFAULT_PROFILE)
-            .to_owned()
-    });
-    // Every profile that reaches a path or a policy is checked first, by the one rule.
-    let extra: &[String] = match &args.command {
-        Command::Policy { profiles, .. } => profiles,
-        _ => &[],
-    };
-    for p in std::iter::once(&profile).chain(extra) {
-        if let Err(why) = vault_config_core::profile::validate(p) {
-            let _ = writeln!(err, "error: profile `{}`: {why}", p.escape_debug());
-            return 2;
+        Err(message) => {
+            let _ = writeln!(err, "{message}");
+            2
         }
     }
-    let loader = || {
-        let loader = T::loader().env(env.clone());
-        match &args.profile {
+}
+
+/// The arguments, with the profile's help naming the struct's own profile variable.
+fn parse_args<T: VaultConfig>(
+    args: impl IntoIterator<Item = impl Into<std::ffi::OsString> + Clone>,
+) -> Result<Args, clap::Error> {
+    let profile_env = &T::schema().profile_env;
+    Args::command()
+        .mut_arg("profile", |a| {
+            a.help(format!(
+                "Profile for `{{profile}}` in Vault paths (default: ${profile_env}, else `default`)"
+            ))
+        })
+        .try_get_matches_from(args)
+        .and_then(|m| Args::from_arg_matches(&m))
+}
+
+/// What every subcommand works with: the environment as a load sees it, the path overrides
+/// and the active profile. A subcommand's text and exit code, or an error for stderr (exit 2).
+struct Session<T> {
+    env: EnvSnapshot,
+    overrides: vault_config_core::location::Overrides,
+    profile: String,
+    chosen_profile: Option<String>,
+    settings: std::marker::PhantomData<T>,
+}
+
+type Outcome = Result<(String, u8), String>;
+
+impl<T: VaultConfig> Session<T> {
+    /// The struct's `.env` file, then the app's own names of the Vault settings
+    /// (`vault(env(..))`), and what they change in every path, exactly as for a load; every
+    /// profile that reaches a path or a policy checked by the one rule.
+    fn new(args: &Args, env: EnvSnapshot) -> Result<Self, String> {
+        let schema = T::schema();
+        let env = vault_config_core::__private::live::with_dotenv::<T>(env)
+            .map_err(|why| format!("error: {why}"))?
+            .with_aliases(&schema.vault_env);
+        let overrides = vault_config_vault::overrides_from_env(&env);
+        let profile = args.profile.clone().unwrap_or_else(|| {
+            env.get(&schema.profile_env)
+                .and_then(Result::ok)
+                .filter(|p| !p.is_empty())
+                .unwrap_or(vault_config_core::schema::DEFAULT_PROFILE)
+                .to_owned()
+        });
+        let extra: &[String] = match &args.command {
+            Command::Policy { profiles, .. } => profiles,
+            _ => &[],
+        };
+        for p in std::iter::once(&profile).chain(extra) {
+            vault_config_core::profile::validate(p)
+                .map_err(|why| format!("error: profile `{}`: {why}", p.escape_debug()))?;
+        }
+        Ok(Session {
+            env,
+            overrides,
+            profile,
+            chosen_profile: args.profile.clone(),
+            settings: std::marker::PhantomData,
+        })
+    }
+
+    fn run(&self, command: &Command) -> Outcome {
+        let schema = T::schema();
+        match command {
+            Command::Check { json } => {
+                let report = self.loader().check();
+                let code = if report.ok { 0 } else { 1 };
+                Ok((
+                    render(*json, || report.to_json(), || report.to_string()),
+                    code,
+                ))
+            }
+            Command::Explain { json } => {
+                let e = self.loader().explain();
+                Ok((render(*json, || e.to_json(), || format!("{e}\n")), 0))
+            }
+            Command::EnvTemplate => Ok((schema.env_template(&self.profile), 0)),
+            Command::Docs => Ok((schema.markdown(&self.profile), 0)),
+            Command::FileTemplate => Ok((schema.file_template(), 0)),
+            Command::Policy {
+                profiles,
+                kv_version,
+            } => self.policy(profiles, kv_version.as_deref()),
+            Command::Migrate {
+                dry_run,
+                overwrite,
+                json,
+            } => self.migrate(
+                MigrateOptions::new()
+                    .dry_run(*dry_run)
+                    .overwrite(*overwrite),
+                *json,
+            ),
+        }
+    }
+
+    /// A loader over this session's environment and chosen profile.
+    fn loader(&self) -> vault_config_core::Loader<T> {
+        let loader = T::loader().env(self.env.clone());
+        match &self.chosen_profile {
             Some(p) => loader.profile(p.clone()),
             None => loader,
         }
-    };
-    let json =
-        |value: serde_json::Value| serde_json::to_string_pretty(&value).unwrap_or_default() + "\n";
-    let (text, code) = match &args.command {
-        Command::Check { json: as_json } => {
-            let report = loader().check();
-            let code = if report.ok { 0 } else { 1 };
-            (
-                if *as_json {
-                    json(report.to_json())
-                } else {
-                    report.to_string()
-                },
-                code,
-            )
-        }
-        Command::Explain { json: as_json } => {
-            let e = loader().explain();
-            (
-                if *as_json {
-                    json(e.to_json())
-                } else {
-                    format!("{e}\n")
-                },
-                0,
-            )
-        }
-        Command::EnvTemplate => (schema.env_template(&profile), 0),
-        Command::Docs => (schema.markdown(&profile), 0),
-        Command::FileTemplate => (schema.file_template(), 0),
-        Command::Policy {
-            profiles,
-            kv_version,
-        } => {
-            let profiles: Vec<&str> = if profiles.is_empty() {
-                vec![profile.as_str()]
-            } else {
-                profiles.iter().map(String::as_str).collect()
-            };
-            match kv_versions(schema, &profiles, &overrides, kv_version.as_deref(), &env) {
-                Ok(v2_mounts) => (
-                    schema.policy(&profiles, &overrides, |m| v2_mounts.iter().any(|v| v == m)),
-                    0,
-                ),
-                Err(message) => {
-                    let _ = writeln!(err, "{message}");
-                    return 2;
-                }
-            }
-        }
-        Command::Migrate {
-            dry_run,
-            overwrite,
-            json: as_json,
-        } => {
-            let client = match VaultClient::from_env(&env) {
-                Ok(client) => client,
-                Err(errors) => {
-                    for e in errors {
-                        let _ = writeln!(err, "vault config: {e}");
-                    }
-                    return 2;
-                }
-            };
-            let options = MigrateOptions::new()
-                .dry_run(*dry_run)
-                .overwrite(*overwrite);
-            let (env, profile) = (env.clone(), profile.clone());
-            let migration = async move { client.migrate(schema, &env, &profile, options).await };
-            let report = match block_on(migration) {
-                Ok(report) => report,
-                Err(message) => {
-                    let _ = writeln!(err, "{message}");
-                    return 2;
-                }
-            };
-            let code = if report.ok { 0 } else { 1 };
-            let text = if *as_json {
-                json(serde_json::to_value(&report).unwrap_or_default())
-            } else {
-                report.to_string()
-            };
-            (text, code)
-        }
-    };
-    let _ = out.write_all(text.as_bytes());
-    code
+    }
+
+    /// `policy`: the HCL for these profiles (the active one when none are given).
+    fn policy(&self, profiles: &[String], kv_version: Option<&str>) -> Outcome {
+        let schema = T::schema();
+        let profiles: Vec<&str> = if profiles.is_empty() {
+            vec![self.profile.as_str()]
+        } else {
+            profiles.iter().map(String::as_str).collect()
+        };
+        let v2_mounts = kv_versions(schema, &profiles, &self.overrides, kv_version, &self.env)?;
+        let text = schema.policy(&profiles, &self.overrides, |m| {
+            v2_mounts.iter().any(|v| v == m)
+        });
+        Ok((text, 0))
+    }
+
+    /// `migrate`: the secrets found in the environment, written to their Vault paths.
+    fn migrate(&self, options: MigrateOptions, as_json: bool) -> Outcome {
+        let client = VaultClient::from_env(&self.env).map_err(|errors| {
+            errors
+                .iter()
+                .map(|e| format!("vault config: {e}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })?;
+        let (env, profile) = (self.env.clone(), self.profile.clone());
+        let schema = T::schema();
+        let report =
+            block_on(async move { client.migrate(schema, &env, &profile, options).await })?;
+        let code = if report.ok { 0 } else { 1 };
+        let text = render(
+            as_json,
+            || serde_json::to_value(&report).unwrap_or_default(),
+            || report.to_string(),
+        );
+        Ok((text, code))
+    }
+}
+
+/// A report as pretty JSON or as text.
+fn render(
+    as_json: bool,
+    json: impl FnOnce() -> serde_json::Value,
+    text: impl FnOnce() -> String,
+) -> String {
+    if as_json {
+        serde_json::to_string_pretty(&json()).unwrap_or_default() + "\n"
+    } else {
+        text()
+    }
 }
 
 /// The mounts that are KV v2: from `--kv-version`, else asked of Vault.

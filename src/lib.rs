@@ -8,7 +8,7 @@
 //! use vault_config::{ExposeSecret, SecretString, VaultConfig};
 //!
 //! #[derive(Debug, VaultConfig)]
-//! #[config(env_prefix = "APP_", vault_path = "myapp/{profile}")]
+//! #[config(env_prefix = "APP_", vault(path = "myapp/{profile}"))]
 //! struct Settings {
 //!     /// Port the HTTP server binds.
 //!     #[config(default = 8080)]
@@ -53,36 +53,8 @@
 //!
 //! # Attributes
 //!
-//! On the struct:
-//!
-//! | attribute | meaning |
-//! |---|---|
-//! | `env_prefix = "APP_"` | prefix of every derived env var name; also `APP_PROFILE` selects the profile; prefixed vars matching no field are errors |
-//! | `vault_mount = "secret"` | KV mount (default `secret`) |
-//! | `vault_path = "myapp/{profile}"` | base path of the struct's secrets; `{profile}` becomes the active profile |
-//! | `validate = path::to::fn` | `fn(&Self) -> Result<(), E: Display>`, run after every field is valid |
-//! | `allow_unknown_env` | tolerate prefixed env vars that match no field |
-//! | `files = ["config/default.toml", "config/{profile}.toml"]` | config files, relative to the working directory; a missing one is skipped unless written `"required:path"` |
-//! | `dotenv = ".env"` | the `.env` file, parsed only: the process environment is never changed |
-//! | `allow_unknown` | tolerate config file keys and prefixed env vars that match no field |
-//! | `refresh = "5m"` | how often live settings (`LiveConfig::watch`) re-read their sources |
-//!
-//! On a field:
-//!
-//! | attribute | meaning |
-//! |---|---|
-//! | `secret` | the value is a secret: type `SecretString` or `SecretBox<T>`, never printed, no default; read from Vault at the struct path under the field name unless `vault(...)` says otherwise |
-//! | `vault(path = "..", key = "..", aliases = [".."], mount = "..")` | the Vault location (each part optional): path joined to the struct's `vault_path`, key defaults to the field name |
-//! | `env = "NAME"` | the exact env var name, no prefix |
-//! | `default`, `default = expr`, `default = "text"` | `Default::default()`, a Rust expression, or a string parsed like an env value |
-//! | `validate = path::to::fn` | `fn(&T) -> Result<(), E: Display>` |
-//! | `nested` | the field is a struct that also derives `VaultConfig` |
-//! | `skip` | not configurable: `Default::default()` |
-//! | `allow_empty` | an empty env value is a value, not "unset" |
-//! | `static` | live settings keep the first value and report a change instead of applying it |
-//! | `lease = "database/creds/app"` | leased credentials from any engine's path (`{profile}` allowed): the field is any `Deserialize` type over the answer's `data`, secret as a whole; live settings renew the lease and read new credentials before it expires |
-//!
-//! Fields of type `SecretString`/`SecretBox<T>` are secret even without `secret`.
+//! Every key of `#[config(..)]`, on the struct and on a field, is in one table:
+//! [`guide::attributes`]. The [`guide`] has a chapter per topic.
 #![forbid(unsafe_code)]
 
 pub use secrecy::{ExposeSecret, SecretBox, SecretString};
@@ -92,9 +64,10 @@ pub use vault_config_vault::LiveConfig;
 
 pub use vault_config_core::{de, duration, schema, testing};
 
-/// The problems of a failed load: what went wrong, per field, and what each layer answered.
+/// The problems of a failed load: the one [`Error`] a load returns, what went
+/// wrong per field, and what each layer answered.
 pub mod error {
-    pub use vault_config_core::{Answer, Attempt, Problem, ProblemKind};
+    pub use vault_config_core::{Answer, Attempt, Error, Problem, ProblemKind};
 }
 
 /// Where every value came from, and what a `check` of the Vault paths found.
@@ -129,9 +102,17 @@ pub mod live {
 #[cfg(feature = "cli")]
 pub mod cli;
 
-/// The Vault and OpenBao client: `VaultClient`, `Auth`, `Tls`, `RetryPolicy`, `KvVersion`,
-/// migration and health.
-pub use vault_config_vault as vault;
+/// The Vault and OpenBao client, for building one from code: [`VaultClient`](vault::VaultClient)
+/// and its builder, the auth methods, TLS, retries, KV versions, migration, health, Agent
+/// files, the metric names, and the one bridge from synchronous code. (Live settings are in
+/// [`live`]; the hooks that wire the client into every loader are not public API.)
+pub mod vault {
+    pub use vault_config_vault::{
+        Auth, Credential, Error, Health, K8S_TOKEN_PATH, KvVersion, MigrateOptions,
+        MigrationAction, MigrationReport, Password, PathMigration, RetryPolicy, SecretId, Tls,
+        VaultClient, VaultClientBuilder, WrappingToken, agent, blocking, metrics,
+    };
+}
 
 #[doc(hidden)]
 pub mod __private {
@@ -144,6 +125,24 @@ pub mod __private {
             vault_config_vault::HOOKS,
         )
     }
+}
+
+/// The guide, a chapter per topic; every code block in it is compiled and run as a test.
+pub mod guide {
+    #[doc = include_str!("guide/attributes.md")]
+    pub mod attributes {}
+    #[doc = include_str!("guide/layers.md")]
+    pub mod layers {}
+    #[doc = include_str!("guide/vault.md")]
+    pub mod vault {}
+    #[doc = include_str!("guide/live.md")]
+    pub mod live {}
+    #[doc = include_str!("guide/operations.md")]
+    pub mod operations {}
+    #[doc = include_str!("guide/testing.md")]
+    pub mod testing {}
+    #[doc = include_str!("guide/seeds.md")]
+    pub mod seeds {}
 }
 
 /// The README's code blocks, compiled and run as doctests so the README cannot rot.

@@ -16,7 +16,7 @@ use vault_config::{EnvSnapshot, ExposeSecret, SecretString, VaultConfig};
 static ALLOCATOR: Scanning = Scanning;
 
 #[derive(Debug, VaultConfig)]
-#[config(vault_path = "app", env_prefix = "ZZ_")]
+#[config(vault(path = "app"), env_prefix = "ZZ_")]
 struct Settings {
     #[config(secret)]
     from_vault: SecretString,

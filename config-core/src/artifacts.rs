@@ -8,8 +8,9 @@ use std::fmt::{self, Write as _};
 use serde::Serialize;
 
 use crate::error::Problem;
-use crate::explain::{Explanation, PathCheck};
+use crate::explain::Explanation;
 use crate::location::Overrides;
+use crate::resolve::PathCheck;
 use crate::schema::{FieldSchema, Layer, Schema};
 use crate::source::VaultPath;
 

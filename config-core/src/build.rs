@@ -103,29 +103,7 @@ impl<'r> BuildCtx<'r> {
         let value = match parsed {
             Ok(value) => value,
             Err(err) => {
-                let message = match (&state.winner, field.secret) {
-                    (_, true) => format!(
-                        "value from {} is not a valid `{}` (value not shown: secret)",
-                        state.origin, field.type_name
-                    ),
-                    (Winner::Json(v), false) => format!(
-                        "`{}` from {} is not a valid `{}`: {err}",
-                        clip(&json_display(v)),
-                        state.origin,
-                        field.type_name
-                    ),
-                    (Winner::Text(raw), false) => format!(
-                        "`{}` from {} is not a valid `{}`: {err}",
-                        clip(raw),
-                        state.origin,
-                        field.type_name
-                    ),
-                    _ => format!(
-                        "default `{}` is not a valid `{}`: {err}",
-                        field.default.unwrap_or_default(),
-                        field.type_name
-                    ),
-                };
+                let message = not_valid(field, state, &err);
                 self.push(field, state, ProblemKind::Invalid, message);
                 return None;
             }
@@ -267,4 +245,32 @@ pub(crate) fn settings_and_warnings<T: VaultConfig>(
         }
     };
     (result, warnings)
+}
+
+/// Why a value does not parse: the value quoted unless it is a secret, where it came from, the
+/// type, and the parser's reason.
+fn not_valid(field: &FieldSchema, state: &FieldState<'_>, err: &DeError) -> String {
+    match (&state.winner, field.secret) {
+        (_, true) => format!(
+            "value from {} is not a valid `{}` (value not shown: secret)",
+            state.origin, field.type_name
+        ),
+        (Winner::Json(v), false) => format!(
+            "`{}` from {} is not a valid `{}`: {err}",
+            clip(&json_display(v)),
+            state.origin,
+            field.type_name
+        ),
+        (Winner::Text(raw), false) => format!(
+            "`{}` from {} is not a valid `{}`: {err}",
+            clip(raw),
+            state.origin,
+            field.type_name
+        ),
+        _ => format!(
+            "default `{}` is not a valid `{}`: {err}",
+            field.default.unwrap_or_default(),
+            field.type_name
+        ),
+    }
 }

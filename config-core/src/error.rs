@@ -407,7 +407,7 @@ impl fmt::Display for Answer {
                 match similar {
                     Some(key) => write!(
                         f,
-                        "; it holds `{key}` (set `vault(key = \"{key}\")`, or `vault_keys` on the struct)"
+                        "; it holds `{key}` (set `vault(key = \"{key}\")`, or `vault(keys = ..)` on the struct)"
                     ),
                     None => Ok(()),
                 }

@@ -8,9 +8,7 @@ use serde::Serialize;
 use crate::error::{Error, Problem};
 
 use crate::VaultConfig;
-use crate::resolve::{Resolved, Winner, json_display};
-use crate::schema::FieldSchema;
-use crate::source::{FetchResult, SourceErrorKind, VaultPath};
+use crate::resolve::{PathCheck, Resolved};
 
 /// Where every field's value comes from, for one load.
 #[derive(Clone, Debug, Serialize)]
@@ -34,72 +32,6 @@ pub struct Explanation {
     /// succeeds (`ProblemKind::Shadowed`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<crate::error::Problem>,
-}
-
-/// What Vault answered for one path: never a value, at most the number of keys.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct PathCheck {
-    /// `mount/path`.
-    pub path: String,
-    /// What the read found.
-    pub status: PathStatus,
-    /// The number of keys read, or why the read failed.
-    pub detail: String,
-}
-
-/// What reading one path found (`check`, `explain`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum PathStatus {
-    /// Read.
-    Ok,
-    /// The path does not exist.
-    NotFound,
-    /// The latest KV v2 version was deleted or destroyed.
-    Deleted,
-    /// The token may not read it.
-    Denied,
-    /// Vault could not be reached or failed.
-    Unavailable,
-    /// The answer could not be read.
-    Malformed,
-}
-
-impl PathStatus {
-    /// The status as printed and serialized: `ok`, `not_found`, ...
-    ///
-    /// ```
-    /// use vault_config_core::PathStatus;
-    /// assert_eq!(PathStatus::NotFound.as_str(), "not_found");
-    /// ```
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PathStatus::Ok => "ok",
-            PathStatus::NotFound => "not_found",
-            PathStatus::Deleted => "deleted",
-            PathStatus::Denied => "denied",
-            PathStatus::Unavailable => "unavailable",
-            PathStatus::Malformed => "malformed",
-        }
-    }
-}
-
-impl fmt::Display for PathStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
-    }
-}
-
-impl PathCheck {
-    /// Whether the token could read the path (a missing path counts: it can be created).
-    pub fn is_readable(&self) -> bool {
-        matches!(
-            self.status,
-            PathStatus::Ok | PathStatus::NotFound | PathStatus::Deleted
-        )
-    }
 }
 
 /// One field of an [`Explanation`].
@@ -203,60 +135,6 @@ impl fmt::Display for Explanation {
             write!(f, "\n{error}")?;
         }
         Ok(())
-    }
-}
-
-impl Resolved<'_> {
-    /// One row per field for explain: the value (redacted when secret), origin, overridden.
-    pub(crate) fn rows(&self) -> impl Iterator<Item = (&FieldSchema, String, &str, &[String])> {
-        self.schema
-            .fields
-            .iter()
-            .zip(&self.fields)
-            .map(|(field, state)| {
-                let value = match (&state.winner, field.secret) {
-                    (Winner::Nothing, _) => "(none)".to_owned(),
-                    (_, true) => "[REDACTED]".to_owned(),
-                    (Winner::Text(raw), false) => (*raw).to_owned(),
-                    (Winner::Json(v), false) => json_display(v),
-                    (Winner::Default, false) => field.default.unwrap_or_default().to_owned(),
-                };
-                (
-                    field,
-                    value,
-                    state.origin.as_str(),
-                    state.overridden.as_slice(),
-                )
-            })
-    }
-}
-
-/// What a `check` shows of one path's answer.
-pub(crate) fn path_check(path: &VaultPath, result: &FetchResult) -> PathCheck {
-    let (status, detail) = match result {
-        Ok(data) => (
-            PathStatus::Ok,
-            format!(
-                "{} key{}",
-                data.len(),
-                if data.len() == 1 { "" } else { "s" }
-            ),
-        ),
-        Err(e) => (
-            match e.kind() {
-                SourceErrorKind::NotFound => PathStatus::NotFound,
-                SourceErrorKind::Deleted => PathStatus::Deleted,
-                SourceErrorKind::Denied => PathStatus::Denied,
-                SourceErrorKind::Malformed => PathStatus::Malformed,
-                _ => PathStatus::Unavailable,
-            },
-            e.message().to_owned(),
-        ),
-    };
-    PathCheck {
-        path: path.to_string(),
-        status,
-        detail,
     }
 }
 

@@ -269,7 +269,7 @@ fn lookup<'d>(dict: &'d Dict, key: &str) -> Option<&'d FigValue> {
 
 /// Keys of a file that match no field, each with a "did you mean" when one is close.
 fn unknown_keys(schema: &Schema, file: &str, values: &Dict) -> Vec<Problem> {
-    if schema.allow_unknown_keys {
+    if schema.allow_unknown {
         return Vec::new();
     }
     let leaves: Vec<&str> = schema.fields.iter().map(|f| f.path.as_str()).collect();

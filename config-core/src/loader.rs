@@ -10,13 +10,14 @@ use crate::error::{Error, Problem, ProblemKind};
 use crate::explain::Explanation;
 use crate::files::{FileSource, FileStatus};
 use crate::location::Overrides;
+use crate::plan::Pins;
 use crate::plan::{Fallback, Plan};
 use crate::resolve::Resolved;
 use crate::schema::FileSpec;
 use crate::setup::Hooks;
 use crate::snapshot::Snapshot;
 use crate::source::{BoxFuture, FetchResult, SecretSource, SourceError};
-use crate::tracked::{Pins, Tracked};
+use crate::tracked::Tracked;
 
 /// Builds one load of `T`: which env, which Vault source, which profile.
 ///
@@ -332,7 +333,7 @@ impl<T: VaultConfig> Loader<T> {
     }
 
     /// The setup hook's reading of `env`, the Vault settings read under the app's own names
-    /// too (`vault_env`); `with_source` builds the client.
+    /// too (`vault(env(..))`); `with_source` builds the client.
     fn setup_of(&self, env: &EnvSnapshot, with_source: bool) -> crate::setup::VaultSetup {
         self.hooks
             .setup

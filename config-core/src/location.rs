@@ -8,13 +8,13 @@ use crate::schema::{Schema, VaultLocation};
 use crate::source::{PathKind, VaultPath};
 
 /// What the environment changes in every field's location: `VAULT_MOUNT_POINT` replaces the
-/// mount, `VAULT_BASE_PATH` the struct's `vault_path`.
+/// mount, `VAULT_BASE_PATH` the struct's `vault(path)`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Overrides {
     /// The mount that replaces every field's mount.
     pub mount: Option<String>,
-    /// The path that replaces the struct's `vault_path` (the part of each path it gives).
+    /// The path that replaces the struct's `vault(path)` (the part of each path it gives).
     pub base_path: Option<String>,
 }
 

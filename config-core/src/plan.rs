@@ -2,7 +2,11 @@
 //! field, the config files (read here: they are local, like env), unknown env vars and file
 //! keys, the layers in force in their order, and the set of Vault locations still to read.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde_json::Value;
+use zeroize::Zeroize;
 
 use crate::env::EnvSnapshot;
 use crate::error::{Problem, ProblemKind};
@@ -10,7 +14,6 @@ use crate::files::{FileSource, Files};
 use crate::location::Overrides;
 use crate::schema::{DEFAULT_PROFILE, Layer, Schema, VaultLocation};
 use crate::source::VaultPath;
-use crate::tracked::Pins;
 
 /// What to do when Vault fails for a path a field needs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -100,22 +103,8 @@ impl<'a> Plan<'a> {
                 DEFAULT_PROFILE.to_owned()
             });
 
-        let answer = |f: &crate::schema::FieldSchema, value| match value {
-            None => EnvAnswer::NotSet,
-            Some(Err(_)) => EnvAnswer::NotUnicode,
-            Some(Ok("")) if !f.allow_empty => EnvAnswer::Empty,
-            Some(Ok(v)) => EnvAnswer::Found(v),
-        };
-        let env_answers: Vec<_> = schema
-            .fields
-            .iter()
-            .map(|f| answer(f, env.own(&f.env)))
-            .collect();
-        let dotenv: Vec<_> = schema
-            .fields
-            .iter()
-            .map(|f| answer(f, env.dotenv_value(&f.env)))
-            .collect();
+        let answers = env_answers(schema, |name| env.own(name));
+        let dotenv = env_answers(schema, |name| env.dotenv_value(name));
         let env_labels = schema
             .fields
             .iter()
@@ -143,24 +132,8 @@ impl<'a> Plan<'a> {
             })
             .collect::<Vec<_>>();
 
-        // A path is read unless a layer before Vault (env, `.env`) already decided every field
-        // on it.
-        let vault_at = layers.iter().position(|l| *l == Layer::Vault);
-        let before_vault = |layer| layers.iter().position(|l| *l == layer) < vault_at;
-        let decided = |e: &EnvAnswer<'_>| matches!(e, EnvAnswer::Found(_) | EnvAnswer::NotUnicode);
-        let paths: BTreeSet<VaultPath> = schema
-            .fields
-            .iter()
-            .zip(env_answers.iter().zip(&dotenv))
-            .filter(|(_, (e, d))| {
-                explain
-                    || !((before_vault(Layer::Env) && decided(e))
-                        || (before_vault(Layer::Dotenv) && decided(d)))
-            })
-            .filter_map(|(f, _)| f.vault.as_ref().map(|v| target.path(v)))
-            .collect();
-
-        if !schema.allow_unknown_env && !schema.env_prefix.is_empty() {
+        let paths = vault_paths(&target, &layers, &answers, &dotenv, explain);
+        if !schema.allow_unknown && !schema.env_prefix.is_empty() {
             problems.extend(unknown_env(schema, env));
         }
 
@@ -168,16 +141,61 @@ impl<'a> Plan<'a> {
             schema,
             target,
             layers,
-            env: env_answers,
+            env: answers,
             env_labels,
             dotenv,
             dotenv_file: env.dotenv_origin().map(str::to_owned),
             files,
             pins,
-            paths: paths.into_iter().collect(),
+            paths,
             problems,
         }
     }
+}
+
+/// What one layer of variables (the process env, or `.env`) answers for every field.
+fn env_answers<'a>(
+    schema: &Schema,
+    lookup: impl Fn(&str) -> Option<Result<&'a str, crate::NotUnicode>>,
+) -> Vec<EnvAnswer<'a>> {
+    schema
+        .fields
+        .iter()
+        .map(|f| match lookup(&f.env) {
+            None => EnvAnswer::NotSet,
+            Some(Err(_)) => EnvAnswer::NotUnicode,
+            Some(Ok("")) if !f.allow_empty => EnvAnswer::Empty,
+            Some(Ok(v)) => EnvAnswer::Found(v),
+        })
+        .collect()
+}
+
+/// The Vault paths to read, each once: a path is read unless a layer before Vault (env,
+/// `.env`) already decided every field on it; `explain` reads them all, to show what env
+/// overrode.
+fn vault_paths(
+    target: &Target,
+    layers: &[Layer],
+    env: &[EnvAnswer<'_>],
+    dotenv: &[EnvAnswer<'_>],
+    explain: bool,
+) -> Vec<VaultPath> {
+    let vault_at = layers.iter().position(|l| *l == Layer::Vault);
+    let before_vault = |layer| layers.iter().position(|l| *l == layer) < vault_at;
+    let decided = |e: &EnvAnswer<'_>| matches!(e, EnvAnswer::Found(_) | EnvAnswer::NotUnicode);
+    let paths: BTreeSet<VaultPath> = target
+        .schema
+        .fields
+        .iter()
+        .zip(env.iter().zip(dotenv))
+        .filter(|(_, (e, d))| {
+            explain
+                || !((before_vault(Layer::Env) && decided(e))
+                    || (before_vault(Layer::Dotenv) && decided(d)))
+        })
+        .filter_map(|(f, _)| f.vault.as_ref().map(|v| target.path(v)))
+        .collect();
+    paths.into_iter().collect()
 }
 
 /// A secret field with a value in a config file: a problem naming the file and the field,
@@ -227,4 +245,48 @@ fn unknown_env(schema: &Schema, env: &EnvSnapshot) -> Vec<Problem> {
             problem
         })
         .collect()
+}
+
+/// The first-load values of `static` fields.
+#[derive(Clone, Default)]
+pub struct Pins(pub(crate) BTreeMap<String, Pinned>);
+
+impl Pins {
+    /// The pinned fields.
+    pub fn fields(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+}
+
+impl fmt::Debug for Pins {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Pins")
+            .field(&self.0.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// One pinned raw value and where it first came from.
+#[derive(Clone)]
+pub(crate) struct Pinned {
+    pub value: PinnedValue,
+    pub origin: String,
+}
+
+#[derive(Clone)]
+pub(crate) enum PinnedValue {
+    Str(String),
+    Json(Value),
+    Default,
+    Absent,
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        match &mut self.value {
+            PinnedValue::Str(s) => s.zeroize(),
+            PinnedValue::Json(v) => crate::zeroize_json(v),
+            PinnedValue::Default | PinnedValue::Absent => {}
+        }
+    }
 }

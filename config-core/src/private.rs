@@ -18,8 +18,9 @@ pub mod live {
 
     use crate::{EnvSnapshot, Error, Loader, SecretSource, VaultConfig};
 
+    pub use crate::plan::Pins;
     pub use crate::setup::{BlockOnFn, Hooks, SetupFn, VaultSetup};
-    pub use crate::tracked::{Fingerprints, Pins, Tracked};
+    pub use crate::tracked::{Fingerprints, Tracked};
 
     /// `loader` with the hooks of the layer above.
     pub fn with_hooks<T: VaultConfig>(loader: Loader<T>, hooks: Hooks) -> Loader<T> {

@@ -1,6 +1,12 @@
 //! Profile names: the one rule for what a profile may be, wherever it enters (`PREFIX_PROFILE`,
 //! `Loader::profile`, the command line's `--profile` and `--profiles`).
 
+/// The placeholder in a Vault path replaced by the active profile.
+pub const PROFILE_PLACEHOLDER: &str = "{profile}";
+
+/// The profile used when none is chosen.
+pub const DEFAULT_PROFILE: &str = "default";
+
 /// What a profile may be: non-empty, only ASCII letters, digits, `-`, `_` and `.`, and not
 /// `.` or `..`. So a profile substituted into a Vault path can never climb out of it, grant a
 /// wildcard (`*`, `+`) in a generated policy, or break out of its quotes.
@@ -33,7 +39,7 @@ pub fn validate(profile: &str) -> Result<(), &'static str> {
 /// assert_eq!(profile::substitute("config/{profile}.toml", "prod"), "config/prod.toml");
 /// ```
 pub fn substitute(text: &str, profile: &str) -> String {
-    text.replace(crate::schema::PROFILE_PLACEHOLDER, profile)
+    text.replace(PROFILE_PLACEHOLDER, profile)
 }
 
 /// The active profile of a load: the one code chose, else the struct's `{PREFIX}PROFILE` in
@@ -54,7 +60,7 @@ pub fn choose(
     var: &str,
 ) -> Result<String, &'static str> {
     match chosen.map(Ok).or_else(|| env.get(var)) {
-        None => Ok(crate::schema::DEFAULT_PROFILE.to_owned()),
+        None => Ok(DEFAULT_PROFILE.to_owned()),
         Some(Err(_)) => Err("profile is not valid UTF-8"),
         Some(Ok(p)) => validate(p).map(|()| p.to_owned()),
     }

@@ -1,16 +1,20 @@
-//! The second stage: for every field, the layers in the schema's order (env > Vault > default
-//! unless `order` says otherwise), what each answered and which one wins; fail-fast and
-//! fallback. The views of the result sit with their users: explain rows in `explain.rs`,
-//! figment values in `snapshot.rs`, fingerprints and pins in `tracked.rs`.
+//! The third stage, after the plan and the reads: for every field, the layers in the schema's
+//! order (env > Vault > default unless `order` says otherwise), what each answered and which
+//! one wins; fail-fast and fallback. What every view needs of the result lives here too (the
+//! rows explain prints, what a path's read found, a winner's keyed fingerprint); the views
+//! themselves (`build`, `explain`, `snapshot`, `tracked`) come after and take a `Resolved`.
 
+use std::fmt;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::OnceLock;
+
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{Answer, Attempt, Problem, ProblemKind};
-use crate::explain::{PathCheck, path_check};
-use crate::plan::{EnvAnswer, Fallback, Plan, Target};
+use crate::plan::{EnvAnswer, Fallback, Pinned, PinnedValue, Plan, Target};
 use crate::schema::{FieldSchema, Layer, Schema};
 use crate::source::{FetchResult, PathKind, SecretData, SourceErrorKind, VaultPath};
-use crate::tracked::{Pinned, PinnedValue, winner_fingerprint};
 
 /// A JSON value of a layer: borrowed from Vault's data, or owned (a folder built from its
 /// entries, a config file's value).
@@ -443,4 +447,186 @@ fn find_key<'d, 'k>(
     mut keys: impl Iterator<Item = &'k str>,
 ) -> Option<(&'k str, &'d Value)> {
     keys.find_map(|k| data.get(k).map(|v| (k, v)))
+}
+
+/// What Vault answered for one path: never a value, at most the number of keys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct PathCheck {
+    /// `mount/path`.
+    pub path: String,
+    /// What the read found.
+    pub status: PathStatus,
+    /// The number of keys read, or why the read failed.
+    pub detail: String,
+}
+
+/// What reading one path found (`check`, `explain`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum PathStatus {
+    /// Read.
+    Ok,
+    /// The path does not exist.
+    NotFound,
+    /// The latest KV v2 version was deleted or destroyed.
+    Deleted,
+    /// The token may not read it.
+    Denied,
+    /// Vault could not be reached or failed.
+    Unavailable,
+    /// The answer could not be read.
+    Malformed,
+}
+
+impl PathStatus {
+    /// The status as printed and serialized: `ok`, `not_found`, ...
+    ///
+    /// ```
+    /// use vault_config_core::PathStatus;
+    /// assert_eq!(PathStatus::NotFound.as_str(), "not_found");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PathStatus::Ok => "ok",
+            PathStatus::NotFound => "not_found",
+            PathStatus::Deleted => "deleted",
+            PathStatus::Denied => "denied",
+            PathStatus::Unavailable => "unavailable",
+            PathStatus::Malformed => "malformed",
+        }
+    }
+}
+
+impl fmt::Display for PathStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+impl PathCheck {
+    /// Whether the token could read the path (a missing path counts: it can be created).
+    pub fn is_readable(&self) -> bool {
+        matches!(
+            self.status,
+            PathStatus::Ok | PathStatus::NotFound | PathStatus::Deleted
+        )
+    }
+}
+
+/// What a `check` shows of one path's answer.
+pub(crate) fn path_check(path: &VaultPath, result: &FetchResult) -> PathCheck {
+    let (status, detail) = match result {
+        Ok(data) => (
+            PathStatus::Ok,
+            format!(
+                "{} key{}",
+                data.len(),
+                if data.len() == 1 { "" } else { "s" }
+            ),
+        ),
+        Err(e) => (
+            match e.kind() {
+                SourceErrorKind::NotFound => PathStatus::NotFound,
+                SourceErrorKind::Deleted => PathStatus::Deleted,
+                SourceErrorKind::Denied => PathStatus::Denied,
+                SourceErrorKind::Malformed => PathStatus::Malformed,
+                _ => PathStatus::Unavailable,
+            },
+            e.message().to_owned(),
+        ),
+    };
+    PathCheck {
+        path: path.to_string(),
+        status,
+        detail,
+    }
+}
+
+impl Resolved<'_> {
+    /// One row per field for explain: the value (redacted when secret), origin, overridden.
+    pub(crate) fn rows(&self) -> impl Iterator<Item = (&FieldSchema, String, &str, &[String])> {
+        self.schema
+            .fields
+            .iter()
+            .zip(&self.fields)
+            .map(|(field, state)| {
+                let value = match (&state.winner, field.secret) {
+                    (Winner::Nothing, _) => "(none)".to_owned(),
+                    (_, true) => "[REDACTED]".to_owned(),
+                    (Winner::Text(raw), false) => (*raw).to_owned(),
+                    (Winner::Json(v), false) => json_display(v),
+                    (Winner::Default, false) => field.default.unwrap_or_default().to_owned(),
+                };
+                (
+                    field,
+                    value,
+                    state.origin.as_str(),
+                    state.overridden.as_slice(),
+                )
+            })
+    }
+}
+
+/// The fingerprint of what won a field: which layer, and its raw value.
+pub(crate) fn winner_fingerprint(field: &FieldSchema, winner: &Winner<'_>) -> u64 {
+    match winner {
+        Winner::Text(raw) => fingerprint(1, Some(raw), None),
+        Winner::Json(v) => fingerprint(2, None, Some(&**v)),
+        Winner::Default => fingerprint(3, field.default, None),
+        Winner::Nothing => fingerprint(0, None, None),
+    }
+}
+
+fn keyed_hasher() -> impl Hasher {
+    static KEY: OnceLock<std::hash::RandomState> = OnceLock::new();
+    KEY.get_or_init(std::hash::RandomState::new).build_hasher()
+}
+
+/// A keyed hash of a raw value, walking JSON without rendering it to a string.
+pub(crate) fn fingerprint(kind: u8, text: Option<&str>, json: Option<&Value>) -> u64 {
+    fn walk(v: &Value, h: &mut impl Hasher) {
+        match v {
+            Value::Null => 0u8.hash(h),
+            Value::Bool(b) => (1u8, b).hash(h),
+            Value::Number(n) => (2u8, n.as_i64(), n.as_u64(), n.as_f64().map(f64::to_bits)).hash(h),
+            Value::String(s) => (3u8, s).hash(h),
+            Value::Array(items) => {
+                (4u8, items.len()).hash(h);
+                items.iter().for_each(|i| walk(i, h));
+            }
+            Value::Object(map) => {
+                (5u8, map.len()).hash(h);
+                for (k, v) in map {
+                    k.hash(h);
+                    walk(v, h);
+                }
+            }
+        }
+    }
+    let mut h = keyed_hasher();
+    kind.hash(&mut h);
+    text.hash(&mut h);
+    if let Some(v) = json {
+        walk(v, &mut h);
+    }
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_tell_values_and_layers_apart() {
+        let env = fingerprint(1, Some("x"), None);
+        assert_eq!(env, fingerprint(1, Some("x"), None));
+        assert_ne!(env, fingerprint(1, Some("y"), None));
+        assert_ne!(env, fingerprint(2, None, Some(&Value::from("x"))));
+        assert_ne!(
+            fingerprint(2, None, Some(&serde_json::json!({"a": [1]}))),
+            fingerprint(2, None, Some(&serde_json::json!({"a": [2]})))
+        );
+    }
 }

@@ -9,11 +9,7 @@ use serde::Serialize;
 use crate::VaultConfig;
 use crate::source::{PathKind, VaultPath};
 
-/// The placeholder in a Vault path replaced by the active profile.
-pub const PROFILE_PLACEHOLDER: &str = "{profile}";
-
-/// The profile used when none is chosen.
-pub const DEFAULT_PROFILE: &str = "default";
+pub use crate::profile::{DEFAULT_PROFILE, PROFILE_PLACEHOLDER};
 
 /// Every field of a settings struct, nested fields flattened, in declaration order.
 #[derive(Clone, Debug, Serialize)]
@@ -25,14 +21,15 @@ pub struct Schema {
     pub env_prefix: String,
     /// The env var that selects the profile: `{env_prefix}PROFILE`.
     pub profile_env: String,
-    /// Whether prefixed env vars that match no field are tolerated (`allow_unknown_env`).
-    pub allow_unknown_env: bool,
+    /// Whether prefixed env vars and config-file keys that match no field are tolerated
+    /// (`allow_unknown`).
+    pub allow_unknown: bool,
     /// How often live settings re-read their sources (`refresh = "5m"`), in milliseconds.
     pub refresh_ms: Option<u64>,
-    /// The struct's own `vault_path`, the base that `VAULT_BASE_PATH` replaces.
+    /// The struct's own `vault(path)`, the base that `VAULT_BASE_PATH` replaces.
     pub vault_path: String,
     /// The app's own names of the Vault settings' variables, `(standard, team's name)`, from
-    /// `vault_env(VAULT_ADDR = "VAULT_URL", ..)`: the team's name is read where the standard
+    /// `vault(env(VAULT_ADDR = "VAULT_URL", ..))`: the team's name is read where the standard
     /// one is unset.
     pub vault_env: Vec<(String, String)>,
     /// The order of the layers for every field: env, `.env`, Vault, config files, default
@@ -44,9 +41,6 @@ pub struct Schema {
     pub files: Vec<FileSpec>,
     /// The `.env` file read by every load (`dotenv = ".env"`), when any.
     pub dotenv: Option<String>,
-    /// Whether keys of config files that match no field are tolerated (`allow_unknown`, which
-    /// also tolerates unknown env vars).
-    pub allow_unknown_keys: bool,
     /// The leaf fields.
     pub fields: Vec<FieldSchema>,
 }
@@ -300,8 +294,7 @@ impl Schema {
             type_name: meta.type_name,
             profile_env: format!("{env_prefix}PROFILE"),
             env_prefix,
-            allow_unknown_env: meta.allow_unknown_env || meta.allow_unknown,
-            allow_unknown_keys: meta.allow_unknown,
+            allow_unknown: meta.allow_unknown,
             refresh_ms: meta.refresh_ms,
             order: Layer::expand(&if meta.order.is_empty() {
                 Layer::STANDARD.to_vec()
@@ -346,13 +339,12 @@ pub struct StructMeta {
     pub env_prefix: &'static str,
     pub vault_mount: Option<&'static str>,
     pub vault_path: Option<&'static str>,
-    pub allow_unknown_env: bool,
     pub refresh_ms: Option<u64>,
-    /// `vault_env(VAULT_ADDR = "VAULT_URL", ..)`: a team's own names of the Vault settings.
+    /// `vault(env(VAULT_ADDR = "VAULT_URL", ..))`: a team's own names of the Vault settings.
     pub vault_env: &'static [(&'static str, &'static str)],
     /// `order = ["vault", "env", "default"]`, checked by the derive; empty for the standard.
     pub order: &'static [&'static str],
-    /// `vault_keys = "SCREAMING_SNAKE_CASE"`, checked by the derive.
+    /// `vault(keys = "SCREAMING_SNAKE_CASE")`, checked by the derive.
     pub vault_keys: Option<&'static str>,
     /// `files = ["config/default.toml", "required:config/{profile}.toml"]`.
     pub files: &'static [&'static str],
@@ -399,7 +391,7 @@ pub struct VaultDecl {
 #[derive(Clone)]
 struct Scope {
     env_prefix: String,
-    /// `vault_keys = ".."` of the struct, else of the struct it is nested in.
+    /// `vault(keys = "..")` of the struct, else of the struct it is nested in.
     key_case: Option<&'static str>,
     mount: String,
     vault_path: String,
@@ -476,7 +468,7 @@ impl SchemaBuilder {
     }
 
     /// Adds the fields of a nested struct under `name`: env vars join with `__`, Vault paths
-    /// join with `/`, and the nested struct's own `vault_mount` wins over the parent's.
+    /// join with `/`, and the nested struct's own `vault(mount)` wins over the parent's.
     pub fn nested<T: VaultConfig>(&mut self, name: &'static str) {
         let meta = T::__meta();
         let outer = self.scope.clone();
@@ -494,7 +486,7 @@ impl SchemaBuilder {
     }
 }
 
-/// The rules `#[config(vault_keys = "..")]` accepts, serde's `rename_all` names: how a
+/// The rules `#[config(vault(keys = ".."))]` accepts, serde's `rename_all` names: how a
 /// field's name becomes its Vault key when `vault(key = "..")` does not say.
 pub const VAULT_KEY_CASES: [&str; 8] = [
     "snake_case",

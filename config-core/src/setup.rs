@@ -18,7 +18,7 @@ pub struct VaultSetup {
     /// The fallback mode the environment asks for (`VAULT_FALLBACK`).
     pub fallback: Option<Fallback>,
     /// What replaces every field's mount (`VAULT_MOUNT_POINT`) and the struct's
-    /// `vault_path` (`VAULT_BASE_PATH`).
+    /// `vault(path)` (`VAULT_BASE_PATH`).
     pub overrides: crate::location::Overrides,
     /// Values from Vault Agent injected files, `(env name, value, file)`, placed under the
     /// process env. Values are zeroized when dropped.

@@ -2,18 +2,12 @@
 //! fields a refresh changed without ever comparing or printing values, and the first value of
 //! each `static` field, to keep it across refreshes.
 
-use std::collections::BTreeMap;
 use std::fmt;
-use std::hash::{BuildHasher, Hash, Hasher};
-use std::sync::OnceLock;
-
-use serde_json::Value;
-use zeroize::Zeroize;
 
 use crate::VaultConfig;
 use crate::error::Error;
-use crate::resolve::{Resolved, Winner};
-use crate::schema::FieldSchema;
+use crate::plan::{Pinned, PinnedValue, Pins};
+use crate::resolve::{Resolved, Winner, winner_fingerprint};
 use crate::source::{PathKind, VaultPath};
 
 /// A validated value and what a later load compares against it.
@@ -70,85 +64,6 @@ impl fmt::Debug for Fingerprints {
         let fields: Vec<&str> = self.0.iter().map(|(f, _)| f.as_str()).collect();
         f.debug_tuple("Fingerprints").field(&fields).finish()
     }
-}
-
-/// The first-load values of `static` fields.
-#[derive(Clone, Default)]
-pub struct Pins(pub(crate) BTreeMap<String, Pinned>);
-
-impl Pins {
-    /// The pinned fields.
-    pub fn fields(&self) -> impl Iterator<Item = &str> {
-        self.0.keys().map(String::as_str)
-    }
-}
-
-impl fmt::Debug for Pins {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Pins")
-            .field(&self.0.keys().collect::<Vec<_>>())
-            .finish()
-    }
-}
-
-/// One pinned raw value and where it first came from.
-#[derive(Clone)]
-pub(crate) struct Pinned {
-    pub value: PinnedValue,
-    pub origin: String,
-}
-
-#[derive(Clone)]
-pub(crate) enum PinnedValue {
-    Str(String),
-    Json(Value),
-    Default,
-    Absent,
-}
-
-impl Drop for Pinned {
-    fn drop(&mut self) {
-        match &mut self.value {
-            PinnedValue::Str(s) => s.zeroize(),
-            PinnedValue::Json(v) => crate::zeroize_json(v),
-            PinnedValue::Default | PinnedValue::Absent => {}
-        }
-    }
-}
-
-fn keyed_hasher() -> impl Hasher {
-    static KEY: OnceLock<std::hash::RandomState> = OnceLock::new();
-    KEY.get_or_init(std::hash::RandomState::new).build_hasher()
-}
-
-/// A keyed hash of a raw value, walking JSON without rendering it to a string.
-pub(crate) fn fingerprint(kind: u8, text: Option<&str>, json: Option<&Value>) -> u64 {
-    fn walk(v: &Value, h: &mut impl Hasher) {
-        match v {
-            Value::Null => 0u8.hash(h),
-            Value::Bool(b) => (1u8, b).hash(h),
-            Value::Number(n) => (2u8, n.as_i64(), n.as_u64(), n.as_f64().map(f64::to_bits)).hash(h),
-            Value::String(s) => (3u8, s).hash(h),
-            Value::Array(items) => {
-                (4u8, items.len()).hash(h);
-                items.iter().for_each(|i| walk(i, h));
-            }
-            Value::Object(map) => {
-                (5u8, map.len()).hash(h);
-                for (k, v) in map {
-                    k.hash(h);
-                    walk(v, h);
-                }
-            }
-        }
-    }
-    let mut h = keyed_hasher();
-    kind.hash(&mut h);
-    text.hash(&mut h);
-    if let Some(v) = json {
-        walk(v, &mut h);
-    }
-    h.finish()
 }
 
 impl Resolved<'_> {
@@ -221,16 +136,6 @@ impl Resolved<'_> {
     }
 }
 
-/// The fingerprint of what won a field: which layer, and its raw value.
-pub(crate) fn winner_fingerprint(field: &FieldSchema, winner: &Winner<'_>) -> u64 {
-    match winner {
-        Winner::Text(raw) => fingerprint(1, Some(raw), None),
-        Winner::Json(v) => fingerprint(2, None, Some(&**v)),
-        Winner::Default => fingerprint(3, field.default, None),
-        Winner::Nothing => fingerprint(0, None, None),
-    }
-}
-
 /// A load for live settings: the value and what the next load compares against.
 pub(crate) fn finish<T: VaultConfig>(resolved: Resolved<'_>) -> Result<Tracked<T>, Error> {
     let fingerprints = resolved.fingerprints();
@@ -262,17 +167,5 @@ mod tests {
         b.insert("new", 4);
         assert_eq!(a.changed(&b), ["db", "new", "gone"]);
         assert!(a.changed(&a.clone()).is_empty());
-    }
-
-    #[test]
-    fn fingerprints_tell_values_and_layers_apart() {
-        let env = fingerprint(1, Some("x"), None);
-        assert_eq!(env, fingerprint(1, Some("x"), None));
-        assert_ne!(env, fingerprint(1, Some("y"), None));
-        assert_ne!(env, fingerprint(2, None, Some(&Value::from("x"))));
-        assert_ne!(
-            fingerprint(2, None, Some(&serde_json::json!({"a": [1]}))),
-            fingerprint(2, None, Some(&serde_json::json!({"a": [2]})))
-        );
     }
 }

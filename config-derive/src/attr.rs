@@ -7,9 +7,102 @@ use syn::{Expr, ExprPath, LitStr, Token};
 
 use crate::ctxt::Ctxt;
 
-const CONTAINER_KEYS: &str = "`env_prefix`, `vault_mount`, `vault_path`, `validate`, `allow_unknown_env`, `allow_unknown`, `refresh`, `vault_env`, `order`, `vault_keys`, `files`, `dotenv`";
-const FIELD_KEYS: &str = "`secret`, `default`, `env`, `vault`, `lease`, `validate`, `nested`, `skip`, `allow_empty`, `static`";
-const VAULT_KEYS: &str = "`path`, `key`, `aliases`, `mount`, `folder`";
+/// The derive's vocabulary: every key once, and one list per position. Parsing, the error
+/// messages and the facade's attribute table (kept equal by a test) all read these lists.
+pub mod kw {
+    /// `env_prefix = "APP_"`: the prefix of every field's env var.
+    pub const ENV_PREFIX: &str = "env_prefix";
+    /// `vault(..)`: on the struct, where its secrets live; on a field, its KV location.
+    pub const VAULT: &str = "vault";
+    /// `validate = path`: a check of the whole struct, or of one field.
+    pub const VALIDATE: &str = "validate";
+    /// `allow_unknown`: tolerate prefixed env vars and config-file keys that match no field.
+    pub const ALLOW_UNKNOWN: &str = "allow_unknown";
+    /// `refresh = "5m"`: how often live settings re-read.
+    pub const REFRESH: &str = "refresh";
+    /// `order = ["vault", "env", "default"]`: the layer order.
+    pub const ORDER: &str = "order";
+    /// `files = ["config/{profile}.toml"]`: config files, lowest first.
+    pub const FILES: &str = "files";
+    /// `dotenv = ".env"`: a `.env` file under the process env.
+    pub const DOTENV: &str = "dotenv";
+
+    /// `vault(mount = "secret")`: the KV mount.
+    pub const MOUNT: &str = "mount";
+    /// `vault(path = "myapp/{profile}")`: the struct's base path, or a field's path under it.
+    pub const PATH: &str = "path";
+    /// `vault(keys = "SCREAMING_SNAKE_CASE")`: how field names become Vault keys.
+    pub const KEYS: &str = "keys";
+    /// `vault(env(VAULT_ADDR = "VAULT_URL"))`: the team's names of the `VAULT_*` settings.
+    pub const ENV: &str = "env";
+    /// `vault(key = "url")`: the key of a field.
+    pub const KEY: &str = "key";
+    /// `vault(aliases = ["uri"])`: keys tried after `key`.
+    pub const ALIASES: &str = "aliases";
+    /// `vault(folder = "providers")`: every secret of a folder, into a `SecretFolder`.
+    pub const FOLDER: &str = "folder";
+
+    /// `secret`: never printed; a `SecretString` or `SecretBox<T>`.
+    pub const SECRET: &str = "secret";
+    /// `default`, `default = "30s"` (text, parsed like an env value), `default = expr`.
+    pub const DEFAULT: &str = "default";
+    /// `lease = "database/creds/app"`: leased credentials of a secrets engine.
+    pub const LEASE: &str = "lease";
+    /// `nested`: a struct whose fields are settings too.
+    pub const NESTED: &str = "nested";
+    /// `skip`: `Default::default()`, never read.
+    pub const SKIP: &str = "skip";
+    /// `allow_empty`: an empty value is a value.
+    pub const ALLOW_EMPTY: &str = "allow_empty";
+    /// `static`: read once; live settings keep the first value.
+    pub const STATIC: &str = "static";
+
+    /// The keys of `#[config(..)]` on the struct.
+    pub const CONTAINER: &[&str] = &[
+        ENV_PREFIX,
+        VAULT,
+        VALIDATE,
+        ALLOW_UNKNOWN,
+        REFRESH,
+        ORDER,
+        FILES,
+        DOTENV,
+    ];
+    /// The keys of the struct's `vault(..)`.
+    pub const CONTAINER_VAULT: &[&str] = &[MOUNT, PATH, KEYS, ENV];
+    /// The keys of `#[config(..)]` on a field.
+    pub const FIELD: &[&str] = &[
+        SECRET,
+        DEFAULT,
+        ENV,
+        VAULT,
+        LEASE,
+        VALIDATE,
+        NESTED,
+        SKIP,
+        ALLOW_EMPTY,
+        STATIC,
+    ];
+    /// The keys of a field's `vault(..)`.
+    pub const FIELD_VAULT: &[&str] = &[PATH, KEY, ALIASES, MOUNT, FOLDER];
+
+    /// Spellings of earlier versions, refused with the one that replaced them.
+    pub const RENAMED: &[(&str, &str)] = &[
+        ("vault_mount", "vault(mount = \"..\")"),
+        ("vault_path", "vault(path = \"..\")"),
+        ("vault_keys", "vault(keys = \"..\")"),
+        ("vault_env", "vault(env(VAULT_ADDR = \"..\"))"),
+        ("allow_unknown_env", "allow_unknown"),
+    ];
+
+    /// `` `a`, `b`, `c` `` for an error message.
+    pub fn listed(keys: &[&str]) -> String {
+        keys.iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
 
 /// A value given once, remembering where it was written.
 pub struct Attr<T> {
@@ -53,18 +146,20 @@ impl<T> Attr<T> {
 
 pub struct ContainerAttrs {
     pub env_prefix: Attr<LitStr>,
+    /// `vault(mount = ..)` on the struct.
     pub vault_mount: Attr<LitStr>,
+    /// `vault(path = ..)` on the struct.
     pub vault_path: Attr<LitStr>,
+    /// `vault(keys = ..)` on the struct.
+    pub vault_keys: Attr<LitStr>,
+    /// `vault(env(..))` on the struct: `(standard name, the team's name)` pairs.
+    pub vault_env: Attr<Vec<(String, LitStr)>>,
     pub validate: Attr<ExprPath>,
-    pub allow_unknown_env: Attr<()>,
+    pub allow_unknown: Attr<()>,
     pub refresh: Attr<LitStr>,
     pub order: Attr<Vec<LitStr>>,
-    pub vault_keys: Attr<LitStr>,
-    /// `(standard name, the team's name)` pairs.
-    pub vault_env: Attr<Vec<(String, LitStr)>>,
     pub files: Attr<Vec<LitStr>>,
     pub dotenv: Attr<LitStr>,
-    pub allow_unknown: Attr<()>,
 }
 
 pub enum DefaultValue {
@@ -110,16 +205,27 @@ fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
     Ok(())
 }
 
-fn unknown(cx: &Ctxt, meta: &ParseNestedMeta<'_>, place: &str, keys: &str) -> syn::Result<()> {
-    let name = meta
-        .path
-        .get_ident()
-        .map_or_else(|| "?".to_owned(), ToString::to_string);
-    cx.error_spanned_by(
-        &meta.path,
-        format!("unknown attribute `{name}` in #[config(...)] on {place}; expected one of {keys}"),
-    );
+/// An unknown key: a renamed one names its new spelling, any other the keys of its position.
+fn unknown(cx: &Ctxt, meta: &ParseNestedMeta<'_>, place: &str, keys: &[&str]) -> syn::Result<()> {
+    let name = key_of(meta);
+    let message = match kw::RENAMED.iter().find(|(old, _)| *old == name) {
+        Some((old, new)) => {
+            format!("`{old}` was renamed: write `{new}` in #[config(...)] on {place}")
+        }
+        None => format!(
+            "unknown attribute `{name}` in #[config(...)] on {place}; expected one of {}",
+            kw::listed(keys)
+        ),
+    };
+    cx.error_spanned_by(&meta.path, message);
     skip_value(meta)
+}
+
+/// The key `meta` starts with (`?` for a path that is not one identifier).
+fn key_of(meta: &ParseNestedMeta<'_>) -> String {
+    meta.path
+        .get_ident()
+        .map_or_else(|| "?".to_owned(), ToString::to_string)
 }
 
 fn config_attrs(attrs: &[syn::Attribute]) -> impl Iterator<Item = &syn::Attribute> {
@@ -147,86 +253,38 @@ fn lit_list(meta: &ParseNestedMeta<'_>) -> syn::Result<Vec<LitStr>> {
 impl ContainerAttrs {
     pub fn parse(cx: &Ctxt, attrs: &[syn::Attribute]) -> Self {
         let mut out = ContainerAttrs {
-            env_prefix: Attr::none("env_prefix"),
-            vault_mount: Attr::none("vault_mount"),
-            vault_path: Attr::none("vault_path"),
-            validate: Attr::none("validate"),
-            allow_unknown_env: Attr::none("allow_unknown_env"),
-            refresh: Attr::none("refresh"),
-            order: Attr::none("order"),
-            vault_keys: Attr::none("vault_keys"),
-            vault_env: Attr::none("vault_env"),
-            files: Attr::none("files"),
-            dotenv: Attr::none("dotenv"),
-            allow_unknown: Attr::none("allow_unknown"),
+            env_prefix: Attr::none(kw::ENV_PREFIX),
+            vault_mount: Attr::none("vault(mount)"),
+            vault_path: Attr::none("vault(path)"),
+            vault_keys: Attr::none("vault(keys)"),
+            vault_env: Attr::none("vault(env)"),
+            validate: Attr::none(kw::VALIDATE),
+            allow_unknown: Attr::none(kw::ALLOW_UNKNOWN),
+            refresh: Attr::none(kw::REFRESH),
+            order: Attr::none(kw::ORDER),
+            files: Attr::none(kw::FILES),
+            dotenv: Attr::none(kw::DOTENV),
         };
         for attr in config_attrs(attrs) {
             let result = attr.parse_nested_meta(|meta| {
-                if meta.path.is_ident("env_prefix") {
-                    // #[config(env_prefix = "APP_")]
-                    let v = meta.value()?.parse()?;
-                    out.env_prefix.set(cx, &meta, v);
-                } else if meta.path.is_ident("vault_mount") {
-                    // #[config(vault_mount = "secret")]
-                    let v = meta.value()?.parse()?;
-                    out.vault_mount.set(cx, &meta, v);
-                } else if meta.path.is_ident("vault_path") {
-                    // #[config(vault_path = "myapp/{profile}")]
-                    let v = meta.value()?.parse()?;
-                    out.vault_path.set(cx, &meta, v);
-                } else if meta.path.is_ident("validate") {
-                    // #[config(validate = path::to::check)]
-                    let v = meta.value()?.parse()?;
-                    out.validate.set(cx, &meta, v);
-                } else if meta.path.is_ident("allow_unknown_env") {
-                    // #[config(allow_unknown_env)]
-                    out.allow_unknown_env.set(cx, &meta, ());
-                } else if meta.path.is_ident("allow_unknown") {
-                    // #[config(allow_unknown)]
-                    out.allow_unknown.set(cx, &meta, ());
-                } else if meta.path.is_ident("files") {
-                    // #[config(files = ["config/default.toml", "required:config/{profile}.toml"])]
-                    let list = lit_list(&meta)?;
-                    out.files.set(cx, &meta, list);
-                } else if meta.path.is_ident("dotenv") {
-                    // #[config(dotenv = ".env")]
-                    let v = meta.value()?.parse()?;
-                    out.dotenv.set(cx, &meta, v);
-                } else if meta.path.is_ident("refresh") {
-                    // #[config(refresh = "5m")]
-                    let v = meta.value()?.parse()?;
-                    out.refresh.set(cx, &meta, v);
-                } else if meta.path.is_ident("order") {
-                    // #[config(order = ["vault", "env", "default"])]
-                    let list = lit_list(&meta)?;
-                    out.order.set(cx, &meta, list);
-                } else if meta.path.is_ident("vault_keys") {
-                    // #[config(vault_keys = "SCREAMING_SNAKE_CASE")]
-                    let v = meta.value()?.parse()?;
-                    out.vault_keys.set(cx, &meta, v);
-                } else if meta.path.is_ident("vault_env") {
-                    // #[config(vault_env(VAULT_ADDR = "VAULT_URL", VAULT_ENABLED = "USE_VAULT"))]
-                    let mut pairs = Vec::new();
-                    meta.parse_nested_meta(|inner| {
-                        let name = inner.path.get_ident().map(ToString::to_string);
-                        let lit: LitStr = inner.value()?.parse()?;
-                        match name {
-                            Some(n) if n.starts_with("VAULT_") && n.len() > 6 => {
-                                if lit.value().is_empty() {
-                                    cx.error_spanned_by(&lit, "#[config(vault_env)] names must not be empty");
-                                }
-                                pairs.push((n, lit));
-                            }
-                            _ => cx.error_spanned_by(
-                                &inner.path,
-                                "#[config(vault_env(...))] takes standard names such as `VAULT_ADDR = \"VAULT_URL\"`",
-                            ),
-                        }
-                        Ok(())
-                    })?;
-                    out.vault_env.set(cx, &meta, pairs);
-                } else {
-                    unknown(cx, &meta, "a struct", CONTAINER_KEYS)?;
+                match key_of(&meta).as_str() {
+                    // env_prefix = "APP_"
+                    kw::ENV_PREFIX => out.env_prefix.set(cx, &meta, meta.value()?.parse()?),
+                    // vault(mount = "secret", path = "myapp/{profile}", keys = "..", env(..))
+                    kw::VAULT => out.parse_vault(cx, &meta)?,
+                    // validate = path::to::check
+                    kw::VALIDATE => out.validate.set(cx, &meta, meta.value()?.parse()?),
+                    // allow_unknown
+                    kw::ALLOW_UNKNOWN => out.allow_unknown.set(cx, &meta, ()),
+                    // files = ["config/default.toml", "required:config/{profile}.toml"]
+                    kw::FILES => out.files.set(cx, &meta, lit_list(&meta)?),
+                    // dotenv = ".env"
+                    kw::DOTENV => out.dotenv.set(cx, &meta, meta.value()?.parse()?),
+                    // refresh = "5m"
+                    kw::REFRESH => out.refresh.set(cx, &meta, meta.value()?.parse()?),
+                    // order = ["vault", "env", "default"]
+                    kw::ORDER => out.order.set(cx, &meta, lit_list(&meta)?),
+                    _ => unknown(cx, &meta, "a struct", kw::CONTAINER)?,
                 }
                 Ok(())
             });
@@ -236,71 +294,96 @@ impl ContainerAttrs {
         }
         out
     }
+
+    /// The struct's `vault(..)`: where its secrets live and how the `VAULT_*` settings are named.
+    fn parse_vault(&mut self, cx: &Ctxt, outer: &ParseNestedMeta<'_>) -> syn::Result<()> {
+        if !outer.input.peek(syn::token::Paren) {
+            return Err(outer.error(format!(
+                "expected `vault(...)` with any of {}",
+                kw::listed(kw::CONTAINER_VAULT)
+            )));
+        }
+        outer.parse_nested_meta(|meta| {
+            match key_of(&meta).as_str() {
+                // vault(mount = "secret")
+                kw::MOUNT => self.vault_mount.set(cx, &meta, meta.value()?.parse()?),
+                // vault(path = "myapp/{profile}")
+                kw::PATH => self.vault_path.set(cx, &meta, meta.value()?.parse()?),
+                // vault(keys = "SCREAMING_SNAKE_CASE")
+                kw::KEYS => self.vault_keys.set(cx, &meta, meta.value()?.parse()?),
+                // vault(env(VAULT_ADDR = "VAULT_URL", VAULT_ENABLED = "USE_VAULT"))
+                kw::ENV => {
+                    let pairs = team_names(cx, &meta)?;
+                    self.vault_env.set(cx, &meta, pairs);
+                }
+                _ => unknown(cx, &meta, "the struct's `vault(...)`", kw::CONTAINER_VAULT)?,
+            }
+            Ok(())
+        })
+    }
+}
+
+/// `env(VAULT_ADDR = "VAULT_URL", ..)`: the team's names of standard `VAULT_*` settings.
+fn team_names(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Vec<(String, LitStr)>> {
+    let mut pairs = Vec::new();
+    meta.parse_nested_meta(|inner| {
+        let name = inner.path.get_ident().map(ToString::to_string);
+        let lit: LitStr = inner.value()?.parse()?;
+        match name {
+            Some(n) if n.starts_with("VAULT_") && n.len() > 6 => {
+                if lit.value().is_empty() {
+                    cx.error_spanned_by(&lit, "the names in `vault(env(...))` must not be empty");
+                }
+                pairs.push((n, lit));
+            }
+            _ => cx.error_spanned_by(
+                &inner.path,
+                "`vault(env(...))` takes standard names such as `VAULT_ADDR = \"VAULT_URL\"`",
+            ),
+        }
+        Ok(())
+    })?;
+    Ok(pairs)
 }
 
 impl FieldAttrs {
     pub fn parse(cx: &Ctxt, attrs: &[syn::Attribute]) -> Self {
         let mut out = FieldAttrs {
-            secret: Attr::none("secret"),
-            default: Attr::none("default"),
-            env: Attr::none("env"),
-            vault: Attr::none("vault"),
-            lease: Attr::none("lease"),
-            validate: Attr::none("validate"),
-            nested: Attr::none("nested"),
-            skip: Attr::none("skip"),
-            allow_empty: Attr::none("allow_empty"),
-            is_static: Attr::none("static"),
+            secret: Attr::none(kw::SECRET),
+            default: Attr::none(kw::DEFAULT),
+            env: Attr::none(kw::ENV),
+            vault: Attr::none(kw::VAULT),
+            lease: Attr::none(kw::LEASE),
+            validate: Attr::none(kw::VALIDATE),
+            nested: Attr::none(kw::NESTED),
+            skip: Attr::none(kw::SKIP),
+            allow_empty: Attr::none(kw::ALLOW_EMPTY),
+            is_static: Attr::none(kw::STATIC),
         };
         for attr in config_attrs(attrs) {
             let result = attr.parse_nested_meta(|meta| {
-                if meta.path.is_ident("secret") {
-                    // #[config(secret)]
-                    out.secret.set(cx, &meta, ());
-                } else if meta.path.is_ident("default") {
-                    // #[config(default)] or #[config(default = "text")] or #[config(default = expr)]
-                    let v = if meta.input.peek(Token![=]) {
-                        match meta.value()?.parse::<Expr>()? {
-                            Expr::Lit(syn::ExprLit {
-                                lit: syn::Lit::Str(s),
-                                ..
-                            }) => DefaultValue::Str(s),
-                            expr => DefaultValue::Expr(expr),
-                        }
-                    } else {
-                        DefaultValue::Trait
-                    };
-                    out.default.set(cx, &meta, v);
-                } else if meta.path.is_ident("env") {
-                    // #[config(env = "NAME")]
-                    let v = meta.value()?.parse()?;
-                    out.env.set(cx, &meta, v);
-                } else if meta.path.is_ident("vault") {
-                    // #[config(vault(path = "db", key = "url", aliases = ["uri"], mount = "kv"))]
-                    let v = VaultAttr::parse(cx, &meta)?;
-                    out.vault.set(cx, &meta, v);
-                } else if meta.path.is_ident("lease") {
-                    // #[config(lease = "database/creds/app")]
-                    let v = meta.value()?.parse()?;
-                    out.lease.set(cx, &meta, v);
-                } else if meta.path.is_ident("validate") {
-                    // #[config(validate = path::to::check)]
-                    let v = meta.value()?.parse()?;
-                    out.validate.set(cx, &meta, v);
-                } else if meta.path.is_ident("nested") {
-                    // #[config(nested)]
-                    out.nested.set(cx, &meta, ());
-                } else if meta.path.is_ident("skip") {
-                    // #[config(skip)]
-                    out.skip.set(cx, &meta, ());
-                } else if meta.path.is_ident("allow_empty") {
-                    // #[config(allow_empty)]
-                    out.allow_empty.set(cx, &meta, ());
-                } else if meta.path.is_ident("static") {
-                    // #[config(static)]
-                    out.is_static.set(cx, &meta, ());
-                } else {
-                    unknown(cx, &meta, "a field", FIELD_KEYS)?;
+                match key_of(&meta).as_str() {
+                    // secret
+                    kw::SECRET => out.secret.set(cx, &meta, ()),
+                    // default, default = "text" or default = expr
+                    kw::DEFAULT => out.default.set(cx, &meta, default_value(&meta)?),
+                    // env = "NAME"
+                    kw::ENV => out.env.set(cx, &meta, meta.value()?.parse()?),
+                    // vault(path = "db", key = "url", aliases = ["uri"], mount = "kv")
+                    kw::VAULT => out.vault.set(cx, &meta, VaultAttr::parse(cx, &meta)?),
+                    // lease = "database/creds/app"
+                    kw::LEASE => out.lease.set(cx, &meta, meta.value()?.parse()?),
+                    // validate = path::to::check
+                    kw::VALIDATE => out.validate.set(cx, &meta, meta.value()?.parse()?),
+                    // nested
+                    kw::NESTED => out.nested.set(cx, &meta, ()),
+                    // skip
+                    kw::SKIP => out.skip.set(cx, &meta, ()),
+                    // allow_empty
+                    kw::ALLOW_EMPTY => out.allow_empty.set(cx, &meta, ()),
+                    // static
+                    kw::STATIC => out.is_static.set(cx, &meta, ()),
+                    _ => unknown(cx, &meta, "a field", kw::FIELD)?,
                 }
                 Ok(())
             });
@@ -312,46 +395,117 @@ impl FieldAttrs {
     }
 }
 
+/// `default` (`Default::default()`), `default = "text"` (parsed like an env value) or
+/// `default = expr` (any other expression, a function call included).
+fn default_value(meta: &ParseNestedMeta<'_>) -> syn::Result<DefaultValue> {
+    if !meta.input.peek(Token![=]) {
+        return Ok(DefaultValue::Trait);
+    }
+    Ok(match meta.value()?.parse::<Expr>()? {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) => DefaultValue::Str(s),
+        expr => DefaultValue::Expr(expr),
+    })
+}
+
 impl VaultAttr {
     fn parse(cx: &Ctxt, outer: &ParseNestedMeta<'_>) -> syn::Result<Self> {
         let mut out = VaultAttr {
-            path: Attr::none("path"),
-            key: Attr::none("key"),
-            aliases: Attr::none("aliases"),
-            mount: Attr::none("mount"),
-            folder: Attr::none("folder"),
+            path: Attr::none("vault(path)"),
+            key: Attr::none("vault(key)"),
+            aliases: Attr::none("vault(aliases)"),
+            mount: Attr::none("vault(mount)"),
+            folder: Attr::none("vault(folder)"),
         };
         if !outer.input.peek(syn::token::Paren) {
-            return Err(outer.error(
-                "expected `vault(...)` with any of path = \"..\", key = \"..\", aliases = [..], mount = \"..\"",
-            ));
+            return Err(outer.error(format!(
+                "expected `vault(...)` with any of {}",
+                kw::listed(kw::FIELD_VAULT)
+            )));
         }
         outer.parse_nested_meta(|meta| {
-            if meta.path.is_ident("path") {
+            match key_of(&meta).as_str() {
                 // vault(path = "database")
-                let v = meta.value()?.parse()?;
-                out.path.set(cx, &meta, v);
-            } else if meta.path.is_ident("key") {
+                kw::PATH => out.path.set(cx, &meta, meta.value()?.parse()?),
                 // vault(key = "url")
-                let v = meta.value()?.parse()?;
-                out.key.set(cx, &meta, v);
-            } else if meta.path.is_ident("aliases") {
+                kw::KEY => out.key.set(cx, &meta, meta.value()?.parse()?),
                 // vault(aliases = ["username", "user"])
-                let list = lit_list(&meta)?;
-                out.aliases.set(cx, &meta, list);
-            } else if meta.path.is_ident("mount") {
+                kw::ALIASES => out.aliases.set(cx, &meta, lit_list(&meta)?),
                 // vault(mount = "kv")
-                let v = meta.value()?.parse()?;
-                out.mount.set(cx, &meta, v);
-            } else if meta.path.is_ident("folder") {
+                kw::MOUNT => out.mount.set(cx, &meta, meta.value()?.parse()?),
                 // vault(folder = "providers")
-                let v = meta.value()?.parse()?;
-                out.folder.set(cx, &meta, v);
-            } else {
-                unknown(cx, &meta, "`vault(...)`", VAULT_KEYS)?;
+                kw::FOLDER => out.folder.set(cx, &meta, meta.value()?.parse()?),
+                _ => unknown(cx, &meta, "a field's `vault(...)`", kw::FIELD_VAULT)?,
             }
             Ok(())
         })?;
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kw;
+
+    /// The keys of one table of the guide: the identifier starting each backticked span of
+    /// the first column (`default` / `default = expr` is one key).
+    fn keys_of_table(guide: &str, header: &str) -> Vec<String> {
+        let table = guide
+            .split(header)
+            .nth(1)
+            .unwrap_or_else(|| panic!("no table `{header}`"));
+        let mut keys: Vec<String> = table
+            .lines()
+            .skip(2)
+            .take_while(|line| line.starts_with('|'))
+            .flat_map(|row| {
+                let first = row.split('|').nth(1).unwrap_or_default();
+                first
+                    .split('`')
+                    .skip(1)
+                    .step_by(2)
+                    .map(|span| {
+                        span.chars()
+                            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                            .collect()
+                    })
+                    .collect::<Vec<String>>()
+            })
+            .collect();
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+
+    #[test]
+    fn the_guide_lists_exactly_the_keys_the_derive_parses() {
+        let guide = include_str!("../../src/guide/attributes.md");
+        for (header, keys) in [
+            ("| on the struct |", kw::CONTAINER),
+            ("| in the struct's `vault(..)` |", kw::CONTAINER_VAULT),
+            ("| on a field |", kw::FIELD),
+            ("| in a field's `vault(..)` |", kw::FIELD_VAULT),
+        ] {
+            let mut expected: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
+            expected.sort();
+            assert_eq!(keys_of_table(guide, header), expected, "{header}");
+        }
+    }
+
+    #[test]
+    fn a_renamed_key_is_not_a_key_any_more() {
+        for (old, new) in kw::RENAMED {
+            for keys in [
+                kw::CONTAINER,
+                kw::CONTAINER_VAULT,
+                kw::FIELD,
+                kw::FIELD_VAULT,
+            ] {
+                assert!(!keys.contains(old), "{old} is still a key");
+            }
+            assert!(!new.is_empty());
+        }
     }
 }

@@ -2,8 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::ast::{Container, Field, is_folder_type, is_plain_type, is_secret_type, type_name};
-use crate::attr::DefaultValue;
+use crate::ast::{
+    Container, Field, is_folder_type, is_plain_type, is_secret_type, option_inner, type_name,
+};
+use crate::attr::{DefaultValue, kw};
 use crate::ctxt::Ctxt;
 
 pub fn check(cx: &Ctxt, cont: &Container<'_>) {
@@ -31,15 +33,6 @@ fn check_container(cx: &Ctxt, cont: &Container<'_>) {
             );
         }
     }
-    if let (Some(_), Some(span)) = (
-        cont.attrs.allow_unknown_env.get(),
-        cont.attrs.allow_unknown.span(),
-    ) {
-        cx.syn_error(syn::Error::new(
-            span,
-            "#[config(allow_unknown)] already allows unknown env vars; remove `allow_unknown_env`",
-        ));
-    }
     if let Some(lit) = cont.attrs.vault_mount.get() {
         check_mount(cx, lit);
     }
@@ -60,7 +53,7 @@ fn check_container(cx: &Ctxt, cont: &Container<'_>) {
             cx.error_spanned_by(
                 lit,
                 format!(
-                    "#[config(vault_keys)] is one of {}",
+                    "`vault(keys)` is one of {}",
                     vault_config_core::schema::VAULT_KEY_CASES
                         .map(|c| format!("\"{c}\""))
                         .join(", ")
@@ -78,7 +71,7 @@ fn check_container(cx: &Ctxt, cont: &Container<'_>) {
     }
     if let Some(mount) = cont.attrs.vault_mount.get() {
         if mount.value().trim_matches('/').is_empty() {
-            cx.error_spanned_by(mount, "#[config(vault_mount)] must not be empty");
+            cx.error_spanned_by(mount, "`vault(mount)` must not be empty");
         }
     }
 }
@@ -95,12 +88,11 @@ fn check_mount(cx: &Ctxt, lit: &syn::LitStr) {
     if lit.value().contains('{') {
         cx.error_spanned_by(
             lit,
-            "a mount takes no placeholder; put `{profile}` in `vault_path` or `vault(path = ..)`",
+            "a mount takes no placeholder; put `{profile}` in a `vault(path = ..)`",
         );
     }
 }
 
-/// Only `{profile}` may appear in braces.
 /// A config file: a path with a known extension, `{profile}` the only placeholder.
 fn check_file(cx: &Ctxt, lit: &syn::LitStr) {
     let written = lit.value();
@@ -123,6 +115,7 @@ fn check_file(cx: &Ctxt, lit: &syn::LitStr) {
     }
 }
 
+/// Only `{profile}` may appear in braces.
 fn check_placeholders(cx: &Ctxt, lit: &syn::LitStr) {
     let text = lit.value();
     let mut rest = text.as_str();
@@ -143,75 +136,91 @@ fn check_placeholders(cx: &Ctxt, lit: &syn::LitStr) {
     }
 }
 
+/// Every rule of one field, in named steps; a `skip` or `nested` field takes no other key.
 fn check_field(cx: &Ctxt, field: &Field<'_>) {
     let a = &field.attrs;
-    let name = field.name();
-    let secret_type = is_secret_type(field.ty);
-
     if a.skip.is_set() {
-        forbid_others(
-            cx,
-            field,
-            "skip",
-            "",
-            &[
-                ("secret", a.secret.span()),
-                ("default", a.default.span()),
-                ("env", a.env.span()),
-                ("vault", a.vault.span()),
-                ("lease", a.lease.span()),
-                ("validate", a.validate.span()),
-                ("nested", a.nested.span()),
-                ("allow_empty", a.allow_empty.span()),
-                ("static", a.is_static.span()),
-            ],
-        );
+        forbid_others(cx, field, kw::SKIP, "", &others(field, &[kw::SKIP]));
         return;
     }
-
     if let Some(lease) = a.lease.get() {
-        forbid_others(
-            cx,
-            field,
-            "lease",
-            "; leased credentials come from their path alone and are replaced before they expire",
-            &[
-                ("default", a.default.span()),
-                ("vault", a.vault.span()),
-                ("nested", a.nested.span()),
-                ("static", a.is_static.span()),
-            ],
-        );
-        check_placeholders(cx, lease);
-        let written = lease.value();
-        let parts: Vec<&str> = written.trim_matches('/').split('/').collect();
-        if parts.len() < 2 || parts.iter().any(|p| p.is_empty()) {
-            cx.error_spanned_by(
-                lease,
-                format!("`lease = \"{written}\"` must be an engine path such as \"database/creds/app\": the mount, then the path in it"),
-            );
-        }
+        check_lease(cx, field, lease);
     }
-
     if a.nested.is_set() {
         forbid_others(
             cx,
             field,
-            "nested",
+            kw::NESTED,
             "; put it on the fields of the nested struct",
-            &[
-                ("secret", a.secret.span()),
-                ("default", a.default.span()),
-                ("env", a.env.span()),
-                ("vault", a.vault.span()),
-                ("validate", a.validate.span()),
-                ("allow_empty", a.allow_empty.span()),
-                ("static", a.is_static.span()),
-            ],
+            &others(field, &[kw::NESTED, kw::LEASE, kw::SKIP]),
         );
         return;
     }
+    check_secret(cx, field);
+    if let Some(env) = a.env.get() {
+        let v = env.value();
+        if v.is_empty() || v.contains('=') || v.contains('\0') {
+            cx.error_spanned_by(env, "#[config(env)] must be a non-empty name without `=`");
+        }
+    }
+    check_vault_location(cx, field);
+    if let Some(DefaultValue::Str(lit)) = a.default.get() {
+        check_text_default(cx, field, lit);
+    }
+}
 
+/// The field's keys other than `except`, with where each was written.
+fn others(field: &Field<'_>, except: &[&str]) -> Vec<(&'static str, Option<proc_macro2::Span>)> {
+    let a = &field.attrs;
+    [
+        (kw::SECRET, a.secret.span()),
+        (kw::DEFAULT, a.default.span()),
+        (kw::ENV, a.env.span()),
+        (kw::VAULT, a.vault.span()),
+        (kw::LEASE, a.lease.span()),
+        (kw::VALIDATE, a.validate.span()),
+        (kw::NESTED, a.nested.span()),
+        (kw::SKIP, a.skip.span()),
+        (kw::ALLOW_EMPTY, a.allow_empty.span()),
+        (kw::STATIC, a.is_static.span()),
+    ]
+    .into_iter()
+    .filter(|(key, _)| !except.contains(key))
+    .collect()
+}
+
+/// `lease = "mount/path"`: an engine path, alone (no default, KV location, nesting or pin).
+fn check_lease(cx: &Ctxt, field: &Field<'_>, lease: &syn::LitStr) {
+    let a = &field.attrs;
+    forbid_others(
+        cx,
+        field,
+        kw::LEASE,
+        "; leased credentials come from their path alone and are replaced before they expire",
+        &[
+            (kw::DEFAULT, a.default.span()),
+            (kw::VAULT, a.vault.span()),
+            (kw::NESTED, a.nested.span()),
+            (kw::STATIC, a.is_static.span()),
+        ],
+    );
+    check_placeholders(cx, lease);
+    let written = lease.value();
+    let parts: Vec<&str> = written.trim_matches('/').split('/').collect();
+    if parts.len() < 2 || parts.iter().any(|p| p.is_empty()) {
+        cx.error_spanned_by(
+            lease,
+            format!("`lease = \"{written}\"` must be an engine path such as \"database/creds/app\": the mount, then the path in it"),
+        );
+    }
+}
+
+/// A secret is held in a secrecy type and never falls back to a literal; a folder field is a
+/// `SecretFolder` naming its folder.
+fn check_secret(cx: &Ctxt, field: &Field<'_>) {
+    let a = &field.attrs;
+    let name = field.name();
+    let secret_type = is_secret_type(field.ty);
     let has_folder = a.vault.get().is_some_and(|v| v.folder.is_set());
     if is_folder_type(field.ty) && !has_folder {
         cx.error_spanned_by(
@@ -219,7 +228,6 @@ fn check_field(cx: &Ctxt, field: &Field<'_>) {
             format!("SecretFolder field `{name}` needs #[config(vault(folder = \"path\"))] naming the folder to read"),
         );
     }
-
     if a.secret.is_set() && !secret_type && is_plain_type(field.ty) {
         cx.error_spanned_by(
             field.ty,
@@ -229,7 +237,6 @@ fn check_field(cx: &Ctxt, field: &Field<'_>) {
             ),
         );
     }
-
     if (a.secret.is_set() || secret_type) && a.default.is_set() {
         let span = a.default.span().unwrap_or_else(|| field.ident.span());
         cx.syn_error(syn::Error::new(
@@ -239,64 +246,103 @@ fn check_field(cx: &Ctxt, field: &Field<'_>) {
             ),
         ));
     }
+}
 
-    if let Some(env) = a.env.get() {
-        let v = env.value();
-        if v.is_empty() || v.contains('=') || v.contains('\0') {
-            cx.error_spanned_by(env, "#[config(env)] must be a non-empty name without `=`");
-        }
-    }
-
-    if let Some(vault) = a.vault.get() {
-        if let Some(span) = vault.folder.span() {
-            for (other, set) in [
-                ("path", vault.path.is_set()),
-                ("key", vault.key.is_set()),
-                ("aliases", vault.aliases.is_set()),
-            ] {
-                if set {
-                    cx.syn_error(syn::Error::new(
-                        span,
-                        format!("`vault(folder)` on `{name}` reads every secret of a folder; it cannot have `{other}`"),
-                    ));
-                }
-            }
-            if !is_folder_type(field.ty) {
-                cx.error_spanned_by(
-                    field.ty,
-                    format!(
-                        "`vault(folder)` field `{name}` must be SecretFolder; found `{}`",
-                        type_name(field.ty)
-                    ),
-                );
+/// A field's `vault(..)`: a folder alone, placeholders, mount and keys well formed.
+fn check_vault_location(cx: &Ctxt, field: &Field<'_>) {
+    let Some(vault) = field.attrs.vault.get() else {
+        return;
+    };
+    let name = field.name();
+    if let Some(span) = vault.folder.span() {
+        for (other, set) in [
+            (kw::PATH, vault.path.is_set()),
+            (kw::KEY, vault.key.is_set()),
+            (kw::ALIASES, vault.aliases.is_set()),
+        ] {
+            if set {
+                cx.syn_error(syn::Error::new(
+                    span,
+                    format!("`vault(folder)` on `{name}` reads every secret of a folder; it cannot have `{other}`"),
+                ));
             }
         }
-        for lit in [vault.path.get(), vault.folder.get()].into_iter().flatten() {
-            check_placeholders(cx, lit);
-        }
-        if let Some(lit) = vault.mount.get() {
-            check_mount(cx, lit);
-        }
-        for lit in vault
-            .key
-            .get()
-            .into_iter()
-            .chain(vault.aliases.get().into_iter().flatten())
-        {
-            if lit.value().is_empty() {
-                cx.error_spanned_by(lit, "a Vault key must not be empty");
-            }
-        }
-    }
-
-    if let Some(DefaultValue::Str(lit)) = a.default.get() {
-        // A string default is parsed like an env value; an empty one would count as unset.
-        if lit.value().is_empty() && !a.allow_empty.is_set() {
+        if !is_folder_type(field.ty) {
             cx.error_spanned_by(
-                lit,
-                format!("#[config(default = \"\")] on `{name}` is empty; use `default` (Default::default()) or add `allow_empty`"),
+                field.ty,
+                format!(
+                    "`vault(folder)` field `{name}` must be SecretFolder; found `{}`",
+                    type_name(field.ty)
+                ),
             );
         }
+    }
+    for lit in [vault.path.get(), vault.folder.get()].into_iter().flatten() {
+        check_placeholders(cx, lit);
+    }
+    if let Some(lit) = vault.mount.get() {
+        check_mount(cx, lit);
+    }
+    for lit in vault
+        .key
+        .get()
+        .into_iter()
+        .chain(vault.aliases.get().into_iter().flatten())
+    {
+        if lit.value().is_empty() {
+            cx.error_spanned_by(lit, "a Vault key must not be empty");
+        }
+    }
+}
+
+/// `default = "text"` is parsed like an env value: not empty (that counts as unset), and for
+/// a number, `bool` or `Duration` checked here, so that serde's habit (`default = "fn_name"`,
+/// a function there) fails to compile and says how to call a function.
+fn check_text_default(cx: &Ctxt, field: &Field<'_>, lit: &syn::LitStr) {
+    let name = field.name();
+    let text = lit.value();
+    if text.is_empty() && !field.attrs.allow_empty.is_set() {
+        cx.error_spanned_by(
+            lit,
+            format!("#[config(default = \"\")] on `{name}` is empty; use `default` (Default::default()) or add `allow_empty`"),
+        );
+        return;
+    }
+    let ty = type_name(option_inner(field.ty).unwrap_or(field.ty));
+    // The runtime's own parser (`vault_config_core::de`), for the types whose name says it all.
+    macro_rules! parse_as {
+        ($($name:literal => $t:ty),* $(,)?) => {
+            match ty.as_str() {
+                $($name => vault_config_core::de::from_str::<$t>(&text).err(),)*
+                _ => None,
+            }
+        };
+    }
+    let error = parse_as! {
+        "u8" => u8, "u16" => u16, "u32" => u32, "u64" => u64, "u128" => u128, "usize" => usize,
+        "i8" => i8, "i16" => i16, "i32" => i32, "i64" => i64, "i128" => i128, "isize" => isize,
+        "f32" => f32, "f64" => f64, "bool" => bool,
+        "Duration" => std::time::Duration, "std::time::Duration" => std::time::Duration,
+    };
+    if let Some(error) = error {
+        // Text that reads as a Rust path was most likely meant as serde's function.
+        let is_path = text.split("::").all(|segment| {
+            segment.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && segment
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+        let call = if is_path {
+            format!(
+                "; to use a function's value (serde's `default = \"{text}\"`), write `default = {text}()`"
+            )
+        } else {
+            String::new()
+        };
+        cx.error_spanned_by(
+            lit,
+            format!("`default = \"{text}\"` on `{name}` is not a `{ty}` ({error}): a text default is parsed like an env value{call}"),
+        );
     }
 }
 

@@ -18,41 +18,7 @@ pub fn expand(cont: &Container<'_>) -> TokenStream {
     let ident = cont.ident;
     let name = ident.to_string();
     let a = &cont.attrs;
-    let env_prefix = a
-        .env_prefix
-        .get()
-        .map(syn::LitStr::value)
-        .unwrap_or_default();
-    let vault_mount = opt_str(a.vault_mount.get().map(syn::LitStr::value));
-    let vault_path = opt_str(a.vault_path.get().map(syn::LitStr::value));
-    let allow_unknown_env = a.allow_unknown_env.is_set();
-    let (standard, team): (Vec<_>, Vec<_>) = a
-        .vault_env
-        .get()
-        .map(|pairs| pairs.iter().map(|(n, l)| (n.clone(), l.value())).unzip())
-        .unwrap_or_default();
-    let order: Vec<String> = a
-        .order
-        .get()
-        .map(|list| list.iter().map(syn::LitStr::value).collect())
-        .unwrap_or_default();
-    let vault_keys = opt_str(a.vault_keys.get().map(syn::LitStr::value));
-    let files: Vec<String> = a
-        .files
-        .get()
-        .map(|list| list.iter().map(syn::LitStr::value).collect())
-        .unwrap_or_default();
-    let dotenv = opt_str(a.dotenv.get().map(syn::LitStr::value));
-    let allow_unknown = a.allow_unknown.is_set();
-    let refresh_ms = match a
-        .refresh
-        .get()
-        .and_then(|l| crate::check::parse_duration_ms(&l.value()))
-    {
-        Some(ms) => quote!(::core::option::Option::Some(#ms)),
-        None => quote!(::core::option::Option::None),
-    };
-
+    let meta = struct_meta(cont);
     let describe = cont
         .fields
         .iter()
@@ -95,20 +61,7 @@ pub fn expand(cont: &Container<'_>) -> TokenStream {
             }
 
             fn __meta() -> ::vault_config::__private::StructMeta {
-                ::vault_config::__private::StructMeta {
-                    type_name: #name,
-                    env_prefix: #env_prefix,
-                    vault_mount: #vault_mount,
-                    vault_path: #vault_path,
-                    allow_unknown_env: #allow_unknown_env,
-                    refresh_ms: #refresh_ms,
-                    vault_env: &[#((#standard, #team)),*],
-                    order: &[#(#order),*],
-                    vault_keys: #vault_keys,
-                    files: &[#(#files),*],
-                    dotenv: #dotenv,
-                    allow_unknown: #allow_unknown,
-                }
+                #meta
             }
 
             fn __describe(__builder: &mut ::vault_config::__private::SchemaBuilder) {
@@ -121,6 +74,61 @@ pub fn expand(cont: &Container<'_>) -> TokenStream {
                 let __value = Self { #(#inits),* };
                 #finish
             }
+        }
+    }
+}
+
+/// The struct-level attributes as the `StructMeta` literal the schema is built from.
+fn struct_meta(cont: &Container<'_>) -> TokenStream {
+    let name = cont.ident.to_string();
+    let a = &cont.attrs;
+    let env_prefix = a
+        .env_prefix
+        .get()
+        .map(syn::LitStr::value)
+        .unwrap_or_default();
+    let vault_mount = opt_str(a.vault_mount.get().map(syn::LitStr::value));
+    let vault_path = opt_str(a.vault_path.get().map(syn::LitStr::value));
+    let (standard, team): (Vec<_>, Vec<_>) = a
+        .vault_env
+        .get()
+        .map(|pairs| pairs.iter().map(|(n, l)| (n.clone(), l.value())).unzip())
+        .unwrap_or_default();
+    let order: Vec<String> = a
+        .order
+        .get()
+        .map(|list| list.iter().map(syn::LitStr::value).collect())
+        .unwrap_or_default();
+    let vault_keys = opt_str(a.vault_keys.get().map(syn::LitStr::value));
+    let files: Vec<String> = a
+        .files
+        .get()
+        .map(|list| list.iter().map(syn::LitStr::value).collect())
+        .unwrap_or_default();
+    let dotenv = opt_str(a.dotenv.get().map(syn::LitStr::value));
+    let allow_unknown = a.allow_unknown.is_set();
+    let refresh_ms = match a
+        .refresh
+        .get()
+        .and_then(|l| crate::check::parse_duration_ms(&l.value()))
+    {
+        Some(ms) => quote!(::core::option::Option::Some(#ms)),
+        None => quote!(::core::option::Option::None),
+    };
+
+    quote! {
+        ::vault_config::__private::StructMeta {
+            type_name: #name,
+            env_prefix: #env_prefix,
+            vault_mount: #vault_mount,
+            vault_path: #vault_path,
+            refresh_ms: #refresh_ms,
+            vault_env: &[#((#standard, #team)),*],
+            order: &[#(#order),*],
+            vault_keys: #vault_keys,
+            files: &[#(#files),*],
+            dotenv: #dotenv,
+            allow_unknown: #allow_unknown,
         }
     }
 }

@@ -259,7 +259,7 @@ impl fmt::Debug for Proxies {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let shown = |url: &Option<String>| {
             url.as_deref().map(|u| match reqwest::Url::parse(u.trim()) {
-                Ok(url) => crate::client::shown_address(&url),
+                Ok(url) => shown_address(&url),
                 Err(_) => "(not a URL)".to_owned(),
             })
         };
@@ -275,7 +275,7 @@ impl fmt::Debug for Config {
     /// The address without credentials in it; auth as its own `Debug` shows it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let address = match reqwest::Url::parse(self.address.trim()) {
-            Ok(url) => crate::client::shown_address(&url),
+            Ok(url) => shown_address(&url),
             Err(_) => "(not a URL)".to_owned(),
         };
         f.debug_struct("Config")
@@ -313,3 +313,14 @@ impl Default for Config {
         }
     }
 }
+
+/// The address as every output shows it: credentials in it (`https://user:pass@host`) removed.
+pub(crate) fn shown_address(url: &reqwest::Url) -> String {
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.as_str().trim_end_matches('/').to_owned()
+}
+
+/// What a load says when Vault is on but nothing says how to authenticate.
+pub(crate) const NO_CREDENTIALS: &str = "no Vault credentials: set VAULT_TOKEN, VAULT_ROLE_ID (AppRole), VAULT_USERNAME (userpass), VAULT_ROLE (Kubernetes), VAULT_JWT_PATH (JWT) or VAULT_AUTH_METHOD=cert, or point VAULT_AGENT_ADDR at a Vault Agent or OpenBao Proxy with auto-auth";

@@ -11,8 +11,6 @@ use vault_config_core::{EnvSnapshot, Fallback, VaultSetup};
 
 use crate::config::{Auth, K8S_TOKEN_PATH, KvVersion, Password, SecretId, Tls, WrappingToken};
 
-/// What a load says when Vault is on but nothing says how to authenticate.
-pub(crate) const NO_CREDENTIALS: &str = "no Vault credentials: set VAULT_TOKEN, VAULT_ROLE_ID (AppRole), VAULT_USERNAME (userpass), VAULT_ROLE (Kubernetes), VAULT_JWT_PATH (JWT) or VAULT_AUTH_METHOD=cert, or point VAULT_AGENT_ADDR at a Vault Agent or OpenBao Proxy with auto-auth";
 use crate::{Error, RetryPolicy, VaultClient, VaultClientBuilder, agent};
 
 /// Every `VAULT_{suffix}` / `BAO_{suffix}` this crate reads (live settings read
@@ -287,6 +285,8 @@ fn tls(v: &mut Vars<'_>) -> Tls {
     tls
 }
 
+/// The auth method `VAULT_AUTH_METHOD` names, else the one the set variables imply, with its
+/// settings; every missing or contradictory setting is recorded in `v.errors`.
 fn auth(v: &mut Vars<'_>) -> Option<Auth> {
     let explicit = v
         .get("AUTH_METHOD")
@@ -300,89 +300,16 @@ fn auth(v: &mut Vars<'_>) -> Option<Auth> {
         None if v.value("ROLE").is_some() => "kubernetes".into(),
         None => "token".into(),
     };
-    let mount = |v: &mut Vars<'_>, default: &str| {
-        v.value("AUTH_MOUNT").map_or_else(
-            || default.to_owned(),
-            |m| m.trim().trim_matches('/').to_owned(),
-        )
-    };
     match method.as_str() {
-        "token" => v
-            .value("TOKEN")
-            .map(|t| SecretString::from(t.trim().to_owned()))
-            .or_else(|| token_file(v.env))
-            .map(Auth::Token)
-            // No token of its own, behind a proxy: the proxy's auto-auth adds one.
-            .or_else(|| {
-                let behind_proxy = explicit.is_none() && v.value("AGENT_ADDR").is_some();
-                behind_proxy.then_some(Auth::Proxy)
-            }),
+        "token" => token_auth(v, explicit.is_none()),
         "proxy" | "agent" => Some(Auth::Proxy),
-        "userpass" => {
-            let username = v.require("USERNAME", "userpass")?.trim().to_owned();
-            let password = if let Some(p) = v.value("PASSWORD") {
-                Password::Value(SecretString::from(p.to_owned()))
-            } else if let Some(p) = v.path("PASSWORD_FILE") {
-                Password::File(p)
-            } else {
-                v.errors.push(Error::config(
-                    Some("VAULT_PASSWORD"),
-                    "userpass auth needs VAULT_PASSWORD or VAULT_PASSWORD_FILE",
-                ));
-                return None;
-            };
-            Some(Auth::Userpass {
-                mount: mount(v, "userpass"),
-                username,
-                password,
-            })
-        }
-        "cert" => {
-            if v.value("CLIENT_CERT").is_none() || v.value("CLIENT_KEY").is_none() {
-                v.errors.push(Error::config(
-                    Some("VAULT_CLIENT_CERT"),
-                    "cert auth needs VAULT_CLIENT_CERT and VAULT_CLIENT_KEY",
-                ));
-                return None;
-            }
-            Some(Auth::Cert {
-                mount: mount(v, "cert"),
-                name: v.value("ROLE").map(|r| r.trim().to_owned()),
-            })
-        }
-        "approle" => {
-            let role_id = v.require("ROLE_ID", "AppRole")?;
-            let secret_id = if let Some(s) = v.value("SECRET_ID") {
-                SecretId::Value(SecretString::from(s.trim().to_owned()))
-            } else if let Some(p) = v.path("SECRET_ID_FILE") {
-                SecretId::File(p)
-            } else if let Some(t) = v.value("WRAPPED_SECRET_ID") {
-                SecretId::Wrapped {
-                    token: WrappingToken::Value(SecretString::from(t.trim().to_owned())),
-                    expected_path: v
-                        .value("SECRET_ID_WRAPPING_PATH")
-                        .map(|p| p.trim().to_owned()),
-                }
-            } else if let Some(p) = v.path("WRAPPED_SECRET_ID_FILE") {
-                SecretId::Wrapped {
-                    token: WrappingToken::File(p),
-                    expected_path: v
-                        .value("SECRET_ID_WRAPPING_PATH")
-                        .map(|p| p.trim().to_owned()),
-                }
-            } else {
-                SecretId::None
-            };
-            Some(Auth::AppRole {
-                mount: mount(v, "approle"),
-                role_id: SecretString::from(role_id.trim().to_owned()),
-                secret_id,
-            })
-        }
+        "userpass" => userpass_auth(v),
+        "cert" => cert_auth(v),
+        "approle" => approle_auth(v),
         "kubernetes" | "k8s" => {
             let role = v.require("ROLE", "Kubernetes")?;
             Some(Auth::Kubernetes {
-                mount: mount(v, "kubernetes"),
+                mount: auth_mount(v, "kubernetes"),
                 role: role.trim().to_owned(),
                 jwt_path: v
                     .path("K8S_TOKEN_PATH")
@@ -392,7 +319,7 @@ fn auth(v: &mut Vars<'_>) -> Option<Auth> {
         "jwt" => {
             let jwt_path = PathBuf::from(v.require("JWT_PATH", "JWT")?.trim());
             Some(Auth::Jwt {
-                mount: mount(v, "jwt"),
+                mount: auth_mount(v, "jwt"),
                 role: v.value("ROLE").map(|r| r.trim().to_owned()),
                 jwt_path,
             })
@@ -410,11 +337,92 @@ fn auth(v: &mut Vars<'_>) -> Option<Auth> {
     }
 }
 
+/// `VAULT_AUTH_MOUNT`, else the method's standard mount.
+fn auth_mount(v: &mut Vars<'_>, default: &str) -> String {
+    v.value("AUTH_MOUNT").map_or_else(
+        || default.to_owned(),
+        |m| m.trim().trim_matches('/').to_owned(),
+    )
+}
+
+/// `VAULT_TOKEN`, else `~/.vault-token`; with neither and no method named, behind a proxy
+/// (`VAULT_AGENT_ADDR`), the proxy's auto-auth adds one.
+fn token_auth(v: &mut Vars<'_>, implied: bool) -> Option<Auth> {
+    v.value("TOKEN")
+        .map(|t| SecretString::from(t.trim().to_owned()))
+        .or_else(|| token_file(v.env))
+        .map(Auth::Token)
+        .or_else(|| (implied && v.value("AGENT_ADDR").is_some()).then_some(Auth::Proxy))
+}
+
+fn userpass_auth(v: &mut Vars<'_>) -> Option<Auth> {
+    let username = v.require("USERNAME", "userpass")?.trim().to_owned();
+    let password = if let Some(p) = v.value("PASSWORD") {
+        Password::Value(SecretString::from(p.to_owned()))
+    } else if let Some(p) = v.path("PASSWORD_FILE") {
+        Password::File(p)
+    } else {
+        v.errors.push(Error::config(
+            Some("VAULT_PASSWORD"),
+            "userpass auth needs VAULT_PASSWORD or VAULT_PASSWORD_FILE",
+        ));
+        return None;
+    };
+    Some(Auth::Userpass {
+        mount: auth_mount(v, "userpass"),
+        username,
+        password,
+    })
+}
+
+fn cert_auth(v: &mut Vars<'_>) -> Option<Auth> {
+    if v.value("CLIENT_CERT").is_none() || v.value("CLIENT_KEY").is_none() {
+        v.errors.push(Error::config(
+            Some("VAULT_CLIENT_CERT"),
+            "cert auth needs VAULT_CLIENT_CERT and VAULT_CLIENT_KEY",
+        ));
+        return None;
+    }
+    Some(Auth::Cert {
+        mount: auth_mount(v, "cert"),
+        name: v.value("ROLE").map(|r| r.trim().to_owned()),
+    })
+}
+
+/// AppRole: the role id, and a secret id as a value, a file, or response-wrapped (a value or
+/// a file, with the wrapping path it must have been created at).
+fn approle_auth(v: &mut Vars<'_>) -> Option<Auth> {
+    let role_id = v.require("ROLE_ID", "AppRole")?;
+    let wrapped = |v: &mut Vars<'_>, token| SecretId::Wrapped {
+        token,
+        expected_path: v
+            .value("SECRET_ID_WRAPPING_PATH")
+            .map(|p| p.trim().to_owned()),
+    };
+    let secret_id = if let Some(s) = v.value("SECRET_ID") {
+        SecretId::Value(SecretString::from(s.trim().to_owned()))
+    } else if let Some(p) = v.path("SECRET_ID_FILE") {
+        SecretId::File(p)
+    } else if let Some(t) = v.value("WRAPPED_SECRET_ID") {
+        let token = WrappingToken::Value(SecretString::from(t.trim().to_owned()));
+        wrapped(v, token)
+    } else if let Some(p) = v.path("WRAPPED_SECRET_ID_FILE") {
+        wrapped(v, WrappingToken::File(p))
+    } else {
+        SecretId::None
+    };
+    Some(Auth::AppRole {
+        mount: auth_mount(v, "approle"),
+        role_id: SecretString::from(role_id.trim().to_owned()),
+        secret_id,
+    })
+}
+
 /// `$HOME/.vault-token`, trimmed, as the Vault CLI's token helper writes it.
 fn token_file(env: &EnvSnapshot) -> Option<SecretString> {
     let home = env.get("HOME")?.ok()?;
     let path = PathBuf::from(home).join(".vault-token");
-    let token = crate::auth::read_secret_file(&path, "token").ok()?;
+    let token = crate::files::read_secret_file(&path, "token").ok()?;
     if crate::files::readable_by_others(&path) {
         tracing::warn!(
             path = %path.display(),
@@ -482,7 +490,8 @@ pub fn setup_from_env(env: &EnvSnapshot, with_source: bool) -> VaultSetup {
         let builder = VaultClientBuilder::from_env(env);
         if builder.config.auth.is_none() && builder.errors.is_empty() {
             // Said once here, not once per field by every read.
-            v.errors.push(Error::config(None, NO_CREDENTIALS));
+            v.errors
+                .push(Error::config(None, crate::config::NO_CREDENTIALS));
         } else {
             match builder.try_build() {
                 Ok(client) => setup.source = Some(std::sync::Arc::new(client)),

@@ -135,7 +135,7 @@ fn denied_hint(path: &str, detail: &str) -> String {
     } else {
         let mount = path.split('/').next().unwrap_or(path);
         format!(
-            "the token's policies do not cover this path, or no secrets engine is mounted at `{mount}/` (the mount comes from `VAULT_MOUNT_POINT` or `vault_mount`)"
+            "the token's policies do not cover this path, or no secrets engine is mounted at `{mount}/` (the mount comes from `VAULT_MOUNT_POINT` or `vault(mount = ..)`)"
         )
     };
     format!("{own}: {hint}")

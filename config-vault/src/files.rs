@@ -31,6 +31,17 @@ pub(crate) fn read_regular(path: &Path, limit: u64) -> Result<Zeroizing<String>,
     }
 }
 
+/// A credential file's contents, trimmed: a regular file of at most 64 KiB (a FIFO or a
+/// device is refused, not read); the raw text is zeroized.
+pub(crate) fn read_secret_file(
+    path: &std::path::Path,
+    method: &'static str,
+) -> Result<secrecy::SecretString, crate::Error> {
+    let raw = read_regular(path, MAX_CREDENTIAL_BYTES)
+        .map_err(|message| crate::Error::Login { method, message })?;
+    Ok(secrecy::SecretString::from(raw.trim().to_owned()))
+}
+
 /// Whether a file can be read by its group or by others (Unix modes), for warnings about
 /// credential files left open.
 #[cfg(unix)]

@@ -5,13 +5,13 @@ use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 use vault_config_core::VaultPath;
 
-use crate::api::{
+use crate::client::kv::decode_read;
+use crate::config::KvVersion;
+use crate::http::transport::Reply;
+use crate::http::wire::{
     AuthInfo, Envelope, HealthBody, Kv2MetadataInfo, ListKeys, MountInfo, TokenLookup,
     UnwrappedSecretId, WrapLookup, error_message,
 };
-use crate::config::KvVersion;
-use crate::kv::decode_read;
-use crate::transport::Reply;
 
 const STATUSES: [u16; 13] = [
     200, 204, 301, 307, 400, 403, 404, 412, 429, 500, 501, 502, 503,
@@ -60,7 +60,7 @@ pub fn vault_response(data: &[u8]) {
     // As a KV read, and as a leased read (`database/creds/app`).
     check_decoded(decode_read(&reply, &secret, version), body);
     check_decoded(
-        crate::leases::decode_lease(&reply, "database/creds/app"),
+        crate::client::leases::decode_lease(&reply, "database/creds/app"),
         body,
     );
     let p = "auth/approle/login";
@@ -90,8 +90,8 @@ pub fn vault_response(data: &[u8]) {
 pub fn lifecycle(data: &[u8]) {
     use std::time::Duration;
 
-    use crate::api::{LONGEST_WAIT, bounded};
     use crate::client::Session;
+    use crate::http::wire::{LONGEST_WAIT, bounded};
 
     let Some((&mode, body)) = data.split_first() else {
         return;
@@ -115,7 +115,7 @@ pub fn lifecycle(data: &[u8]) {
         session.looked_up(&lookup);
     }
     let lease = session.lease.map_or(Duration::ZERO, |(ttl, _)| ttl);
-    if let Ok((ttl, _)) = crate::lifecycle::decode_renewal(&reply, "auth/token/renew-self") {
+    if let Ok((ttl, _)) = crate::client::token::decode_renewal(&reply, "auth/token/renew-self") {
         session.renewed(ttl, lease, is_login);
     }
     let wait = session.wait();
@@ -129,7 +129,7 @@ pub fn lifecycle(data: &[u8]) {
     let lease = decode_read(&reply, &VaultPath::new("kv", "app"), KvVersion::V1)
         .ok()
         .and_then(|d| d.lease());
-    let next = crate::live::schedule::next_refresh(interval, lease);
+    let next = crate::schedule::next_refresh(interval, lease);
     let _ = tokio::time::Instant::now() + next;
 }
 

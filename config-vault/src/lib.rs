@@ -27,8 +27,6 @@
 #![cfg_attr(not(test), forbid(unsafe_code))]
 
 pub mod agent;
-mod api;
-mod auth;
 pub mod blocking;
 mod client;
 mod config;
@@ -38,16 +36,11 @@ mod files;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-mod health;
-mod kv;
-mod leases;
-mod lifecycle;
+mod http;
 pub mod live;
 pub mod metrics;
 mod migrate;
-mod retry;
-mod tls;
-mod transport;
+mod schedule;
 
 #[cfg(test)]
 mod scanning_alloc;
@@ -70,10 +63,10 @@ pub const HOOKS: vault_config_core::__private::live::Hooks =
         setup: Some(setup_from_env),
         block_on: blocking::block_on_work,
     };
+pub use client::health::Health;
 pub use error::Error;
-pub use health::Health;
+pub use http::retry::RetryPolicy;
 pub use live::{
     Change, Current, DEFAULT_LEASE_GRACE, LeaseHealth, Live, LiveBuilder, LiveConfig, LiveHealth,
 };
 pub use migrate::{MigrateOptions, MigrationAction, MigrationReport, PathMigration};
-pub use retry::RetryPolicy;

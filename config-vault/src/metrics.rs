@@ -94,23 +94,6 @@ pub(crate) fn operation(method: &Method, path: &str) -> &'static str {
     }
 }
 
-/// The outcome of a request as a label: the status class, or the kind of transport failure.
-pub(crate) fn outcome(result: &Result<crate::transport::Reply, crate::Error>) -> &'static str {
-    match result {
-        Ok(reply) => match reply.status {
-            200..=299 => "ok",
-            403 => "denied",
-            404 => "not_found",
-            429 | 500..=599 => "server_error",
-            _ => "rejected",
-        },
-        Err(crate::Error::Unreachable { .. }) => "unreachable",
-        Err(crate::Error::Timeout { .. }) => "timeout",
-        Err(crate::Error::Untrusted { .. }) => "untrusted",
-        Err(_) => "error",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

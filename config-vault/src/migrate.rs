@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 
 use crate::client::Inner;
 use crate::config::KvVersion;
-use crate::transport::Call;
+use crate::http::transport::Call;
 use crate::{Error, VaultClient};
 
 /// How to migrate.
@@ -227,6 +227,8 @@ fn failed(path: &VaultPath, kv_version: Option<KvVersion>, detail: String) -> Pa
 }
 
 impl Inner {
+    /// One path: read what is there, compare key by key, and write when the comparison and
+    /// the options allow it.
     async fn migrate_path(
         &self,
         path: &VaultPath,
@@ -238,57 +240,63 @@ impl Inner {
             Ok(v) => v,
             Err(err) => return failed(path, None, err.to_string()),
         };
-        let (mut data, current): (Map<String, Value>, u64) =
-            match self.read(path, version, token).await {
-                Ok(existing) => {
-                    let map = existing
-                        .keys()
-                        .filter_map(|k| existing.get(k).map(|v| (k.to_owned(), v.clone())))
-                        .collect();
-                    (map, existing.version().unwrap_or(0))
-                }
-                Err(Error::NotFound { hint: None, .. } | Error::Deleted { .. }) => (Map::new(), 0),
-                Err(err) => return failed(path, Some(version), err.to_string()),
-            };
-        let mut report = PathMigration {
-            path: path.to_string(),
-            kv_version: Some(version),
-            action: MigrationAction::Unchanged,
-            added: Vec::new(),
-            replaced: Vec::new(),
-            kept: Vec::new(),
-            detail: None,
+        let (mut data, current) = match self.existing(path, version, token).await {
+            Ok(existing) => existing,
+            Err(err) => return failed(path, Some(version), err.to_string()),
         };
-        for (key, value) in values {
-            match data.get(key) {
-                None => report.added.push(key.clone()),
-                Some(Value::String(old)) if old == value.as_str() => {}
-                Some(_) if options.overwrite => report.replaced.push(key.clone()),
-                Some(_) => report.kept.push(key.clone()),
-            }
-        }
+        let mut report = compare(path, version, values, &data, options);
+        let unchanged = report.added.is_empty() && report.replaced.is_empty();
         if !report.kept.is_empty() {
             report.action = MigrationAction::Refused;
             report.detail = Some("keys already in Vault differ from env; nothing written (use --overwrite to replace them)".into());
-            scrub(&mut data);
-            return report;
-        }
-        if report.added.is_empty() && report.replaced.is_empty() {
-            scrub(&mut data);
-            return report;
-        }
-        if options.dry_run {
+        } else if !unchanged && options.dry_run {
             report.action = MigrationAction::WouldWrite;
-            scrub(&mut data);
-            return report;
-        }
-        for key in report.added.iter().chain(&report.replaced) {
-            if let Some(value) = values.get(key) {
-                data.insert(key.clone(), Value::String(value.to_string()));
+        } else if !unchanged {
+            for key in report.added.iter().chain(&report.replaced) {
+                if let Some(value) = values.get(key) {
+                    data.insert(key.clone(), Value::String(value.to_string()));
+                }
             }
+            return self
+                .write(path, version, current, data, token, report)
+                .await;
         }
-        // KV v1 replaces the whole secret, so existing keys are written back with the new ones;
-        // KV v2 writes a new version only if nobody wrote since the read (check-and-set).
+        scrub(&mut data);
+        report
+    }
+
+    /// The secret at `path` (empty when there is none, or its latest version is deleted) and
+    /// its KV v2 version (0 for none, or KV v1).
+    async fn existing(
+        &self,
+        path: &VaultPath,
+        version: KvVersion,
+        token: &SecretString,
+    ) -> Result<(Map<String, Value>, u64), Error> {
+        match self.read(path, version, token).await {
+            Ok(existing) => {
+                let map = existing
+                    .keys()
+                    .filter_map(|k| existing.get(k).map(|v| (k.to_owned(), v.clone())))
+                    .collect();
+                Ok((map, existing.version().unwrap_or(0)))
+            }
+            Err(Error::NotFound { hint: None, .. } | Error::Deleted { .. }) => Ok((Map::new(), 0)),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Writes `data`: KV v1 replaces the whole secret, so existing keys go back with the new
+    /// ones; KV v2 writes a new version only if nobody wrote since the read (check-and-set).
+    async fn write(
+        &self,
+        path: &VaultPath,
+        version: KvVersion,
+        current: u64,
+        mut data: Map<String, Value>,
+        token: &SecretString,
+        mut report: PathMigration,
+    ) -> PathMigration {
         let (api_path, body) = match version {
             KvVersion::V1 => (path.to_string(), Value::Object(std::mem::take(&mut data))),
             KvVersion::V2 => (
@@ -318,6 +326,36 @@ impl Inner {
     }
 }
 
+/// Each key of `values` against what Vault holds: added, replaced (with `overwrite`), kept
+/// (differs, not replaced) or unchanged.
+fn compare(
+    path: &VaultPath,
+    version: KvVersion,
+    values: &Values,
+    data: &Map<String, Value>,
+    options: MigrateOptions,
+) -> PathMigration {
+    let mut report = PathMigration {
+        path: path.to_string(),
+        kv_version: Some(version),
+        action: MigrationAction::Unchanged,
+        added: Vec::new(),
+        replaced: Vec::new(),
+        kept: Vec::new(),
+        detail: None,
+    };
+    for (key, value) in values {
+        match data.get(key) {
+            None => report.added.push(key.clone()),
+            Some(Value::String(old)) if old == value.as_str() => {}
+            Some(_) if options.overwrite => report.replaced.push(key.clone()),
+            Some(_) => report.kept.push(key.clone()),
+        }
+    }
+    report
+}
+
+/// Zeroizes the values read from Vault that are not written back.
 fn scrub(data: &mut Map<String, Value>) {
     for v in data.values_mut() {
         vault_config_core::zeroize_json(v);

@@ -11,9 +11,9 @@ use serde_json::json;
 use vault_config_core::VaultPath;
 use zeroize::Zeroizing;
 
-use crate::api::{Envelope, UnwrappedSecretId};
+use crate::http::transport::{Call, Reply, append_zeroizing};
+use crate::http::wire::{Envelope, UnwrappedSecretId};
 use crate::scanning_alloc::{CANARY, canary, leftovers};
-use crate::transport::{Call, Reply, append_zeroizing};
 use crate::{Auth, KvVersion, VaultClient};
 
 /// A reply collected from `text` in small chunks, as from the network.
@@ -47,7 +47,13 @@ fn the_clients_copies_of_secrets_are_zeroized() {
             Some(&token),
             json!({ "secret_id": secret_id.expose_secret() }),
         );
-        let built = client.inner.request(&call).unwrap().build().unwrap();
+        let built = client
+            .inner
+            .transport
+            .request(&call)
+            .unwrap()
+            .build()
+            .unwrap();
         let body = built.body().and_then(|b| b.as_bytes()).unwrap();
         assert!(body.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()));
         assert_eq!(built.headers()["X-Vault-Token"], CANARY);
@@ -60,8 +66,9 @@ fn the_clients_copies_of_secrets_are_zeroized() {
     ));
     let read = leftovers(move || {
         let reply = received(&kv_read);
-        let data = crate::kv::decode_read(&reply, &VaultPath::new("secret", "app"), KvVersion::V2)
-            .unwrap();
+        let data =
+            crate::client::kv::decode_read(&reply, &VaultPath::new("secret", "app"), KvVersion::V2)
+                .unwrap();
         assert_eq!(data.get("password").unwrap(), CANARY);
         drop((data, reply, kv_read));
     });

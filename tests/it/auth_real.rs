@@ -14,7 +14,7 @@ use crate::fixtures::fault_proxy;
 use dev_vault::DevVault;
 
 #[derive(Debug, VaultConfig)]
-#[config(env_prefix = "AR_", vault_path = "auth-real/{profile}")]
+#[config(env_prefix = "AR_", vault(path = "auth-real/{profile}"))]
 struct App {
     #[config(secret, vault(path = "db", key = "password"))]
     db_password: SecretString,

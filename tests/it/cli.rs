@@ -6,7 +6,7 @@ use serde_json::json;
 use vault_config::{EnvSnapshot, ExposeSecret, SecretString, VaultConfig};
 
 #[derive(Debug, VaultConfig)]
-#[config(env_prefix = "SHOP_", vault_path = "shop/{profile}")]
+#[config(env_prefix = "SHOP_", vault(path = "shop/{profile}"))]
 #[allow(dead_code, reason = "the command line inspects the schema")]
 struct Shop {
     /// Port the HTTP server binds.
@@ -26,7 +26,7 @@ struct Shop {
 }
 
 #[derive(Debug, VaultConfig)]
-#[config(vault_path = "cache")]
+#[config(vault(path = "cache"))]
 #[allow(dead_code, reason = "the command line inspects the schema")]
 struct Cache {
     /// Redis URL.
@@ -104,7 +104,7 @@ fn policy_for_kv1_and_kv2_and_several_profiles_matches_golden_files() {
 /// KV versions detected on the real server: `secret/` is KV v2, `kv/` is KV v1.
 #[test]
 fn policy_detects_kv_versions_per_mount() {
-    let Some(v) = dev_vault() else { return };
+    let Some(v) = DevVault::get() else { return };
     let (code, out, err) = run(
         &["policy"],
         &[("VAULT_ADDR", &v.addr), ("VAULT_TOKEN", &v.root)],
@@ -161,18 +161,13 @@ fn explain_prints_json_without_secrets() {
 
 use crate::fixtures::dev_vault;
 use dev_vault::{DevVault, closed_port};
-
-fn dev_vault() -> Option<DevVault> {
-    DevVault::get()
-}
-
 fn profile(name: &str) -> String {
     format!("{name}-{}", std::process::id())
 }
 
 #[test]
 fn check_exit_codes_and_json_shape() {
-    let Some(v) = dev_vault() else { return };
+    let Some(v) = DevVault::get() else { return };
     let p = profile("check");
     let base = [
         ("VAULT_ADDR", v.addr.as_str()),
@@ -251,7 +246,7 @@ fn check_exit_codes_and_json_shape() {
 
 #[test]
 fn migrate_round_trip_through_the_real_server() {
-    let Some(v) = dev_vault() else { return };
+    let Some(v) = DevVault::get() else { return };
     let p = profile("migrate");
     let vault = [
         ("VAULT_ADDR", v.addr.as_str()),
@@ -315,7 +310,7 @@ fn migrate_round_trip_through_the_real_server() {
 /// version: keys already there stay, the new one is added, the version moves by one.
 #[test]
 fn migrate_uses_check_and_set_on_kv2() {
-    let Some(v) = dev_vault() else { return };
+    let Some(v) = DevVault::get() else { return };
     let p = profile("cas");
     v.write(
         &format!("secret/shop/{p}/database"),
@@ -359,7 +354,7 @@ fn migrate_uses_check_and_set_on_kv2() {
 /// `policy` output reads both mounts (KV v2 and v1) through check, load and live settings.
 #[test]
 fn the_generated_policy_is_enough_and_no_more() {
-    let Some(v) = dev_vault() else { return };
+    let Some(v) = DevVault::get() else { return };
     let p = profile("policy");
     v.write(
         &format!("secret/shop/{p}/database"),
@@ -382,7 +377,7 @@ fn the_generated_policy_is_enough_and_no_more() {
 /// refuses, an unreachable server, a conflicting migration). Nothing printed holds a canary.
 #[test]
 fn no_subcommand_prints_a_secret_or_the_token() {
-    let Some(v) = dev_vault() else { return };
+    let Some(v) = DevVault::get() else { return };
     let p = profile("canary");
     let in_vault = "canary-vault-db-url-3c1f";
     let in_env = "canary-env-pay-user-9e07";
@@ -497,7 +492,7 @@ fn policy_and_migrate_follow_the_mount_and_base_path_overrides() {
         );
     }
 
-    let Some(v) = dev_vault() else { return };
+    let Some(v) = DevVault::get() else { return };
     let p = profile("override");
     let (code, plan, err) = run(
         &["migrate", "--dry-run"],

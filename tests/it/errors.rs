@@ -155,7 +155,7 @@ fn a_key_absent_from_an_existing_path_lists_the_keys_tried() {
     let report = err.to_string();
     assert!(
         report.contains(
-            "path exists but has no key IB_USER or username; it holds `ib-User` (set `vault(key = \"ib-User\")`, or `vault_keys` on the struct)"
+            "path exists but has no key IB_USER or username; it holds `ib-User` (set `vault(key = \"ib-User\")`, or `vault(keys = ..)` on the struct)"
         ),
         "{report}"
     );
@@ -165,7 +165,7 @@ fn a_key_absent_from_an_existing_path_lists_the_keys_tried() {
 #[test]
 fn unknown_env_vars_are_tolerated_when_asked() {
     #[derive(Debug, VaultConfig)]
-    #[config(env_prefix = "SVC_", allow_unknown_env)]
+    #[config(env_prefix = "SVC_", allow_unknown)]
     struct S {
         #[config(default = 1)]
         workers: u32,
@@ -220,13 +220,19 @@ fn a_struct_level_rule_runs_after_every_field_is_valid() {
     );
 }
 
+/// A text default the derive cannot check (a type of the app's own; a number's is a compile
+/// error, `config-derive/tests/ui/default/`) that does not parse is reported by the load.
 #[test]
 fn a_string_default_that_does_not_parse_is_reported() {
+    #[derive(Debug, serde::Deserialize)]
+    enum Mode {
+        Fast,
+    }
     #[derive(Debug, VaultConfig)]
     #[allow(dead_code, reason = "only the failed load is inspected")]
     struct S {
-        #[config(default = "many")]
-        workers: u32,
+        #[config(default = "slow")]
+        mode: Mode,
     }
     let err = S::loader()
         .env_vars::<_, String, String>([])
@@ -236,7 +242,9 @@ fn a_string_default_that_does_not_parse_is_reported() {
     assert!(
         err.problems()[0]
             .message
-            .starts_with("default `many` is not a valid `u32`")
+            .starts_with("default `slow` is not a valid `Mode`"),
+        "{}",
+        err.problems()[0].message
     );
 }
 

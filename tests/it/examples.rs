@@ -8,11 +8,6 @@ use serde_json::json;
 
 use crate::fixtures::dev_vault;
 use dev_vault::{DevVault, closed_port};
-
-fn dev_vault() -> Option<DevVault> {
-    DevVault::get()
-}
-
 /// The built example, `target/<profile>/examples/<name>`, as `cargo build --examples` leaves
 /// it (`scripts/test` builds the examples before the tests; `cargo test` alone only leaves
 /// hashed copies, which could be stale).
@@ -80,7 +75,7 @@ fn seed_ai_trader(v: &DevVault) {
 
 #[test]
 fn ai_trader_against_the_dev_server() {
-    let Some(v) = dev_vault() else { return };
+    let Some(v) = DevVault::get() else { return };
     seed_ai_trader(&v);
     let out = run("ai_trader", &[], &v.token_env());
     let (stdout, stderr) = text(&out);
@@ -139,7 +134,7 @@ fn ai_trader_from_vault_agent_injected_files() {
 
 #[test]
 fn ai_trader_with_kubernetes_auth() {
-    let Some(v) = dev_vault() else { return };
+    let Some(v) = DevVault::get() else { return };
     seed_ai_trader(&v);
     // The server asks the TokenReview stub about the service account JWT.
     let out = run(
@@ -158,7 +153,7 @@ fn ai_trader_with_kubernetes_auth() {
 
 #[test]
 fn spreadpilot_reads_both_key_formats_under_the_mount_point() {
-    let Some(v) = dev_vault() else { return };
+    let Some(v) = DevVault::get() else { return };
     v.write(
         "secret/ibkr/original_strategy",
         json!({ "IB_USER": "orig-user", "IB_PASS": "orig-pass" }),
@@ -213,7 +208,7 @@ fn spreadpilot_falls_back_to_env_when_vault_is_disabled_or_unreachable() {
 
 #[test]
 fn ai_gateway_against_the_dev_server_with_its_health_json() {
-    let Some(v) = dev_vault() else { return };
+    let Some(v) = DevVault::get() else { return };
     v.write("secret/ai-gateway", json!({ "OPENAI_API_KEY": "sk-o", "ANTHROPIC_API_KEY": "sk-a", "SESSION_SECRET": "s", "DATABASE_PASSWORD": "p" }));
     let out = run("ai_gateway", &[], &v.token_env());
     let (stdout, stderr) = text(&out);
@@ -230,7 +225,7 @@ fn ai_gateway_against_the_dev_server_with_its_health_json() {
 
 #[test]
 fn ai_gateway_on_kv2_with_approle_and_env_fallback() {
-    let Some(v) = dev_vault() else { return };
+    let Some(v) = DevVault::get() else { return };
     v.write("secret/ai-gateway", json!({ "OPENAI_API_KEY": "sk-o", "ANTHROPIC_API_KEY": "sk-a", "SESSION_SECRET": "s", "DATABASE_PASSWORD": "p" }));
     let out = run("ai_gateway", &[], &v.approle_env());
     assert!(out.status.success(), "{:?}", text(&out));
@@ -258,7 +253,7 @@ fn ai_gateway_on_kv2_with_approle_and_env_fallback() {
 
 #[test]
 fn pake_migrates_env_secrets_then_loads_per_environment() {
-    let Some(v) = dev_vault() else { return };
+    let Some(v) = DevVault::get() else { return };
     let profile = format!("staging{}", std::process::id());
     let vault = [v.token_env(), kv(&[("PAKE_PROFILE", &profile)])].concat();
     let secrets = kv(&[
@@ -320,7 +315,7 @@ fn pake_migrates_env_secrets_then_loads_per_environment() {
 
 #[test]
 fn gpubroker_loads_the_provider_folder_with_approle() {
-    let Some(v) = dev_vault() else { return };
+    let Some(v) = DevVault::get() else { return };
     v.write(
         "secret/gpubroker/runpod",
         json!({ "api_key": "rp-0123456789" }),
@@ -347,10 +342,10 @@ fn gpubroker_loads_the_provider_folder_with_approle() {
 }
 
 /// The teams' own variable names, with no code in `main`: PAKE's `USE_VAULT` and
-/// `VAULT_URL` (`vault_env` on its struct), the AI Gateway's `VAULT_SECRET_PATH`.
+/// `VAULT_URL` (`vault(env(..))` on its struct), the AI Gateway's `VAULT_SECRET_PATH`.
 #[test]
 fn the_teams_own_vault_variable_names_work_unchanged() {
-    let Some(v) = dev_vault() else { return };
+    let Some(v) = DevVault::get() else { return };
     let profile = format!("teamnames{}", std::process::id());
     for (path, data) in [
         ("database", json!({ "url": "postgres://team/db" })),
@@ -408,7 +403,7 @@ fn the_teams_own_vault_variable_names_work_unchanged() {
 /// CA, because the given CA replaces the system roots instead of joining them.
 #[test]
 fn a_given_ca_replaces_the_system_roots() {
-    let Some(v) = dev_vault() else { return };
+    let Some(v) = DevVault::get() else { return };
     let base = kv(&[
         ("VAULT_ADDR", &v.tls_addr),
         ("VAULT_TOKEN", &v.root),
@@ -441,7 +436,7 @@ fn a_given_ca_replaces_the_system_roots() {
 /// Config files and `.env` under env and Vault, run where its files are: every layer answers.
 #[test]
 fn layered_reads_env_dotenv_vault_files_and_defaults() {
-    let Some(v) = dev_vault() else { return };
+    let Some(v) = DevVault::get() else { return };
     let profile = format!("layered-{}", std::process::id());
     v.write(
         &format!("secret/layered/{profile}"),
@@ -542,7 +537,7 @@ fn spawn(name: &str, env: &[(&str, &str)]) -> Running {
 /// The exporter example scraped as Prometheus does: every family of the library is there.
 #[test]
 fn metrics_exporter_serves_the_libraries_metrics_to_a_scrape() {
-    let Some(v) = dev_vault() else { return };
+    let Some(v) = DevVault::get() else { return };
     v.write(
         "secret/metrics-demo",
         json!({ "api_key": "canary-exported-key" }),
@@ -585,7 +580,7 @@ fn metrics_exporter_serves_the_libraries_metrics_to_a_scrape() {
 /// the threshold (the proxy in front of the server is gone), with the health JSON either way.
 #[test]
 fn health_endpoint_turns_503_when_vault_is_away_past_the_threshold() {
-    let Some(v) = dev_vault() else { return };
+    let Some(v) = DevVault::get() else { return };
     v.write(
         "secret/health-demo",
         json!({ "api_key": "canary-health-key" }),

@@ -46,7 +46,7 @@ struct Limits {
 }
 
 #[derive(Debug, VaultConfig)]
-#[config(env_prefix = "APP_", vault_path = "svc")]
+#[config(env_prefix = "APP_", vault(path = "svc"))]
 struct Svc {
     /// Port the server binds.
     #[config(default = 8080, vault(key = "port"))]
@@ -130,7 +130,7 @@ fn each_layer_wins_over_the_one_below_it() {
 #[test]
 fn vault_first_keeps_env_and_dotenv_above_the_files() {
     #[derive(Debug, VaultConfig)]
-    #[config(env_prefix = "VF_", vault_path = "vf", order = ["vault", "env", "default"])]
+    #[config(env_prefix = "VF_", vault(path = "vf"), order = ["vault", "env", "default"])]
     struct VaultFirst {
         #[config(default = 0, vault(key = "a"))]
         a: u16,
@@ -589,7 +589,7 @@ fn the_command_line_reads_the_dotenv_file_and_migrate_copies_from_it() {
     #[derive(Debug, VaultConfig)]
     #[config(
         env_prefix = "MIG_",
-        vault_path = "dotenv-migrate/{profile}",
+        vault(path = "dotenv-migrate/{profile}"),
         dotenv = "tests/fixtures/files/migrate.env"
     )]
     struct Migrating {

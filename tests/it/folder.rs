@@ -90,7 +90,7 @@ fn the_real_server_lists_a_folder() {
         );
     }
     #[derive(Debug, VaultConfig)]
-    #[config(vault_path = "{profile}")]
+    #[config(vault(path = "{profile}"))]
     struct Real {
         #[config(vault(folder = "gpubroker"))]
         providers: SecretFolder,

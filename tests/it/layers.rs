@@ -43,7 +43,7 @@ fn env_overrides_vault_overrides_default() {
 #[test]
 fn vault_beats_default_for_non_secret_fields_with_a_location() {
     #[derive(Debug, VaultConfig)]
-    #[config(vault_path = "svc")]
+    #[config(vault(path = "svc"))]
     struct S {
         #[config(default = 1, vault(key = "workers"))]
         workers: u32,
@@ -275,13 +275,13 @@ fn an_empty_env_value_counts_as_unset() {
 #[test]
 fn a_nested_struct_may_set_its_own_mount() {
     #[derive(Debug, VaultConfig)]
-    #[config(vault_mount = "kv", vault_path = "shared")]
+    #[config(vault(mount = "kv", path = "shared"))]
     struct Inner {
         #[config(secret)]
         token: vault_config::SecretString,
     }
     #[derive(Debug, VaultConfig)]
-    #[config(vault_path = "svc/{profile}")]
+    #[config(vault(path = "svc/{profile}"))]
     struct Outer {
         #[config(nested)]
         inner: Inner,
@@ -296,7 +296,7 @@ fn a_nested_struct_may_set_its_own_mount() {
 }
 
 #[derive(Debug, VaultConfig)]
-#[config(env_prefix = "DUR_", vault_path = "dur")]
+#[config(env_prefix = "DUR_", vault(path = "dur"))]
 struct Timeouts {
     #[config(default = "30s")]
     request: std::time::Duration,
@@ -356,7 +356,7 @@ fn durations_read_the_human_grammar_from_every_layer() {
 }
 
 #[derive(Debug, VaultConfig)]
-#[config(vault_path = "gw", vault_keys = "SCREAMING_SNAKE_CASE")]
+#[config(vault(path = "gw", keys = "SCREAMING_SNAKE_CASE"))]
 struct Gateway {
     #[config(secret)]
     openai_api_key: vault_config::SecretString,
@@ -400,7 +400,7 @@ fn vault_keys_renames_every_key_the_struct_does_not_name() {
 }
 
 #[derive(Debug, VaultConfig)]
-#[config(env_prefix = "VF_", vault_path = "vf", order = ["vault", "env", "default"])]
+#[config(env_prefix = "VF_", vault(path = "vf"), order = ["vault", "env", "default"])]
 struct VaultFirst {
     #[config(secret)]
     api_key: vault_config::SecretString,

@@ -35,7 +35,7 @@ struct Renewing {
 
 /// Role `app-long`: TTL 1 h, and a KV secret next to it.
 #[derive(Debug, VaultConfig)]
-#[config(env_prefix = "LEASED_", vault_path = "vault-config-demo/default")]
+#[config(env_prefix = "LEASED_", vault(path = "vault-config-demo/default"))]
 struct OneShot {
     #[config(lease = "database/creds/app-long")]
     db: DbCreds,

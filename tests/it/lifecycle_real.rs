@@ -454,7 +454,7 @@ fn a_relogin_after_a_403_revokes_the_stale_token() {
 
 /// Role-less: a KV v2 secret and a watched config file, refreshed hourly.
 #[derive(Debug, VaultConfig)]
-#[config(env_prefix = "LCIDLE_", vault_path = "vault-config-demo/default")]
+#[config(env_prefix = "LCIDLE_", vault(path = "vault-config-demo/default"))]
 struct Idle {
     #[config(secret, vault(path = "api", key = "key"))]
     api_key: vault_config::SecretString,

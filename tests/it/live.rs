@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::fixtures::eventually;
 use vault_config::error::ProblemKind;
 use vault_config::live::Live;
 use vault_config::source::SourceError;
@@ -27,7 +28,7 @@ fn nonzero(p: &u16) -> Result<(), String> {
 }
 
 #[derive(Debug, VaultConfig)]
-#[config(vault_path = "svc", validate = matching_pair, refresh = "1h")]
+#[config(vault(path = "svc"), validate = matching_pair, refresh = "1h")]
 struct Svc {
     #[config(secret)]
     user: SecretString,
@@ -68,15 +69,6 @@ fn start(v: &MockVault, every: Duration) -> Live<Svc> {
     .unwrap()
 }
 
-/// Waits until `pred` holds, polling; fails the test after 10 s.
-fn eventually(what: &str, mut pred: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !pred() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 #[test]
 fn a_rotated_secret_arrives_without_restart_and_names_the_fields() {
     let v = vault(1);
@@ -84,7 +76,7 @@ fn a_rotated_secret_arrives_without_restart_and_names_the_fields() {
     let mut changes = live.subscribe();
     assert_eq!(live.current().user.expose_secret(), "user-1");
     set(&v, 2, 8080);
-    eventually("the rotation", || {
+    eventually("the rotation", Duration::from_secs(10), || {
         live.current().user.expose_secret() == "user-2"
     });
     assert_eq!(live.current().pass.expose_secret(), "pass-2");
@@ -95,7 +87,7 @@ fn a_rotated_secret_arrives_without_restart_and_names_the_fields() {
     );
     // The new value is stored before the change is announced (a subscriber woken by the
     // announcement always reads it): wait for the announcement, not for the value.
-    eventually("the change notification", || {
+    eventually("the change notification", Duration::from_secs(10), || {
         changes.has_changed().unwrap_or(false)
     });
     let change = changes.borrow_and_update().clone();
@@ -118,7 +110,9 @@ fn vault_down_keeps_the_last_good_settings_and_recovers() {
             "connection refused reading secret/svc",
         )),
     );
-    eventually("a failed refresh", || live.health().failed_refreshes > 0);
+    eventually("a failed refresh", Duration::from_secs(10), || {
+        live.health().failed_refreshes > 0
+    });
     let health = live.health();
     let last_error = health.last_error.as_deref().unwrap();
     // One line for health JSON: the count and the first problem with Vault's answer.
@@ -134,10 +128,12 @@ fn vault_down_keeps_the_last_good_settings_and_recovers() {
     );
     set(&v, 3, 8080);
     v.set_failure("secret/svc", None);
-    eventually("recovery", || {
+    eventually("recovery", Duration::from_secs(10), || {
         live.current().user.expose_secret() == "user-3"
     });
-    eventually("the error to clear", || live.health().last_error.is_none());
+    eventually("the error to clear", Duration::from_secs(10), || {
+        live.health().last_error.is_none()
+    });
 }
 
 #[test]
@@ -154,7 +150,9 @@ fn an_invalid_refresh_is_rejected_whole() {
             ("workers", "9"),
         ],
     );
-    eventually("the rejection", || live.health().failed_refreshes > 0);
+    eventually("the rejection", Duration::from_secs(10), || {
+        live.health().failed_refreshes > 0
+    });
     assert!(
         live.health()
             .last_error
@@ -171,11 +169,15 @@ fn a_static_field_keeps_its_first_value_and_the_change_is_reported() {
     let live = start(&v, Duration::from_millis(20));
     let mut changes = live.subscribe();
     set(&v, 2, 9090);
-    eventually("the rotation", || live.current().workers == 2);
+    eventually("the rotation", Duration::from_secs(10), || {
+        live.current().workers == 2
+    });
     assert_eq!(live.current().port, 8080, "static: first value kept");
-    eventually("the report", || live.health().static_changes == ["port"]);
+    eventually("the report", Duration::from_secs(10), || {
+        live.health().static_changes == ["port"]
+    });
     // Health is written before the change is announced: wait for the announcement.
-    eventually("the change notification", || {
+    eventually("the change notification", Duration::from_secs(10), || {
         changes.has_changed().unwrap_or(false)
     });
     let change = changes.borrow_and_update().clone();
@@ -261,7 +263,7 @@ fn a_bad_refresh_interval_is_a_config_problem() {
 fn dropping_the_last_handle_stops_refreshing() {
     let v = vault(1);
     let live = start(&v, Duration::from_millis(5));
-    eventually("some refreshes", || v.calls() > 3);
+    eventually("some refreshes", Duration::from_secs(10), || v.calls() > 3);
     let copy = live.clone();
     drop(live);
     let before = v.calls();
@@ -318,7 +320,9 @@ fn a_live_task_that_dies_shows_in_health() {
     .refresh_every(Duration::from_millis(20))
     .start()
     .unwrap();
-    eventually("the death to show", || live.health().last_error.is_some());
+    eventually("the death to show", Duration::from_secs(10), || {
+        live.health().last_error.is_some()
+    });
     let health = live.health();
     assert!(!health.vault_connected);
     assert!(

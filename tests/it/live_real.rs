@@ -4,16 +4,17 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use vault_config::live::Live;
 use vault_config::{ExposeSecret, SecretString, VaultConfig};
 
 use crate::fixtures::dev_vault;
+use crate::fixtures::eventually;
 use dev_vault::DevVault;
 
 #[derive(Debug, VaultConfig)]
-#[config(env_prefix = "LR_", vault_path = "live-real")]
+#[config(env_prefix = "LR_", vault(path = "live-real"))]
 struct App {
     #[config(secret)]
     api_key: SecretString,
@@ -57,15 +58,6 @@ impl Drop for OwnServer {
         let _ = std::fs::remove_dir_all(&self.state);
     }
 }
-
-fn eventually(what: &str, within: Duration, mut pred: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !pred() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn rotation_outage_and_recovery_against_the_real_server() {
     let Some(server) = OwnServer::start() else {

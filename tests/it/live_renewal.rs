@@ -13,7 +13,7 @@ use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 #[derive(Debug, VaultConfig)]
-#[config(vault_path = "app")]
+#[config(vault(path = "app"))]
 struct App {
     #[config(secret)]
     key: SecretString,

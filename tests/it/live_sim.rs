@@ -42,7 +42,7 @@ struct Creds {
 }
 
 #[derive(Debug, VaultConfig)]
-#[config(env_prefix = "SIM_", vault_path = "sim", refresh = "1m")]
+#[config(env_prefix = "SIM_", vault(path = "sim"), refresh = "1m")]
 struct Sim {
     #[config(lease = "database/creds/app")]
     db: Creds,

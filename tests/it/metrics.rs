@@ -51,7 +51,7 @@ fn snapshot() -> (BTreeMap<String, f64>, Vec<String>) {
 }
 
 #[derive(Debug, VaultConfig)]
-#[config(vault_path = "metrics/{profile}", env_prefix = "MET_")]
+#[config(vault(path = "metrics/{profile}"), env_prefix = "MET_")]
 struct Metered {
     #[config(secret)]
     api_key: SecretString,

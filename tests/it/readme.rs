@@ -1,11 +1,25 @@
-//! The README cannot rot: its set-up commands, the examples it names and the scripts it calls
-//! exist and are run by the README test command (`scripts/test`) or by `tests/it/examples.rs`.
-//! (Its Rust blocks are compiled and run as doctests of the facade crate.)
+//! The README and the guide cannot rot: the set-up commands, the examples they name and the
+//! scripts they call exist and are run by the README test command (`scripts/test`) or by
+//! `tests/it/examples.rs`. (Their Rust blocks are compiled and run as doctests of the facade
+//! crate.)
 
 use std::path::Path;
 
 fn read(rel: &str) -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)).unwrap()
+}
+
+/// The README and every chapter of the guide (`src/guide/`), one after the other.
+fn docs() -> String {
+    let mut chapters: Vec<_> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/guide"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+    chapters.sort();
+    chapters.iter().fold(read("README.md"), |all, chapter| {
+        all + &std::fs::read_to_string(chapter).unwrap()
+    })
 }
 
 #[test]
@@ -36,8 +50,8 @@ fn the_two_setup_commands_come_first_and_ci_runs_the_test_command() {
 }
 
 #[test]
-fn every_example_the_readme_names_exists_and_is_exercised() {
-    let readme = read("README.md");
+fn every_example_the_docs_name_exists_and_is_exercised() {
+    let readme = docs();
     let exercised = read("scripts/test") + &read("tests/it/examples.rs");
     // Calls as rustfmt wraps them: `spawn(\n    "name",`.
     let compact: String = exercised.split_whitespace().collect();
@@ -56,7 +70,7 @@ fn every_example_the_readme_names_exists_and_is_exercised() {
         let file = format!("examples/{name}.rs");
         assert!(
             Path::new(env!("CARGO_MANIFEST_DIR")).join(&file).exists(),
-            "README names {file}"
+            "the docs name {file}"
         );
         assert!(
             exercised.contains(&format!("--example {name}"))
@@ -69,8 +83,8 @@ fn every_example_the_readme_names_exists_and_is_exercised() {
 }
 
 #[test]
-fn every_script_the_readme_names_exists() {
-    let readme = read("README.md");
+fn every_script_the_docs_name_exists() {
+    let readme = docs();
     let named: std::collections::BTreeSet<String> = readme
         .split("scripts/")
         .skip(1)

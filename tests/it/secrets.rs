@@ -25,7 +25,7 @@ fn no_output_of_a_load_contains_a_secret() {
         Err(format!("struct saw {}", s.key.expose_secret()))
     }
     #[derive(Debug, VaultConfig)]
-    #[config(env_prefix = "L_", vault_path = "leak")]
+    #[config(env_prefix = "L_", vault(path = "leak"))]
     #[allow(dead_code, reason = "only failed loads are inspected")]
     struct Leaky {
         #[config(secret)]
@@ -38,7 +38,7 @@ fn no_output_of_a_load_contains_a_secret() {
         list: SecretBox<Vec<u8>>,
     }
     #[derive(Debug, VaultConfig)]
-    #[config(env_prefix = "L_", vault_path = "leak", validate = no_canary)]
+    #[config(env_prefix = "L_", vault(path = "leak"), validate = no_canary)]
     struct Leaky2 {
         #[config(secret)]
         key: SecretString,
@@ -127,7 +127,7 @@ fn source_errors_and_env_snapshots_print_no_values() {
 fn secrets_inside_containers_are_never_printed() {
     type ApiKey = SecretString;
     #[derive(Debug, VaultConfig)]
-    #[config(env_prefix = "C_", vault_path = "containers")]
+    #[config(env_prefix = "C_", vault(path = "containers"))]
     #[allow(dead_code, reason = "only the outputs are inspected")]
     struct Containers {
         api_keys: Vec<SecretString>,

@@ -20,7 +20,7 @@ use vault_config::{ExposeSecret, SecretString, VaultConfig};
 const VALUE: &str = "tls-test-password";
 
 #[derive(Debug, VaultConfig)]
-#[config(vault_path = "tls-test", env_prefix = "TL_")]
+#[config(vault(path = "tls-test"), env_prefix = "TL_")]
 struct Settings {
     #[config(secret)]
     db_password: SecretString,
@@ -262,7 +262,7 @@ fn counting_relay(upstream: &str) -> (SocketAddr, Arc<std::sync::atomic::AtomicU
 }
 
 #[derive(Debug, VaultConfig)]
-#[config(vault_mount = "secret", env_prefix = "H2_")]
+#[config(vault(mount = "secret"), env_prefix = "H2_")]
 struct Wide {
     #[config(secret, vault(path = "h2-test/a"))]
     a: SecretString,

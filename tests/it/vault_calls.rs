@@ -12,7 +12,7 @@ use vault_config::{ExposeSecret, Fallback, VaultConfig};
 #[test]
 fn each_distinct_path_is_read_once_in_one_batch() {
     #[derive(Debug, VaultConfig)]
-    #[config(vault_path = "app")]
+    #[config(vault(path = "app"))]
     struct S {
         #[config(secret, vault(path = "db", key = "user"))]
         user: vault_config::SecretString,
@@ -95,7 +95,7 @@ fn an_unreachable_vault_fails_the_load_by_default() {
 #[test]
 fn a_denied_path_fails_even_a_field_with_a_default() {
     #[derive(Debug, VaultConfig)]
-    #[config(vault_path = "svc")]
+    #[config(vault(path = "svc"))]
     #[allow(dead_code, reason = "only the failed load is inspected")]
     struct S {
         #[config(default = 4, vault(key = "workers"))]
@@ -113,7 +113,7 @@ fn a_denied_path_fails_even_a_field_with_a_default() {
 #[test]
 fn a_missing_path_lets_a_field_fall_back_to_its_default() {
     #[derive(Debug, VaultConfig)]
-    #[config(vault_path = "svc")]
+    #[config(vault(path = "svc"))]
     struct S {
         #[config(default = 4, vault(key = "workers"))]
         workers: u32,
@@ -129,7 +129,7 @@ fn a_missing_path_lets_a_field_fall_back_to_its_default() {
 #[test]
 fn fallback_mode_goes_on_without_vault_but_still_requires_secrets() {
     #[derive(Debug, VaultConfig)]
-    #[config(vault_path = "svc")]
+    #[config(vault(path = "svc"))]
     struct S {
         #[config(default = 4, vault(key = "workers"))]
         workers: u32,

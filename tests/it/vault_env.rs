@@ -14,7 +14,7 @@ use dev_vault::DevVault;
 use fault_proxy::FaultProxy;
 
 #[derive(Debug, VaultConfig)]
-#[config(env_prefix = "SP_", vault_path = "ibkr")]
+#[config(env_prefix = "SP_", vault(path = "ibkr"))]
 struct Broker {
     #[config(secret, vault(path = "original_strategy", key = "IB_USER", aliases = ["username"]))]
     ib_user: SecretString,
@@ -382,7 +382,7 @@ fn a_wrong_mount_is_denied_once_with_the_likely_causes() {
     println!("{text}");
     assert!(
         text.contains(
-            "vault secrets/myapp/production/database#url: permission denied on secrets/myapp/production/database: the token's policies do not cover this path, or no secrets engine is mounted at `secrets/` (the mount comes from `VAULT_MOUNT_POINT` or `vault_mount`)\n"
+            "vault secrets/myapp/production/database#url: permission denied on secrets/myapp/production/database: the token's policies do not cover this path, or no secrets engine is mounted at `secrets/` (the mount comes from `VAULT_MOUNT_POINT` or `vault(mount = ..)`)\n"
         ),
         "{text}"
     );

@@ -5,7 +5,6 @@
 //! refreshes that re-read only what moved. A forwarding proxy (`tests/fixtures/fault_proxy.rs`) counts
 //! the requests; nothing in it answers for the server.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -17,18 +16,9 @@ use vault_config::{ExposeSecret, SecretString, VaultConfig};
 
 use crate::fixtures::dev_vault;
 use crate::fixtures::fault_proxy;
+use crate::fixtures::{unique, wait_until};
 use dev_vault::DevVault;
 use fault_proxy::{Action, FaultProxy, Rule};
-
-fn unique(test: &str) -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "{test}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
 fn root_client(addr: &str, v: &DevVault) -> VaultClient {
     VaultClient::builder()
         .address(addr)
@@ -225,7 +215,7 @@ fn wrapped_client(addr: &str, v: &DevVault, wrapping: &str) -> VaultClient {
 }
 
 #[derive(Debug, VaultConfig)]
-#[config(env_prefix = "VR_", vault_path = "vault-real/{profile}")]
+#[config(env_prefix = "VR_", vault(path = "vault-real/{profile}"))]
 struct App {
     #[config(secret, vault(path = "db", key = "password"))]
     password: SecretString,
@@ -341,18 +331,6 @@ fn live_app(profile: &str, client: VaultClient, every: Duration) -> Live<App> {
     .start()
     .unwrap()
 }
-
-fn wait_until(within: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + within;
-    while !cond() {
-        if Instant::now() > deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    true
-}
-
 /// A role of this test's own whose tokens live 2 s and at most 5 s: live settings renew at
 /// about two thirds of the TTL, see the renewal capped by the max TTL, log in again before
 /// the token runs out, revoke each replaced token (it owns no lease), and the last one on

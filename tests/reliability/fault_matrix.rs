@@ -15,6 +15,7 @@
 use crate::fixtures::dev_vault;
 use crate::fixtures::fault_proxy;
 use crate::fixtures::trace_capture;
+use crate::fixtures::wait_until;
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -44,7 +45,7 @@ const REQUEST_BUDGET: Duration = Duration::from_millis(400 * (RETRIES as u64 + 1
 const SLACK: Duration = Duration::from_millis(1500);
 
 #[derive(Debug, VaultConfig)]
-#[config(vault_path = "fault-matrix", env_prefix = "FM_")]
+#[config(vault(path = "fault-matrix"), env_prefix = "FM_")]
 struct Service {
     #[config(secret)]
     db_password: SecretString,
@@ -315,20 +316,6 @@ fn loader_with(client: vault_config::vault::VaultClientBuilder) -> vault_config:
 
 fn values_ok(s: &Service) -> bool {
     s.db_password.expose_secret() == DB_PASSWORD && s.api_key.expose_secret() == API_KEY
-}
-
-/// Polls `cond` every 20 ms for up to `within`.
-fn wait_until(within: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + within;
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// What a load phase (login, detect, read) must answer for a persistent fault.

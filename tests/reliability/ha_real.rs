@@ -87,7 +87,7 @@ fn health(node: &Node) -> serde_json::Value {
 }
 
 #[derive(Debug, VaultConfig)]
-#[config(vault_path = "ha")]
+#[config(vault(path = "ha"))]
 struct App {
     #[config(secret)]
     password: SecretString,

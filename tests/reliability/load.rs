@@ -66,7 +66,7 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
 }
 
 #[derive(Debug, VaultConfig)]
-#[config(vault_path = "load-test", env_prefix = "LT_")]
+#[config(vault(path = "load-test"), env_prefix = "LT_")]
 struct Loaded {
     #[config(secret)]
     db_password: SecretString,
@@ -153,7 +153,7 @@ fn same_rotation(p: &Pair) -> Result<(), String> {
 }
 
 #[derive(Debug, VaultConfig)]
-#[config(vault_path = "storm", env_prefix = "ST_", validate = same_rotation)]
+#[config(vault(path = "storm"), env_prefix = "ST_", validate = same_rotation)]
 struct Pair {
     #[config(vault(key = "user"))]
     user: String,

@@ -14,7 +14,7 @@ use fault_proxy::FaultProxy;
 const VALUE: &str = "canary-value-0d4b";
 
 #[derive(Debug, VaultConfig)]
-#[config(vault_path = "traced")]
+#[config(vault(path = "traced"))]
 struct Traced {
     #[config(secret)]
     api_key: SecretString,

@@ -23,8 +23,8 @@ use vault_config_core::{Error as LoadError, Loader, SourceStatus, VaultConfig, V
 
 use super::cache::CachingSource;
 use super::files::FileWatch;
-use super::schedule::{bounded, next_refresh};
 use super::{Change, LiveHealth, Shared, unix_now};
+use crate::schedule::{bounded, next_refresh};
 
 /// How long shutdown may take to give leases and tokens back, all of them together: a
 /// stalled Vault does not hold a service's exit for longer.

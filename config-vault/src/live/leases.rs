@@ -22,7 +22,7 @@ use vault_config_core::{
     Renewal, SecretData, SourceError, SourceErrorKind, SourceStatus, VaultPath, short_lease_id,
 };
 
-use super::schedule::{after, backoff, renew_after};
+use crate::schedule::{after, backoff, renew_after};
 
 /// How long the old credentials stay valid after new ones are published, at most: then the
 /// old lease is revoked (sooner if it ends sooner).

@@ -25,7 +25,6 @@ mod cache;
 mod engine;
 mod files;
 mod leases;
-pub(crate) mod schedule;
 
 use cache::{CachingSource, Published};
 pub use leases::{DEFAULT_LEASE_GRACE, LeaseHealth};
@@ -444,14 +443,14 @@ fn internal<T: VaultConfig>(message: &str) -> LoadError {
 }
 
 /// Builder, then `VAULT_REFRESH_INTERVAL`, then `#[config(refresh = "..")]`, then 5 minutes;
-/// [bounded](schedule::bounded) whichever it is.
+/// [bounded](crate::schedule::bounded) whichever it is.
 fn refresh_interval<T: VaultConfig>(
     chosen: Option<Duration>,
     loader: &Loader<T>,
 ) -> Result<Duration, LoadError> {
     chosen
         .map_or_else(|| configured_interval(loader), Ok)
-        .map(schedule::bounded)
+        .map(crate::schedule::bounded)
 }
 
 fn configured_interval<T: VaultConfig>(loader: &Loader<T>) -> Result<Duration, LoadError> {

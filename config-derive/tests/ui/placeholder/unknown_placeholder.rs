@@ -1,0 +1,10 @@
+use vault_config::{SecretString, VaultConfig};
+
+#[derive(VaultConfig)]
+#[config(vault(path = "myapp/{env}"))]
+struct Settings {
+    #[config(secret)]
+    token: SecretString,
+}
+
+fn main() {}
