@@ -18,6 +18,10 @@ pub struct ColdStart {
     pub hvac: Option<Contender>,
     /// `python3 -c pass` with the same interpreter: what Python pays before any work.
     pub python_bare: Option<Stats>,
+    /// Tokens alive on the server after our runs less before them: what processes that exit
+    /// right after their load leave behind.
+    #[serde(default)]
+    pub tokens_left: Option<i64>,
 }
 
 /// The child: load `Paths8` from the env it was given, then exit.
@@ -66,6 +70,7 @@ pub fn measure(server: &Server, addr: &str, python: Option<&str>, runs: usize) -
         ("VAULT_SECRET_ID", server.secret_id.as_str()),
     ];
     let exe = std::env::current_exe().expect("current exe");
+    let before = crate::fleet::tokens_alive(server);
     let ours = time_exec(
         || {
             let mut cmd = Command::new(&exe);
@@ -75,6 +80,7 @@ pub fn measure(server: &Server, addr: &str, python: Option<&str>, runs: usize) -
         runs,
     )
     .expect("the release binary's cold load");
+    let tokens_left = Some(crate::fleet::tokens_alive(server) as i64 - before as i64);
     let hvac = python.map(|py| {
         Contender::from(
             "hvac 2.4",
@@ -104,5 +110,6 @@ pub fn measure(server: &Server, addr: &str, python: Option<&str>, runs: usize) -
         ours: stats(&ours),
         hvac,
         python_bare,
+        tokens_left,
     }
 }

@@ -39,7 +39,12 @@ pub fn cold_row(
     if let Some(ca) = ca {
         env.push(("VAULT_CACERT", ca));
     }
+    // Tokens alive before and after our loads, their revocations (after each load returned)
+    // waited for: what a long-running process that loads leaves behind.
+    let before = crate::fleet::tokens_alive(server);
     let ours = stats(&time_runs(o.runs, || load_paths(p, &env)));
+    vault_config::vault::blocking::wait_for_give_backs(Duration::from_secs(10));
+    let tokens_left = Some(crate::fleet::tokens_alive(server) as i64 - before as i64);
     let mut contenders = Vec::new();
     #[cfg(feature = "contenders")]
     contenders.extend([
@@ -64,6 +69,7 @@ pub fn cold_row(
         floor_us: round_trips as f64 * rtt_us + server_time.total_us(),
         server: server_time,
         ours,
+        tokens_left,
         contenders,
     }
 }

@@ -101,6 +101,12 @@ async fn count(http: &reqwest::Client, server: &Server, path: &str) -> usize {
     body["data"]["keys"].as_array().map_or(0, Vec::len)
 }
 
+/// Tokens alive on the server now (every accessor), from synchronous code.
+pub fn tokens_alive(server: &Server) -> usize {
+    crate::runtime()
+        .block_on(async { count(&reqwest::Client::new(), server, "auth/token/accessors").await })
+}
+
 async fn alive(http: &reqwest::Client, server: &Server) -> (usize, usize) {
     (
         count(http, server, "auth/token/accessors").await,

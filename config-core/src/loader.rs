@@ -204,13 +204,17 @@ impl<T: VaultConfig> Loader<T> {
     }
 
     /// Loads and validates, from synchronous code, inside or outside an async runtime.
+    ///
+    /// A load that logged in gives its token back (and any lease a failed load read) after it
+    /// returns, on the library's runtime; a process that exits right after waits for that at
+    /// exit (see `vault_config::vault::blocking::wait_for_give_backs`).
     pub fn load(self) -> Result<T, Error> {
-        self.run_blocking(false, crate::build::settings::<T>, Result::is_ok)
+        self.run_blocking(Use::Load, crate::build::settings::<T>, Result::is_ok)
     }
 
     /// Loads and validates from async code.
     pub async fn load_async(self) -> Result<T, Error> {
-        self.run(false, crate::build::settings::<T>, Result::is_ok)
+        self.run(Use::Load, crate::build::settings::<T>, Result::is_ok)
             .await
     }
 
@@ -219,12 +223,13 @@ impl<T: VaultConfig> Loader<T> {
     /// Unlike `load`, this asks Vault for every field's path, including those env fills, so
     /// that the table can show what env overrode.
     pub fn explain(self) -> Explanation {
-        self.run_blocking(true, crate::explain::finish::<T>, |_| false)
+        self.run_blocking(Use::Explain, crate::explain::finish::<T>, |_| false)
     }
 
     /// [`explain`](Self::explain) from async code.
     pub async fn explain_async(self) -> Explanation {
-        self.run(true, crate::explain::finish::<T>, |_| false).await
+        self.run(Use::Explain, crate::explain::finish::<T>, |_| false)
+            .await
     }
 
     /// Loads and validates, then returns the env and Vault layers as a figment provider.
@@ -236,12 +241,12 @@ impl<T: VaultConfig> Loader<T> {
     /// # Ok(()) }
     /// ```
     pub fn snapshot(self) -> Result<Snapshot, Error> {
-        self.run_blocking(false, crate::snapshot::finish::<T>, Result::is_ok)
+        self.run_blocking(Use::Load, crate::snapshot::finish::<T>, Result::is_ok)
     }
 
     /// [`snapshot`](Self::snapshot) from async code.
     pub async fn snapshot_async(self) -> Result<Snapshot, Error> {
-        self.run(false, crate::snapshot::finish::<T>, Result::is_ok)
+        self.run(Use::Load, crate::snapshot::finish::<T>, Result::is_ok)
             .await
     }
 
@@ -260,14 +265,9 @@ impl<T: VaultConfig> Loader<T> {
     /// blocking bridge ([`Hooks::block_on`]), then `finish`es; a source made for this load
     /// alone is then given back (see [`give_back_once`]), keeping the leases of a result
     /// that `keeps` them. `explain` asks Vault for every field, to show what env overrode.
-    fn run_blocking<R>(
-        &self,
-        explain: bool,
-        finish: fn(Resolved<'_>) -> R,
-        keeps: fn(&R) -> bool,
-    ) -> R {
+    fn run_blocking<R>(&self, to: Use, finish: fn(Resolved<'_>) -> R, keeps: fn(&R) -> bool) -> R {
         let prepared = self.prepare();
-        let plan = self.plan(&prepared, explain);
+        let plan = self.plan(&prepared, to == Use::Explain);
         let bridge = |work: BoxFuture<'static, ()>| (self.hooks.block_on)(work);
         let results = prepared.source.as_ref().map(|source| {
             // Nothing to read (env filled every Vault-backed field): nothing to bridge.
@@ -290,39 +290,41 @@ impl<T: VaultConfig> Loader<T> {
         });
         let done = finish(Resolved::new(plan, results.as_deref(), prepared.fallback));
         if let (Some(source), true) = (prepared.source, self.one_shot()) {
-            let keep = keeps(&done);
-            let results = results.unwrap_or_default();
-            let _ = bridge(Box::pin(async move {
-                give_back_once(&*source, &results, keep).await;
-            }));
+            let work = give_back_once(source, results.as_deref().unwrap_or_default(), keeps(&done));
+            if let Some(work) = self.hand_over(to, work) {
+                let _ = bridge(work);
+            }
         }
         done
     }
 
     /// [`run_blocking`](Self::run_blocking) from async code, on the caller's runtime.
-    async fn run<R>(
-        &self,
-        explain: bool,
-        finish: fn(Resolved<'_>) -> R,
-        keeps: fn(&R) -> bool,
-    ) -> R {
+    async fn run<R>(&self, to: Use, finish: fn(Resolved<'_>) -> R, keeps: fn(&R) -> bool) -> R {
         let prepared = self.prepare();
-        let plan = self.plan(&prepared, explain);
+        let plan = self.plan(&prepared, to == Use::Explain);
         let results = match &prepared.source {
             Some(source) if !plan.paths.is_empty() => Some(source.fetch(&plan.paths).await),
             Some(_) => Some(Vec::new()),
             None => None,
         };
         let done = finish(Resolved::new(plan, results.as_deref(), prepared.fallback));
-        if let (Some(source), true) = (&prepared.source, self.one_shot()) {
-            give_back_once(
-                &**source,
-                results.as_deref().unwrap_or_default(),
-                keeps(&done),
-            )
-            .await;
+        if let (Some(source), true) = (prepared.source, self.one_shot()) {
+            let work = give_back_once(source, results.as_deref().unwrap_or_default(), keeps(&done));
+            if let Some(work) = self.hand_over(to, work) {
+                work.await;
+            }
         }
         done
+    }
+
+    /// The give-back of a one-shot load, off its critical path where a hook takes it (a load;
+    /// `explain` and `check`, which the CLI and init containers run right before exiting, wait
+    /// for theirs); the work back when the caller must wait for it.
+    fn hand_over(&self, to: Use, work: BoxFuture<'static, ()>) -> Option<BoxFuture<'static, ()>> {
+        match (to, self.hooks.give_back) {
+            (Use::Load, Some(give_back)) => give_back(work),
+            _ => Some(work),
+        }
     }
 
     /// Whether this load builds its own source from the environment, used once: its login
@@ -494,7 +496,8 @@ impl<T: VaultConfig> Loader<T> {
     /// Loads and validates like [`load`](Self::load) from async code, and returns what a later
     /// load compares against: per-field fingerprints and the values of `static` fields.
     pub(crate) async fn load_tracked(&self) -> Result<Tracked<T>, Error> {
-        self.run(false, crate::tracked::finish::<T>, |_| true).await
+        self.run(Use::Load, crate::tracked::finish::<T>, |_| true)
+            .await
     }
 }
 
@@ -508,17 +511,41 @@ fn struct_files<T: VaultConfig>() -> Vec<FileSource> {
         .collect()
 }
 
+/// What a load is for: settings (`load`, `snapshot`), or a look at every layer (`explain`,
+/// `check`), which reads every path and waits for its give-back.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Use {
+    Load,
+    Explain,
+}
+
 /// The end of a load whose source was made for it alone. When its settings hold leased
 /// credentials (`keep`: the load succeeded), the token that owns them is kept so that they
 /// stay valid until their TTL (a replaced token that owns none of them is revoked). Otherwise
 /// (a failed load, `explain`, `check`) every lease it read is revoked, then its tokens: a
-/// crash-looping pod or an init container leaves nothing behind.
-async fn give_back_once(source: &dyn SecretSource, results: &[FetchResult], keep: bool) {
-    let leases: Vec<(&str, Option<u64>)> = results
+/// crash-looping pod or an init container leaves nothing behind. Only the lease ids are kept
+/// from `results`, so the work can outlive the load.
+fn give_back_once(
+    source: Arc<dyn SecretSource>,
+    results: &[FetchResult],
+    keep: bool,
+) -> BoxFuture<'static, ()> {
+    let leases: Vec<(zeroize::Zeroizing<String>, Option<u64>)> = results
         .iter()
         .filter_map(|r| r.as_ref().ok())
-        .filter_map(|d| d.lease_id().map(|id| (id, d.owner())))
+        .filter_map(|d| {
+            d.lease_id()
+                .map(|id| (zeroize::Zeroizing::new(id.to_owned()), d.owner()))
+        })
         .collect();
+    Box::pin(async move { give_back(&*source, &leases, keep).await })
+}
+
+async fn give_back(
+    source: &dyn SecretSource,
+    leases: &[(zeroize::Zeroizing<String>, Option<u64>)],
+    keep: bool,
+) {
     if keep && !leases.is_empty() {
         let owners: Vec<u64> = leases.iter().filter_map(|(_, owner)| *owner).collect();
         source.release_tokens(&owners).await;
@@ -529,7 +556,7 @@ async fn give_back_once(source: &dyn SecretSource, results: &[FetchResult], keep
     }
     let revoked =
         futures_util::future::join_all(leases.iter().map(|(id, _)| source.revoke_lease(id))).await;
-    for (result, (id, _)) in revoked.iter().zip(&leases) {
+    for (result, (id, _)) in revoked.iter().zip(leases) {
         if let Err(err) = result {
             tracing::info!(lease = %crate::short_lease_id(id), error = %err, "vault-config: could not revoke a lease this load read; it ends with the login token");
         }

@@ -62,14 +62,22 @@ pub type SetupFn = fn(env: &EnvSnapshot, with_source: bool) -> VaultSetup;
 /// could not run, and every path of the batch then counts as unavailable.
 pub type BlockOnFn = fn(BoxFuture<'static, ()>) -> Result<(), String>;
 
+/// Takes over the give-back of a finished load's own source (its leases and login token), so
+/// that the load returns without waiting for it; hands the work back when it cannot, and the
+/// load then waits for it.
+pub type GiveBackFn = fn(BoxFuture<'static, ()>) -> Option<BoxFuture<'static, ()>>;
+
 /// What a layer above the core plugs into every loader it hands out: the reading of the
-/// Vault setup from env, and the one bridge from synchronous code to the async source.
+/// Vault setup from env, the one bridge from synchronous code to the async source, and where
+/// the give-back of a one-shot load runs.
 #[derive(Clone, Copy)]
 pub struct Hooks {
     /// Reads the Vault setup (client, fallback, overrides, injected files) from env.
     pub setup: Option<SetupFn>,
     /// Waits for a batch from synchronous code.
     pub block_on: BlockOnFn,
+    /// Runs the give-back of `load()` off its critical path; `None`: the load waits for it.
+    pub give_back: Option<GiveBackFn>,
 }
 
 impl Default for Hooks {
@@ -82,6 +90,7 @@ impl Default for Hooks {
                 pollster::block_on(work);
                 Ok(())
             },
+            give_back: None,
         }
     }
 }

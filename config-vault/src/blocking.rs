@@ -17,7 +17,8 @@
 
 use std::cell::Cell;
 use std::future::Future;
-use std::sync::OnceLock;
+use std::sync::{Condvar, Mutex, OnceLock};
+use std::time::Duration;
 
 use tracing::instrument::WithSubscriber;
 use vault_config_core::BoxFuture;
@@ -84,4 +85,93 @@ pub(crate) fn block_on_work(work: BoxFuture<'static, ()>) -> Result<(), String> 
 /// Whether the calling thread is one of the bridge's own.
 pub(crate) fn on_bridge() -> bool {
     ON_BRIDGE.with(Cell::get)
+}
+
+/// The longest the process waits at exit for the give-backs still running (a hung Vault holds
+/// the exit no longer; its tokens then live out their TTL).
+pub const GIVE_BACK_AT_EXIT: Duration = Duration::from_secs(10);
+
+/// Give-backs (a finished one-shot load's lease and token revocations) still running.
+static PENDING: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
+
+/// The loader's hook: the give-back of a load's own client, off the load's critical path. It
+/// runs on the library's runtime, whatever runtime the load ran on, so that it outlives the
+/// caller's; a process that exits right after the load waits for it at exit (up to
+/// [`GIVE_BACK_AT_EXIT`]), so that no token is left behind either way.
+pub(crate) fn give_back(work: BoxFuture<'static, ()>) -> Option<BoxFuture<'static, ()>> {
+    if !exit_hook::installed() {
+        // No exit hook on this platform: the load waits for its give-back.
+        return Some(work);
+    }
+    *lock_pending() += 1;
+    let done = || {
+        *lock_pending() -= 1;
+        PENDING.1.notify_all();
+    };
+    match spawn(async move {
+        work.await;
+        done();
+    }) {
+        Ok(_) => None,
+        // No runtime: nothing could run it in the background; the load waits for nothing.
+        Err(_) => {
+            done();
+            None
+        }
+    }
+}
+
+fn lock_pending() -> std::sync::MutexGuard<'static, usize> {
+    PENDING
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Waits until every give-back of a finished load is done, for at most `within`; whether
+/// they all are. The process does this at exit; a program that needs it earlier (before a
+/// `fork`, say, or to count tokens in a test) can call it.
+///
+/// ```
+/// use std::time::Duration;
+/// assert!(vault_config_vault::blocking::wait_for_give_backs(Duration::from_secs(1)));
+/// ```
+pub fn wait_for_give_backs(within: Duration) -> bool {
+    let (pending, done) = &PENDING;
+    let guard = pending
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (guard, _) = done
+        .wait_timeout_while(guard, within, |n| *n > 0)
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    *guard == 0
+}
+
+/// The process exit hook, installed once, on the first give-back.
+mod exit_hook {
+    use std::sync::OnceLock;
+
+    /// Whether the hook is in place (installing it on first use).
+    pub(super) fn installed() -> bool {
+        static INSTALLED: OnceLock<bool> = OnceLock::new();
+        *INSTALLED.get_or_init(install)
+    }
+
+    #[cfg(unix)]
+    #[allow(unsafe_code, reason = "the one call the exit hook needs; see SAFETY")]
+    fn install() -> bool {
+        extern "C" fn at_exit() {
+            // Never unwinds: waiting on a poisoned lock takes the value, and a timeout ends it.
+            super::wait_for_give_backs(super::GIVE_BACK_AT_EXIT);
+        }
+        // SAFETY: `atexit` takes a plain `extern "C" fn()` that lives as long as the program
+        // and is called once by `exit`, on the exiting thread, while the library's runtime
+        // threads still run; the hook only waits on a condition variable with a deadline.
+        unsafe { libc::atexit(at_exit) == 0 }
+    }
+
+    #[cfg(not(unix))]
+    fn install() -> bool {
+        false
+    }
 }

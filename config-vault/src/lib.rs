@@ -23,8 +23,9 @@
 //! assert_eq!(client.address(), "https://vault.internal:8200");
 //! // Settings::loader().vault(client).load()
 //! ```
-// Forbidden in the library; its unit tests need one unsafe global allocator (`scanning_alloc`).
-#![cfg_attr(not(test), forbid(unsafe_code))]
+// Denied in the library but for the one call that installs the exit hook (`blocking`); its
+// unit tests need one unsafe global allocator (`scanning_alloc`).
+#![cfg_attr(not(test), deny(unsafe_code))]
 
 pub mod agent;
 pub mod blocking;
@@ -62,6 +63,7 @@ pub const HOOKS: vault_config_core::__private::live::Hooks =
     vault_config_core::__private::live::Hooks {
         setup: Some(setup_from_env),
         block_on: blocking::block_on_work,
+        give_back: Some(blocking::give_back),
     };
 pub use client::health::Health;
 pub use error::Error;

@@ -221,48 +221,54 @@ fn no_credentials_and_no_proxy_is_reported_once() {
     assert_eq!(err.problems()[0].kind, ProblemKind::Config, "{err}");
 }
 
-/// Tokens alive on the server before and after 100 one-shot AppRole loads: each load revokes
-/// the token it logged in with. A static token is used, never revoked.
+/// An AppRole role of the test's own (so that other tests' logins do not move its token
+/// count): its role id and a secret id.
+fn own_role(v: &DevVault, role: &str) -> (String, String) {
+    let (status, body) = v.call(
+        "POST",
+        &format!("auth/approle/role/{role}"),
+        Some(&serde_json::json!({ "token_policies": ["dev-tests"], "token_ttl": "1h" })),
+    );
+    assert!((200..300).contains(&status), "{body}");
+    let id = |path: &str, key: &str| {
+        let (_, body) = v.call(
+            if key == "role_id" { "GET" } else { "POST" },
+            &format!("auth/approle/role/{role}/{path}"),
+            None,
+        );
+        body["data"][key].as_str().unwrap().to_owned()
+    };
+    (id("role-id", "role_id"), id("secret-id", "secret_id"))
+}
+
+/// The tokens of `role` the server holds (`LIST auth/token/accessors`, then each looked up).
+fn tokens_of_role(v: &DevVault, role: &str) -> usize {
+    let (_, list) = v.call("LIST", "auth/token/accessors", None);
+    list["data"]["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| {
+            let (_, info) = v.call(
+                "POST",
+                "auth/token/lookup-accessor",
+                Some(&serde_json::json!({ "accessor": a })),
+            );
+            info["data"]["meta"]["role_name"] == role
+        })
+        .count()
+}
+
+/// Tokens alive on the server before and after 100 one-shot AppRole loads in a process that
+/// goes on: each load returns before its token is revoked, and the revocation follows on the
+/// library's runtime. A static token is used, never revoked.
 #[test]
 fn one_shot_loads_leave_no_token_behind() {
     let Some(v) = DevVault::get() else { return };
     let (profile, _) = seeded(&v, "revoke");
-    // This test's own role, so that other tests' logins do not move the count.
-    let (status, body) = v.call(
-        "POST",
-        "auth/approle/role/revoke-count",
-        Some(&serde_json::json!({ "token_policies": ["dev-tests"], "token_ttl": "1h" })),
-    );
-    assert!((200..300).contains(&status), "{body}");
-    let role_id = v
-        .call("GET", "auth/approle/role/revoke-count/role-id", None)
-        .1["data"]["role_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let secret_id = v
-        .call("POST", "auth/approle/role/revoke-count/secret-id", None)
-        .1["data"]["secret_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let of_role = |v: &DevVault| {
-        let (_, list) = v.call("LIST", "auth/token/accessors", None);
-        list["data"]["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|a| {
-                let (_, info) = v.call(
-                    "POST",
-                    "auth/token/lookup-accessor",
-                    Some(&serde_json::json!({ "accessor": a })),
-                );
-                info["data"]["meta"]["role_name"] == "revoke-count"
-            })
-            .count()
-    };
-    let before = of_role(&v);
+    let role = crate::fixtures::unique("revoke-count");
+    let (role_id, secret_id) = own_role(&v, &role);
+    let before = tokens_of_role(&v, &role);
     let pairs = [
         ("VAULT_ADDR", v.addr.as_str()),
         ("VAULT_ROLE_ID", role_id.as_str()),
@@ -274,7 +280,10 @@ fn one_shot_loads_leave_no_token_behind() {
             .load()
             .unwrap();
     }
-    let after = of_role(&v);
+    assert!(vault_config::vault::blocking::wait_for_give_backs(
+        Duration::from_secs(10)
+    ));
+    let after = tokens_of_role(&v, &role);
     println!("tokens of the role alive: before {before}, after 100 loads {after}");
     assert_eq!((before, after), (0, 0));
 
@@ -286,9 +295,58 @@ fn one_shot_loads_leave_no_token_behind() {
         ))
         .load()
         .unwrap();
+    assert!(vault_config::vault::blocking::wait_for_give_backs(
+        Duration::from_secs(10)
+    ));
     let (status, _) =
         dev_vault::request(&v.addr, &token, None, "GET", "auth/token/lookup-self", None);
     assert_eq!(status, 200, "a static token is never revoked");
+}
+
+/// A process that exits right after its load, as a one-shot job does: the load returns before
+/// its token is revoked, and the process waits for the revocation at exit. The child is this
+/// test binary running [`load_then_exit`] with the role's credentials in its environment; the
+/// tokens of the role are counted the moment it has exited.
+#[test]
+fn a_process_that_exits_right_after_its_load_leaves_no_token() {
+    let Some(v) = DevVault::get() else { return };
+    let (profile, _) = seeded(&v, "exit");
+    let role = crate::fixtures::unique("exit-count");
+    let (role_id, secret_id) = own_role(&v, &role);
+    for run in 0..5 {
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args(["--ignored", "--exact", "auth_real::load_then_exit"])
+            .env_clear()
+            .envs(env(
+                &[
+                    ("VAULT_ADDR", v.addr.as_str()),
+                    ("VAULT_ROLE_ID", role_id.as_str()),
+                    ("VAULT_SECRET_ID", secret_id.as_str()),
+                    ("LOAD_THEN_EXIT", "1"),
+                ],
+                &profile,
+            ))
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("1 passed"),
+            "{stdout}"
+        );
+        let alive = tokens_of_role(&v, &role);
+        println!("run {run}: tokens of the role alive right after the process exited: {alive}");
+        assert_eq!(alive, 0);
+    }
+}
+
+/// The child of [`a_process_that_exits_right_after_its_load_leaves_no_token`]: one load from
+/// the process environment, and the process exits.
+#[test]
+#[ignore = "a child process of a_process_that_exits_right_after_its_load_leaves_no_token"]
+fn load_then_exit() {
+    if std::env::var_os("LOAD_THEN_EXIT").is_some() {
+        App::load().unwrap();
+    }
 }
 
 /// `bao proxy` with AppRole auto-auth and `use_auto_auth_token = "force"`, on a port of its own.

@@ -402,6 +402,10 @@ fn failed_loads_explain_and_check_leave_no_token_and_no_lease() {
         "{explained}"
     );
     let _ = OneShot::loader().env_vars(env).check();
+    // The failed loads gave back in the background; explain and check waited for theirs.
+    assert!(vault_config::vault::blocking::wait_for_give_backs(
+        Duration::from_secs(10)
+    ));
     let tokens = proxy.issued_tokens();
     let alive = tokens_alive(&v, &tokens);
     let leases = leases_alive(&v, "lcshot");
