@@ -103,21 +103,30 @@ pub(crate) fn give_back(work: BoxFuture<'static, ()>) -> Option<BoxFuture<'stati
         // No exit hook on this platform: the load waits for its give-back.
         return Some(work);
     }
-    *lock_pending() += 1;
-    let done = || {
+    let pending = Pending::count();
+    // Counted until the work ends, panics included (the guard drops with the task); if the
+    // runtime could not start, nothing can run it and the guard drops at once.
+    let _ = spawn(async move {
+        work.await;
+        drop(pending);
+    });
+    None
+}
+
+/// One give-back still running, counted in [`PENDING`] for as long as it lives.
+struct Pending;
+
+impl Pending {
+    fn count() -> Pending {
+        *lock_pending() += 1;
+        Pending
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
         *lock_pending() -= 1;
         PENDING.1.notify_all();
-    };
-    match spawn(async move {
-        work.await;
-        done();
-    }) {
-        Ok(_) => None,
-        // No runtime: nothing could run it in the background; the load waits for nothing.
-        Err(_) => {
-            done();
-            None
-        }
     }
 }
 
@@ -130,7 +139,8 @@ fn lock_pending() -> std::sync::MutexGuard<'static, usize> {
 
 /// Waits until every give-back of a finished load is done, for at most `within`; whether
 /// they all are. The process does this at exit; a program that needs it earlier (before a
-/// `fork`, say, or to count tokens in a test) can call it.
+/// `fork`, say, or to count tokens in a test) can call it. (A forked child does not wait at
+/// its exit for give-backs its parent started: they run on the parent's threads.)
 ///
 /// ```
 /// use std::time::Duration;
@@ -151,10 +161,17 @@ pub fn wait_for_give_backs(within: Duration) -> bool {
 mod exit_hook {
     use std::sync::OnceLock;
 
+    /// The process that installed the hook: a forked child inherits the hook and the count,
+    /// not the threads that run the give-backs, so it must not wait for them.
+    static INSTALLER: OnceLock<u32> = OnceLock::new();
+
     /// Whether the hook is in place (installing it on first use).
     pub(super) fn installed() -> bool {
         static INSTALLED: OnceLock<bool> = OnceLock::new();
-        *INSTALLED.get_or_init(install)
+        *INSTALLED.get_or_init(|| {
+            INSTALLER.get_or_init(std::process::id);
+            install()
+        })
     }
 
     #[cfg(unix)]
@@ -162,7 +179,9 @@ mod exit_hook {
     fn install() -> bool {
         extern "C" fn at_exit() {
             // Never unwinds: waiting on a poisoned lock takes the value, and a timeout ends it.
-            super::wait_for_give_backs(super::GIVE_BACK_AT_EXIT);
+            if INSTALLER.get() == Some(&std::process::id()) {
+                super::wait_for_give_backs(super::GIVE_BACK_AT_EXIT);
+            }
         }
         // SAFETY: `atexit` takes a plain `extern "C" fn()` that lives as long as the program
         // and is called once by `exit`, on the exiting thread, while the library's runtime

@@ -79,6 +79,8 @@ fn every_example_the_docs_name_exists_and_is_exercised() {
         );
         assert!(
             exercised.contains(&format!("--example {name}"))
+                || exercised.contains(&format!("run_example {name}"))
+                || exercised.contains(&format!("target/debug/examples/{name} "))
                 || exercised.contains(&format!("run(\"{name}\""))
                 || exercised.contains(&format!("example_binary(\"{name}\")"))
                 || compact.contains(&format!("spawn(\"{name}\"")),
