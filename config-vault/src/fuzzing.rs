@@ -91,7 +91,7 @@ pub fn lifecycle(data: &[u8]) {
     use std::time::Duration;
 
     use crate::client::Session;
-    use crate::http::wire::{LONGEST_WAIT, bounded};
+    use crate::schedule::{LONGEST_WAIT, bounded};
 
     let Some((&mode, body)) = data.split_first() else {
         return;

@@ -183,7 +183,7 @@ mod tests {
         let data = decode_lease(&reply(200, &huge), "database/creds/app").unwrap();
         assert_eq!(
             data.lease(),
-            Some(crate::http::wire::bounded(std::time::Duration::MAX))
+            Some(crate::schedule::bounded(std::time::Duration::MAX))
         );
         let zero =
             r#"{"lease_id":"database/creds/app/x","lease_duration":0,"renewable":false,"data":{}}"#;

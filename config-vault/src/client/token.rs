@@ -23,7 +23,7 @@ const RETRY_AFTER_FAILURE: Duration = crate::schedule::LONGEST_RETRY;
 pub(crate) fn schedule(ttl: Duration, lease: Duration) -> (Duration, Duration) {
     let grace = crate::schedule::grace(lease, fastrand::f64());
     (
-        crate::http::wire::bounded(ttl).mul_f64(2.0 / 3.0) + grace / 3,
+        crate::schedule::bounded(ttl).mul_f64(2.0 / 3.0) + grace / 3,
         grace,
     )
 }

@@ -6,11 +6,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-#[cfg(any(test, feature = "fuzzing"))]
-pub(crate) use crate::schedule::LONGEST_WAIT;
-pub(crate) use crate::schedule::bounded;
+use crate::schedule::bounded;
 
-/// A TTL or lease in whole seconds as a server sends it, [`bounded`].
+/// A TTL or lease in whole seconds as a server sends it, [`bounded`](crate::schedule::bounded).
 pub(crate) fn ttl_secs(secs: u64) -> Duration {
     bounded(Duration::from_secs(secs))
 }
@@ -180,6 +178,7 @@ pub(crate) fn error_message(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schedule::LONGEST_WAIT;
 
     #[test]
     fn error_messages_from_both_body_shapes() {
