@@ -147,12 +147,9 @@ fn lock_pending() -> std::sync::MutexGuard<'static, usize> {
 /// assert!(vault_config_vault::blocking::wait_for_give_backs(Duration::from_secs(1)));
 /// ```
 pub fn wait_for_give_backs(within: Duration) -> bool {
-    let (pending, done) = &PENDING;
-    let guard = pending
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let (guard, _) = done
-        .wait_timeout_while(guard, within, |n| *n > 0)
+    let (guard, _) = PENDING
+        .1
+        .wait_timeout_while(lock_pending(), within, |n| *n > 0)
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     *guard == 0
 }
