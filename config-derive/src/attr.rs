@@ -228,8 +228,33 @@ fn key_of(meta: &ParseNestedMeta<'_>) -> String {
         .map_or_else(|| "?".to_owned(), ToString::to_string)
 }
 
-fn config_attrs(attrs: &[syn::Attribute]) -> impl Iterator<Item = &syn::Attribute> {
-    attrs.iter().filter(|a| a.path().is_ident("config"))
+/// Calls `f` on every key of every `#[config(..)]` in `attrs`; a syntax error is recorded and
+/// ends only its own attribute.
+fn each_key(
+    cx: &Ctxt,
+    attrs: &[syn::Attribute],
+    mut f: impl FnMut(ParseNestedMeta<'_>) -> syn::Result<()>,
+) {
+    for attr in attrs.iter().filter(|a| a.path().is_ident("config")) {
+        if let Err(err) = attr.parse_nested_meta(&mut f) {
+            cx.syn_error(err);
+        }
+    }
+}
+
+/// Calls `f` on every key inside `outer(..)` (a `vault(..)`), whose keys are `keys`.
+fn each_inner_key(
+    outer: &ParseNestedMeta<'_>,
+    keys: &[&str],
+    f: impl FnMut(ParseNestedMeta<'_>) -> syn::Result<()>,
+) -> syn::Result<()> {
+    if !outer.input.peek(syn::token::Paren) {
+        return Err(outer.error(format!(
+            "expected `vault(...)` with any of {}",
+            kw::listed(keys)
+        )));
+    }
+    outer.parse_nested_meta(f)
 }
 
 /// `= ["a", "b"]`: a bracketed list of string literals.
@@ -265,45 +290,34 @@ impl ContainerAttrs {
             files: Attr::none(kw::FILES),
             dotenv: Attr::none(kw::DOTENV),
         };
-        for attr in config_attrs(attrs) {
-            let result = attr.parse_nested_meta(|meta| {
-                match key_of(&meta).as_str() {
-                    // env_prefix = "APP_"
-                    kw::ENV_PREFIX => out.env_prefix.set(cx, &meta, meta.value()?.parse()?),
-                    // vault(mount = "secret", path = "myapp/{profile}", keys = "..", env(..))
-                    kw::VAULT => out.parse_vault(cx, &meta)?,
-                    // validate = path::to::check
-                    kw::VALIDATE => out.validate.set(cx, &meta, meta.value()?.parse()?),
-                    // allow_unknown
-                    kw::ALLOW_UNKNOWN => out.allow_unknown.set(cx, &meta, ()),
-                    // files = ["config/default.toml", "required:config/{profile}.toml"]
-                    kw::FILES => out.files.set(cx, &meta, lit_list(&meta)?),
-                    // dotenv = ".env"
-                    kw::DOTENV => out.dotenv.set(cx, &meta, meta.value()?.parse()?),
-                    // refresh = "5m"
-                    kw::REFRESH => out.refresh.set(cx, &meta, meta.value()?.parse()?),
-                    // order = ["vault", "env", "default"]
-                    kw::ORDER => out.order.set(cx, &meta, lit_list(&meta)?),
-                    _ => unknown(cx, &meta, "a struct", kw::CONTAINER)?,
-                }
-                Ok(())
-            });
-            if let Err(err) = result {
-                cx.syn_error(err);
+        each_key(cx, attrs, |meta| {
+            match key_of(&meta).as_str() {
+                // env_prefix = "APP_"
+                kw::ENV_PREFIX => out.env_prefix.set(cx, &meta, meta.value()?.parse()?),
+                // vault(mount = "secret", path = "myapp/{profile}", keys = "..", env(..))
+                kw::VAULT => out.parse_vault(cx, &meta)?,
+                // validate = path::to::check
+                kw::VALIDATE => out.validate.set(cx, &meta, meta.value()?.parse()?),
+                // allow_unknown
+                kw::ALLOW_UNKNOWN => out.allow_unknown.set(cx, &meta, ()),
+                // files = ["config/default.toml", "required:config/{profile}.toml"]
+                kw::FILES => out.files.set(cx, &meta, lit_list(&meta)?),
+                // dotenv = ".env"
+                kw::DOTENV => out.dotenv.set(cx, &meta, meta.value()?.parse()?),
+                // refresh = "5m"
+                kw::REFRESH => out.refresh.set(cx, &meta, meta.value()?.parse()?),
+                // order = ["vault", "env", "default"]
+                kw::ORDER => out.order.set(cx, &meta, lit_list(&meta)?),
+                _ => unknown(cx, &meta, "a struct", kw::CONTAINER)?,
             }
-        }
+            Ok(())
+        });
         out
     }
 
     /// The struct's `vault(..)`: where its secrets live and how the `VAULT_*` settings are named.
     fn parse_vault(&mut self, cx: &Ctxt, outer: &ParseNestedMeta<'_>) -> syn::Result<()> {
-        if !outer.input.peek(syn::token::Paren) {
-            return Err(outer.error(format!(
-                "expected `vault(...)` with any of {}",
-                kw::listed(kw::CONTAINER_VAULT)
-            )));
-        }
-        outer.parse_nested_meta(|meta| {
+        each_inner_key(outer, kw::CONTAINER_VAULT, |meta| {
             match key_of(&meta).as_str() {
                 // vault(mount = "secret")
                 kw::MOUNT => self.vault_mount.set(cx, &meta, meta.value()?.parse()?),
@@ -360,37 +374,32 @@ impl FieldAttrs {
             allow_empty: Attr::none(kw::ALLOW_EMPTY),
             is_static: Attr::none(kw::STATIC),
         };
-        for attr in config_attrs(attrs) {
-            let result = attr.parse_nested_meta(|meta| {
-                match key_of(&meta).as_str() {
-                    // secret
-                    kw::SECRET => out.secret.set(cx, &meta, ()),
-                    // default, default = "text" or default = expr
-                    kw::DEFAULT => out.default.set(cx, &meta, default_value(&meta)?),
-                    // env = "NAME"
-                    kw::ENV => out.env.set(cx, &meta, meta.value()?.parse()?),
-                    // vault(path = "db", key = "url", aliases = ["uri"], mount = "kv")
-                    kw::VAULT => out.vault.set(cx, &meta, VaultAttr::parse(cx, &meta)?),
-                    // lease = "database/creds/app"
-                    kw::LEASE => out.lease.set(cx, &meta, meta.value()?.parse()?),
-                    // validate = path::to::check
-                    kw::VALIDATE => out.validate.set(cx, &meta, meta.value()?.parse()?),
-                    // nested
-                    kw::NESTED => out.nested.set(cx, &meta, ()),
-                    // skip
-                    kw::SKIP => out.skip.set(cx, &meta, ()),
-                    // allow_empty
-                    kw::ALLOW_EMPTY => out.allow_empty.set(cx, &meta, ()),
-                    // static
-                    kw::STATIC => out.is_static.set(cx, &meta, ()),
-                    _ => unknown(cx, &meta, "a field", kw::FIELD)?,
-                }
-                Ok(())
-            });
-            if let Err(err) = result {
-                cx.syn_error(err);
+        each_key(cx, attrs, |meta| {
+            match key_of(&meta).as_str() {
+                // secret
+                kw::SECRET => out.secret.set(cx, &meta, ()),
+                // default, default = "text" or default = expr
+                kw::DEFAULT => out.default.set(cx, &meta, default_value(&meta)?),
+                // env = "NAME"
+                kw::ENV => out.env.set(cx, &meta, meta.value()?.parse()?),
+                // vault(path = "db", key = "url", aliases = ["uri"], mount = "kv")
+                kw::VAULT => out.vault.set(cx, &meta, VaultAttr::parse(cx, &meta)?),
+                // lease = "database/creds/app"
+                kw::LEASE => out.lease.set(cx, &meta, meta.value()?.parse()?),
+                // validate = path::to::check
+                kw::VALIDATE => out.validate.set(cx, &meta, meta.value()?.parse()?),
+                // nested
+                kw::NESTED => out.nested.set(cx, &meta, ()),
+                // skip
+                kw::SKIP => out.skip.set(cx, &meta, ()),
+                // allow_empty
+                kw::ALLOW_EMPTY => out.allow_empty.set(cx, &meta, ()),
+                // static
+                kw::STATIC => out.is_static.set(cx, &meta, ()),
+                _ => unknown(cx, &meta, "a field", kw::FIELD)?,
             }
-        }
+            Ok(())
+        });
         out
     }
 }
@@ -419,13 +428,7 @@ impl VaultAttr {
             mount: Attr::none("vault(mount)"),
             folder: Attr::none("vault(folder)"),
         };
-        if !outer.input.peek(syn::token::Paren) {
-            return Err(outer.error(format!(
-                "expected `vault(...)` with any of {}",
-                kw::listed(kw::FIELD_VAULT)
-            )));
-        }
-        outer.parse_nested_meta(|meta| {
+        each_inner_key(outer, kw::FIELD_VAULT, |meta| {
             match key_of(&meta).as_str() {
                 // vault(path = "database")
                 kw::PATH => out.path.set(cx, &meta, meta.value()?.parse()?),
