@@ -3,7 +3,6 @@
 //! loads: a login token is revoked when the load is done, a static token never.
 
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use vault_config::error::ProblemKind;
@@ -22,12 +21,7 @@ struct App {
 
 /// A profile of this test's own, its secret written in the root namespace.
 fn seeded(v: &DevVault, test: &str) -> (String, String) {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let profile = format!(
-        "{test}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    );
+    let profile = crate::fixtures::unique(test);
     let value = format!("pw-{profile}");
     v.write(
         &format!("secret/auth-real/{profile}/db"),
@@ -230,15 +224,14 @@ fn own_role(v: &DevVault, role: &str) -> (String, String) {
         Some(&serde_json::json!({ "token_policies": ["dev-tests"], "token_ttl": "1h" })),
     );
     assert!((200..300).contains(&status), "{body}");
-    let id = |path: &str, key: &str| {
-        let (_, body) = v.call(
-            if key == "role_id" { "GET" } else { "POST" },
-            &format!("auth/approle/role/{role}/{path}"),
-            None,
-        );
+    let id = |method: &str, path: &str, key: &str| {
+        let (_, body) = v.call(method, &format!("auth/approle/role/{role}/{path}"), None);
         body["data"][key].as_str().unwrap().to_owned()
     };
-    (id("role-id", "role_id"), id("secret-id", "secret_id"))
+    (
+        id("GET", "role-id", "role_id"),
+        id("POST", "secret-id", "secret_id"),
+    )
 }
 
 /// The tokens of `role` the server holds (`LIST auth/token/accessors`, then each looked up).

@@ -5,11 +5,10 @@
 //! modules, so what is proven is exactly what the examples declare.
 #![cfg(feature = "cli")]
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use serde_json::json;
 
 use crate::fixtures::dev_vault;
+use crate::fixtures::unique;
 use dev_vault::{DevVault, prove_policy};
 
 #[allow(dead_code, reason = "only the example's settings struct is used here")]
@@ -39,16 +38,6 @@ mod settings_admin;
 #[allow(dead_code, reason = "only the example's settings struct is used here")]
 #[path = "../../examples/spreadpilot.rs"]
 mod spreadpilot;
-
-/// A profile of the test's own.
-fn profile(name: &str) -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "{name}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
 
 fn var(name: &str, value: &str) -> Vec<(String, String)> {
     vec![(name.to_owned(), value.to_owned())]
@@ -88,7 +77,7 @@ fn ai_trader() {
 #[test]
 fn from_vault_and_live_service() {
     let Some(v) = DevVault::get() else { return };
-    let p = profile("demo");
+    let p = unique("demo");
     v.write(
         &format!("secret/vault-config-demo/{p}/database"),
         json!({ "url": "postgres://d" }),
@@ -112,7 +101,7 @@ fn gpubroker() {
 #[test]
 fn pake() {
     let Some(v) = DevVault::get() else { return };
-    let p = profile("pake");
+    let p = unique("pake");
     for (path, data) in [
         ("database", json!({ "url": "postgres://p" })),
         ("redis", json!({ "url": "redis://r" })),
@@ -127,7 +116,7 @@ fn pake() {
 #[test]
 fn quickstart() {
     let Some(v) = DevVault::get() else { return };
-    let p = profile("quick");
+    let p = unique("quick");
     v.write(&format!("secret/quickstart/{p}"), json!({ "api_key": "k" }));
     prove_policy::<quickstart::Settings>(
         &v,
@@ -140,7 +129,7 @@ fn quickstart() {
 #[test]
 fn settings_admin() {
     let Some(v) = DevVault::get() else { return };
-    let p = profile("admin");
+    let p = unique("admin");
     for (path, data) in [
         ("database", json!({ "url": "postgres://t" })),
         (
@@ -162,7 +151,7 @@ fn settings_admin() {
 #[test]
 fn spreadpilot() {
     let Some(v) = DevVault::get() else { return };
-    let p = profile("strategy");
+    let p = unique("strategy");
     v.write(
         &format!("secret/ibkr/{p}"),
         json!({ "IB_USER": "u", "IB_PASS": "p" }),
