@@ -143,6 +143,10 @@ macro_rules! forward_source {
                 (**self).versions(paths)
             }
 
+            fn monotonic_reads(&self) -> bool {
+                (**self).monotonic_reads()
+            }
+
             fn status(&self) -> BoxFuture<'_, SourceStatus> {
                 (**self).status()
             }

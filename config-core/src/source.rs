@@ -432,6 +432,15 @@ pub trait SecretSource: Send + Sync {
         Box::pin(async move { vec![None; paths.len()] })
     }
 
+    /// Whether every answer reflects at least the state of every earlier answer of this
+    /// source, whichever server of a cluster gives it (Vault's `X-Vault-Index`). When it does
+    /// not, live settings read a KV v2 version older than the published one as a lagging
+    /// standby's answer and keep what they published; when it does, an older version is real
+    /// (the secret was deleted and written again) and is published.
+    fn monotonic_reads(&self) -> bool {
+        false
+    }
+
     /// Whether the source is reachable and authenticated, for a health endpoint.
     fn status(&self) -> BoxFuture<'_, SourceStatus> {
         Box::pin(async { SourceStatus::connected() })

@@ -4,8 +4,9 @@
 //! token's expiry or revocation ends every lease it created, a lease ends at its TTL and is
 //! never renewed past its max TTL, a token is renewed up to its max TTL — driven through a
 //! random schedule of events per seed: time passing, `explain`, Vault away and back, a lease or
-//! the token revoked by an operator, a refresh rejected by validation, a new KV version, and
-//! shutdown. After every step the invariants hold:
+//! the token revoked by an operator, a refresh rejected by validation, a new KV version, a
+//! rotation read through a lagging standby (answers of older versions, for a source without
+//! monotonic reads), the secret deleted and written again from version 1, and shutdown. After every step the invariants hold:
 //!
 //! 1. the engine never revokes credentials that are published, nor replaced ones before the
 //!    grace period (unless they end sooner anyway);
@@ -15,7 +16,9 @@
 //! 4. `explain` makes no credentials (only the refresh rotates);
 //! 5. the task is alive (no panic);
 //! 6. the engine makes at most one request per simulated second on average;
-//! 7. after shutdown, no lease and no login token is left alive.
+//! 7. after shutdown, no lease and no login token is left alive;
+//! 8. the published KV value never goes back to an older version;
+//! 9. once the KV value has been still for [`FRESH`] (no standby lagging), it is published.
 //!
 //! The source is given to the loader as `Arc<SimVault>`, as a service sharing its client would.
 //! Seeds run in four tests; `LIVE_SIM_SEEDS=N` sets how many each runs (default 500), and a
@@ -46,8 +49,7 @@ struct Creds {
 struct Sim {
     #[config(lease = "database/creds/app")]
     db: Creds,
-    /// Read by the loader's validation only.
-    #[allow(dead_code)]
+    /// `good-<generation>-<version>` (`bad` is refused by validation).
     #[config(vault(path = "app", key = "mode"), validate = crate::fixtures::common::not_bad)]
     mode: String,
 }
@@ -56,6 +58,10 @@ struct Sim {
 /// an operator) before the published credentials must be alive: the longest backoff (10 s),
 /// a refresh and its jitter, with room.
 const CALM: Duration = Duration::from_secs(30);
+
+/// How long a KV value must be still (and Vault answering) before it must be published: two
+/// refresh intervals of a minute and their jitter, with room.
+const FRESH: Duration = Duration::from_secs(180);
 
 /// The most requests the engine may make over a run: half a request per simulated second
 /// (refreshes, retries while Vault is away), one and a half per lease TTL (renewals at about
@@ -85,6 +91,9 @@ struct Params {
     absurd: bool,
     /// ... and with no lease id, as for a static role.
     no_id: bool,
+    /// Every answer reflects every earlier one (a server sending `X-Vault-Index`): no stale
+    /// standby.
+    monotonic: bool,
 }
 
 impl Params {
@@ -104,6 +113,7 @@ impl Params {
             grace: pick(rng, &[1, 30, 120]),
             absurd: rng.u8(..10) == 0,
             no_id: rng.bool(),
+            monotonic: rng.bool(),
         }
     }
 }
@@ -151,6 +161,13 @@ struct Model {
     by_user: BTreeMap<String, String>,
     mode: String,
     version: u64,
+    /// The KV secret's versions since it was (re)created, and which time it is.
+    written: BTreeMap<u64, String>,
+    generation: u64,
+    /// A standby behind by this many versions answers about half the reads.
+    lag: Option<u64>,
+    /// The secret is deleted, metadata and all.
+    deleted: bool,
     away: bool,
     requests: u64,
     /// Requests by kind, for the failure message.
@@ -163,6 +180,25 @@ struct Model {
 }
 
 impl Model {
+    /// Writes a new version of the KV secret: `mode`, or a good value naming its version.
+    fn write(&mut self, mode: Option<&str>) {
+        self.version += 1;
+        self.mode = mode.map_or_else(
+            || format!("good-{}-{}", self.generation, self.version),
+            str::to_owned,
+        );
+        self.written.insert(self.version, self.mode.clone());
+    }
+
+    /// The version and value a read answers: the latest, or a lagging standby's.
+    fn answered(&mut self) -> (u64, String) {
+        let version = match self.lag {
+            Some(lag) if self.rng.bool() => self.version.saturating_sub(lag).max(1),
+            _ => self.version,
+        };
+        (version, self.written[&version].clone())
+    }
+
     fn count(&mut self, kind: &'static str) {
         self.requests += 1;
         *self.kinds.entry(kind).or_default() += 1;
@@ -337,8 +373,12 @@ impl SimVault {
             superseded: Vec::new(),
             leases: BTreeMap::new(),
             by_user: BTreeMap::new(),
-            mode: "good-0".into(),
+            mode: "good-0-1".into(),
             version: 1,
+            written: [(1, "good-0-1".to_owned())].into(),
+            generation: 0,
+            lag: None,
+            deleted: false,
             away: false,
             stalled: false,
             requests: 0,
@@ -382,10 +422,19 @@ impl SecretSource for SimVault {
                     });
                     Ok(match p.kind {
                         PathKind::Lease => m.read_lease(now),
-                        _ => [("mode", m.mode.clone())]
-                            .into_iter()
-                            .collect::<SecretData>()
-                            .with_version(Some(m.version)),
+                        _ if m.deleted => {
+                            return Err(SourceError::new(
+                                vault_config::source::SourceErrorKind::NotFound,
+                                "sim/app: not found",
+                            ));
+                        }
+                        _ => {
+                            let (version, mode) = m.answered();
+                            [("mode", mode)]
+                                .into_iter()
+                                .collect::<SecretData>()
+                                .with_version(Some(version))
+                        }
                     })
                 })
                 .collect()
@@ -404,10 +453,14 @@ impl SecretSource for SimVault {
             .iter()
             .map(|p| {
                 m.count("metadata");
-                (p.kind != PathKind::Lease && !m.away).then_some(m.version)
+                (p.kind != PathKind::Lease && !m.away && !m.deleted).then(|| m.answered().0)
             })
             .collect();
         Box::pin(async move { versions })
+    }
+
+    fn monotonic_reads(&self) -> bool {
+        self.lock().p.monotonic
     }
 
     fn status(&self) -> BoxFuture<'_, SourceStatus> {
@@ -525,7 +578,11 @@ struct Run {
     vault: SimVault,
     live: Live<Sim>,
     published: Arc<Mutex<History>>,
+    /// Each time the published KV value went back to an older version.
+    went_back: Arc<Mutex<Vec<String>>>,
     calm_since: Instant,
+    /// When the KV value last changed or a lagging standby caught up.
+    changed_at: Instant,
     started: Instant,
     log: Vec<String>,
 }
@@ -621,6 +678,19 @@ impl Run {
                 short_lease_id(&id)
             )));
         }
+        // 8. The KV value never went back.
+        if let Some(back) = self.went_back.lock().unwrap().first() {
+            return Err(self.fail(back.clone()));
+        }
+        // 9. A KV value still for long enough is published.
+        let published = self.live.current().mode.clone();
+        let still = now.saturating_duration_since(self.calm_since.max(self.changed_at));
+        if still >= FRESH && m.lag.is_none() && published != m.mode {
+            return Err(self.fail(format!(
+                "after {still:?} of calm, {published} is published instead of {}",
+                m.mode
+            )));
+        }
         // 6. Requests stay within the bound.
         let elapsed = (now - self.started).as_secs_f64().max(60.0);
         let bound = request_bound(&m.p, Duration::from_secs_f64(elapsed));
@@ -635,6 +705,10 @@ impl Run {
 
     fn disturb(&mut self) {
         self.calm_since = Instant::now();
+    }
+
+    fn changed(&mut self) {
+        self.changed_at = Instant::now();
     }
 
     /// Lets simulated time pass, `calm` or not.
@@ -705,23 +779,47 @@ impl Run {
             69..=76 => {
                 let d = Duration::from_millis(rng.u64(10_000..200_000));
                 self.log.push(format!("bad value {d:?}"));
-                {
-                    let mut m = self.vault.lock();
-                    m.mode = "bad".into();
-                    m.version += 1;
-                }
+                self.vault.lock().write(Some("bad"));
                 self.pass(d, true).await;
-                let mut m = self.vault.lock();
-                m.mode = format!("good-{}", m.version);
-                m.version += 1;
-                drop(m);
+                self.vault.lock().write(None);
                 self.disturb();
+                self.changed();
             }
             77..=84 => {
                 self.log.push("new kv version".into());
+                self.vault.lock().write(None);
+                self.changed();
+            }
+            85..=88 => {
+                // Long enough for a refresh to see it gone (see the README on KV versions).
+                let d = Duration::from_millis(rng.u64(90_000..150_000));
+                self.log
+                    .push(format!("secret deleted, written again after {d:?}"));
+                self.vault.lock().deleted = true;
+                self.pass(d, true).await;
                 let mut m = self.vault.lock();
-                m.version += 1;
-                m.mode = format!("good-{}", m.version);
+                m.deleted = false;
+                m.generation += 1;
+                m.version = 0;
+                m.written.clear();
+                m.write(None);
+                drop(m);
+                self.changed();
+            }
+            89..=92 if !self.vault.lock().p.monotonic => {
+                let lag = rng.u64(1..=3);
+                let d = Duration::from_millis(rng.u64(1_000..120_000));
+                self.log
+                    .push(format!("rotation, a standby {lag} behind for {d:?}"));
+                {
+                    let mut m = self.vault.lock();
+                    m.write(None);
+                    m.lag = Some(lag);
+                }
+                // Stale answers may keep a refused value cached: not calm.
+                self.pass(d, true).await;
+                self.vault.lock().lag = None;
+                self.changed();
             }
             _ => {
                 let d = Duration::from_millis(rng.u64(100..5_000));
@@ -731,6 +829,16 @@ impl Run {
         }
         self.check(Instant::now())
     }
+}
+
+/// Where a KV value `good-<generation>-<version>` stands in the order of writes.
+fn mode_order(mode: &str) -> (u64, u64) {
+    let mut parts = mode
+        .strip_prefix("good-")
+        .unwrap_or_else(|| panic!("a published value is good: {mode}"))
+        .split('-')
+        .map(|n| n.parse::<u64>().expect("a number"));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
 }
 
 /// `(since, until, username)` of each credential published.
@@ -776,11 +884,23 @@ fn run_seed(seed: u64, steps: usize) -> Result<(), String> {
             live.current().db.username.clone(),
         )]));
         let mut changes = live.subscribe();
+        let went_back = Arc::new(Mutex::new(Vec::new()));
         let watcher = {
             let (live, published) = (live.clone(), Arc::clone(&published));
+            let went_back = Arc::clone(&went_back);
+            let mut newest = mode_order(&live.current().mode);
             tokio::spawn(async move {
                 while changes.changed().await.is_ok() {
-                    record(&published, live.current().db.username.clone());
+                    let current = live.current();
+                    record(&published, current.db.username.clone());
+                    let order = mode_order(&current.mode);
+                    if order < newest {
+                        went_back.lock().unwrap().push(format!(
+                            "the published KV value went back from {newest:?} to {}",
+                            current.mode
+                        ));
+                    }
+                    newest = newest.max(order);
                 }
             })
         };
@@ -789,7 +909,9 @@ fn run_seed(seed: u64, steps: usize) -> Result<(), String> {
             vault: vault.clone(),
             live,
             published,
+            went_back,
             calm_since: Instant::now(),
+            changed_at: Instant::now(),
             started: Instant::now(),
             log: vec![format!("{p:?}")],
         };

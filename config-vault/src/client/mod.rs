@@ -416,6 +416,10 @@ impl SecretSource for VaultClient {
         Box::pin(self.inner.current_versions(paths))
     }
 
+    fn monotonic_reads(&self) -> bool {
+        self.inner.transport.consistency.known()
+    }
+
     fn status(&self) -> BoxFuture<'_, vault_config_core::SourceStatus> {
         Box::pin(self.inner.status())
     }

@@ -1,5 +1,5 @@
 //! One `send` for every endpoint: headers (`X-Vault-Token`, `X-Vault-Namespace`,
-//! `X-Vault-Request`), timeouts, retries, a body size limit, and a `tracing` span that records
+//! `X-Vault-Request`, `X-Vault-Index`), timeouts, retries, a body size limit, and a `tracing` span that records
 //! method and path only — never a token or a body.
 
 use std::time::Duration;
@@ -11,6 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
 use crate::config::{Config, shown_address};
+use crate::http::consistency::Consistency;
 use crate::http::wire;
 use crate::{Error, RetryPolicy};
 
@@ -188,6 +189,8 @@ pub(crate) struct Transport {
     /// One permit per request in flight: `concurrency` bounds every request of the client,
     /// path reads and the entries of folders alike.
     permits: tokio::sync::Semaphore,
+    /// The newest `X-Vault-Index` answered, sent with every later request.
+    pub(crate) consistency: Consistency,
 }
 
 impl Transport {
@@ -228,6 +231,7 @@ impl Transport {
             auth_namespace: config.auth_namespace.clone(),
             contact: std::sync::Mutex::new(None),
             permits: tokio::sync::Semaphore::new(config.concurrency),
+            consistency: Consistency::default(),
         })
     }
 
@@ -332,6 +336,12 @@ impl Transport {
         if let Some(ns) = namespace.filter(|ns| !ns.is_empty()) {
             request = request.header("X-Vault-Namespace", ns);
         }
+        // A health check describes the node asked: never forwarded to the active node.
+        if call.ns != Ns::Root {
+            for (name, value) in self.consistency.headers().into_iter().flatten() {
+                request = request.header(name, value);
+            }
+        }
         if let Some(body) = &call.body {
             request = request
                 .header(CONTENT_TYPE, "application/json")
@@ -347,6 +357,7 @@ impl Transport {
             .await
             .map_err(|e| self.transport_error(call.path, &e))?;
         let status = response.status().as_u16();
+        self.consistency.observe(response.headers());
         if response.status().is_redirection() {
             return Err(Error::Status {
                 path: call.path.to_owned(),

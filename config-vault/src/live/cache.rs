@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 use vault_config_core::{
-    BoxFuture, FetchResult, PathKind, Renewal, SecretData, SecretSource, SourceError, SourceStatus,
-    VaultPath,
+    BoxFuture, FetchResult, PathKind, Renewal, SecretData, SecretSource, SourceError,
+    SourceErrorKind, SourceStatus, VaultPath,
 };
 
 use super::leases::Keeper;
@@ -69,14 +69,12 @@ impl CachingSource {
         } else {
             vec![None; paths.len()]
         };
+        let monotonic = self.inner.monotonic_reads();
         let stale: Vec<usize> = (0..paths.len())
             .filter(|&i| match (&cached[i], paths[i].kind) {
                 (None, _) => true,
                 (Some(_), PathKind::Lease) => false,
-                (Some(data), _) => {
-                    let known = data.version();
-                    known.is_none() || current.get(i).copied().flatten() != known
-                }
+                (Some(data), _) => !unchanged(&paths[i], data.version(), current[i], monotonic),
             })
             .collect();
         let to_read: Vec<VaultPath> = stale.iter().map(|&i| paths[i].clone()).collect();
@@ -85,27 +83,70 @@ impl CachingSource {
         } else {
             self.inner.fetch(&to_read).await
         };
-        let mut results: Vec<FetchResult> = cached
-            .into_iter()
-            .map(|c| c.ok_or_else(|| SourceError::unavailable("not read")))
-            .collect();
         let now = Instant::now();
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         let mut keeper = self.keeper();
+        let mut results: Vec<FetchResult> = cached
+            .iter()
+            .map(|c| {
+                c.clone()
+                    .ok_or_else(|| SourceError::unavailable("not read"))
+            })
+            .collect();
         for (i, result) in stale.into_iter().zip(fresh) {
             let path = &paths[i];
             match (&result, path.kind) {
                 (Ok(data), PathKind::Lease) => keeper.read(path, data, now, fastrand::f64()),
                 (Ok(data), _) => {
+                    let known = cached[i].as_ref().and_then(SecretData::version);
+                    if !monotonic && older(data.version(), known) {
+                        // A lagging standby's answer: keep what is published.
+                        note_stale(path);
+                        continue;
+                    }
                     cache.insert(path.clone(), data.clone());
                 }
                 (Err(err), PathKind::Lease) => keeper.read_failed(path, err, now),
+                // Gone: whatever is written there next is new, whatever its version.
+                (Err(err), _)
+                    if matches!(
+                        err.kind(),
+                        SourceErrorKind::NotFound | SourceErrorKind::Deleted
+                    ) =>
+                {
+                    cache.remove(path);
+                }
                 (Err(_), _) => {}
             }
             results[i] = result;
         }
         results
     }
+}
+
+/// Whether a cached KV path needs no read: its version is known and the source reports the
+/// same one, or (from a source without [monotonic reads](SecretSource::monotonic_reads)) an
+/// older one, which only a lagging standby reports. KV v1 (no version) is always read.
+fn unchanged(path: &VaultPath, known: Option<u64>, current: Option<u64>, monotonic: bool) -> bool {
+    if known.is_some() && current == known {
+        return true;
+    }
+    let stale = !monotonic && older(current, known);
+    if stale {
+        note_stale(path);
+    }
+    stale
+}
+
+/// Whether `version` is older than `known` (both known).
+fn older(version: Option<u64>, known: Option<u64>) -> bool {
+    matches!((version, known), (Some(v), Some(k)) if v < k)
+}
+
+/// Counts and logs an answer older than what is published.
+fn note_stale(path: &VaultPath) {
+    tracing::debug!(path = %path, "vault: a server answered an older KV version; kept the published one");
+    metrics::counter!(crate::metrics::STALE_READS).increment(1);
 }
 
 /// Forwards everything but `fetch` to the client it wraps.
@@ -121,6 +162,10 @@ impl SecretSource for CachingSource {
 
     fn versions<'a>(&'a self, paths: &'a [VaultPath]) -> BoxFuture<'a, Vec<Option<u64>>> {
         self.inner.versions(paths)
+    }
+
+    fn monotonic_reads(&self) -> bool {
+        self.inner.monotonic_reads()
     }
 
     fn status(&self) -> BoxFuture<'_, SourceStatus> {

@@ -140,3 +140,63 @@ async fn an_html_404_is_unavailable_and_an_empty_200_is_malformed() {
     let empty = answers[1].as_ref().unwrap_err();
     assert_eq!(empty.kind(), vault_config_core::SourceErrorKind::Malformed);
 }
+
+/// OpenBao's `X-Vault-Index`: base64 of the cluster id and its raft index.
+fn index(value: u64) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .encode(format!(r#"{{"cluster":"c1","value":"{value}"}}"#))
+}
+
+/// Once a server marks its answers with `X-Vault-Index`, every later request carries the newest
+/// index seen with `forward-active-node` (a lagging standby's older index does not lower it),
+/// except health checks, which must describe the node asked. On a real cluster:
+/// `tests/reliability/ha_real.rs`.
+#[tokio::test]
+async fn the_newest_index_goes_with_every_later_request_but_health() {
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/sys/internal/ui/mounts/secret"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(mount_info("2"))
+                .insert_header("X-Vault-Index", index(37).as_str()),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/secret/data/a"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(kv2_read(json!({ "k": "v" })))
+                .insert_header("X-Vault-Index", index(12).as_str()),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/secret/data/b"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(kv2_read(json!({ "k": "v" }))))
+        .mount(&server)
+        .await;
+    Mock::given(path("/v1/sys/health"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "sealed": false })))
+        .mount(&server)
+        .await;
+    let client = builder(&server).build().unwrap();
+    assert!(!vault_config_core::SecretSource::monotonic_reads(&client));
+    fetch(&client, &[("secret", "a")]).await;
+    fetch(&client, &[("secret", "b")]).await;
+    client.health().await;
+    assert!(vault_config_core::SecretSource::monotonic_reads(&client));
+
+    let requests = server.received_requests().await.unwrap();
+    let sent = |p: &str| {
+        let r = requests.iter().find(|r| r.url.path() == p).unwrap();
+        let h = |n: &str| r.headers.get(n).map(|v| v.to_str().unwrap().to_owned());
+        (h("x-vault-index"), h("x-vault-inconsistent"))
+    };
+    // The first request knows no index yet.
+    assert_eq!(sent("/v1/sys/internal/ui/mounts/secret"), (None, None));
+    let forward = Some("forward-active-node".to_owned());
+    assert_eq!(sent("/v1/secret/data/b"), (Some(index(37)), forward));
+    assert_eq!(sent("/v1/sys/health"), (None, None));
+}
