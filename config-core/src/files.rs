@@ -227,9 +227,26 @@ fn read_bounded(path: &Path) -> Result<Option<Zeroizing<String>>, String> {
 }
 
 /// A parse error's first line, with the position (TOML, YAML and JSON all give one), never
-/// the excerpt of the file that TOML's message adds below it (a line that may hold a secret).
+/// the excerpt of the file that TOML's message adds below it (a line that may hold a secret),
+/// and for a value of the wrong type (a JSON or YAML file that is one plain value) its type,
+/// never the value.
 fn first_line(error: &figment::Error) -> String {
-    let text = error.kind.to_string();
+    use figment::error::{Actual, Kind};
+    if let Kind::InvalidType(actual, expected) | Kind::InvalidValue(actual, expected) = &error.kind
+    {
+        let found = match actual {
+            Actual::Bool(_) => "a boolean",
+            Actual::Unsigned(_) | Actual::Signed(_) | Actual::Float(_) => "a number",
+            Actual::Char(_) | Actual::Str(_) | Actual::Other(_) => "a string",
+            Actual::Bytes(_) => "bytes",
+            Actual::Unit | Actual::Option => "nothing",
+            Actual::Seq => "a list",
+            Actual::Map => "a table",
+            _ => "a value of another type",
+        };
+        return format!("holds {found}, expected {expected}");
+    }
+    let text = without_value(&error.kind.to_string());
     let lines: Vec<&str> = text.lines().map(str::trim).collect();
     let reason = lines
         .iter()
@@ -241,6 +258,25 @@ fn first_line(error: &figment::Error) -> String {
         (Some(first), None) => (*first).to_owned(),
         (None, _) => "cannot be parsed".to_owned(),
     }
+}
+
+/// serde's `invalid type: string "…", expected …` (as serde_json words a JSON file that is one
+/// plain value) without the value: `invalid type: string, expected …`.
+fn without_value(message: &str) -> String {
+    let Some(rest) = ["invalid type: ", "invalid value: "]
+        .iter()
+        .find_map(|p| message.strip_prefix(p))
+    else {
+        return message.to_owned();
+    };
+    let (Some(quote), Some(expected)) = (rest.find(['"', '`']), rest.rfind(", expected")) else {
+        return message.to_owned();
+    };
+    if quote > expected {
+        return message.to_owned();
+    }
+    let head = &message[..message.len() - rest.len()];
+    format!("{head}{}{}", rest[..quote].trim_end(), &rest[expected..])
 }
 
 fn check(file: &str, status: FileStatus) -> FileCheck {
@@ -347,6 +383,35 @@ mod tests {
         let shown = first_line(&err);
         assert!(shown.contains("line 1"), "{shown}");
         assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
+    fn a_file_that_is_one_plain_value_is_described_not_quoted() {
+        for (text, found) in [
+            (r#""canary-secret""#, "string"),
+            ("42", "integer"),
+            (r#"["canary-secret"]"#, "sequence"),
+            (r#""with, expected \" inside""#, "string"),
+        ] {
+            let err = Figment::from(Json::string(text))
+                .extract::<Dict>()
+                .unwrap_err();
+            let shown = first_line(&err);
+            assert!(
+                !shown.contains("canary") && !shown.contains("42"),
+                "{shown}"
+            );
+            assert!(shown.contains(found) && shown.contains("map"), "{shown}");
+            assert!(shown.contains("line 1"), "{shown}");
+        }
+        let err = Figment::from(Yaml::string("canary-secret\n"))
+            .extract::<Dict>()
+            .unwrap_err();
+        let shown = first_line(&err);
+        assert!(
+            !shown.contains("canary") && shown.contains("string"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -213,7 +213,8 @@ impl VaultClientBuilder {
     /// How many requests are in flight at once (default 250, the number of streams Go's
     /// HTTP/2 server, and so Vault and OpenBao, lets one connection have open: a load of up
     /// to 250 requests, detections and reads together, is one wave on one connection);
-    /// folder entries count against the same limit.
+    /// folder entries count against the same limit. Over plain `http://` (HTTP/1.1, a
+    /// connection per request in flight) at most 32 are in flight, whatever this says.
     pub fn concurrency(mut self, n: usize) -> Self {
         self.config.concurrency = n.max(1);
         self

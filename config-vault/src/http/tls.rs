@@ -5,7 +5,7 @@
 //! CA bundle once per distinct content (the file is read again for each client, so a rotated CA
 //! file is seen, but it is parsed only when it changed).
 
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -49,14 +49,29 @@ fn default_roots() -> Arc<RootCertStore> {
     }))
 }
 
-/// One CA bundle (each `(file, PEM bytes)`), parsed once per distinct content.
-fn given_roots(files: Vec<(&Path, Vec<u8>)>, var: &str) -> Result<Arc<RootCertStore>, Error> {
-    type Cache = Mutex<HashMap<Vec<Vec<u8>>, Arc<RootCertStore>>>;
+/// How many parsed CA bundles are kept: a process talks to one or two Vaults; a CA file
+/// rotated now and then replaces the oldest entry. At most this many times [`MAX_PEM_BYTES`]
+/// per file stay in memory.
+const CACHED_BUNDLES: usize = 4;
+
+/// The parsed CA bundles, by their contents (the names only label errors), oldest first.
+type Cache = Mutex<VecDeque<(Vec<Vec<u8>>, Arc<RootCertStore>)>>;
+
+fn cache() -> &'static Cache {
     static CACHE: OnceLock<Cache> = OnceLock::new();
-    // The contents are the key; the names only label errors.
+    CACHE.get_or_init(Cache::default)
+}
+
+/// One CA bundle (each `(file, PEM bytes)`), parsed once per distinct content while it is one
+/// of the last [`CACHED_BUNDLES`].
+fn given_roots(files: Vec<(&Path, Vec<u8>)>, var: &str) -> Result<Arc<RootCertStore>, Error> {
     let (names, key): (Vec<&Path>, Vec<Vec<u8>>) = files.into_iter().unzip();
-    let cache = CACHE.get_or_init(Cache::default);
-    if let Some(roots) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+    let cached = cache().lock().ok().and_then(|c| {
+        c.iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, roots)| Arc::clone(roots))
+    });
+    if let Some(roots) = cached {
         return Ok(roots);
     }
     let mut roots = RootCertStore::empty();
@@ -78,8 +93,11 @@ fn given_roots(files: Vec<(&Path, Vec<u8>)>, var: &str) -> Result<Arc<RootCertSt
         }
     }
     let roots = Arc::new(roots);
-    if let Ok(mut cache) = cache.lock() {
-        cache.insert(key, Arc::clone(&roots));
+    if let Ok(mut cache) = cache().lock() {
+        if cache.len() >= CACHED_BUNDLES {
+            cache.pop_front();
+        }
+        cache.push_back((key, Arc::clone(&roots)));
     }
     Ok(roots)
 }
@@ -301,6 +319,20 @@ dAIgCegWZfIGvOm4lYqi4cskiyOAijkUdkEofTLiZcCG6o0=
         let bundle = format!("{CA}{CA}").into_bytes();
         let rotated = given_roots(vec![(name, bundle)], "VAULT_CACERT").unwrap();
         assert!(!Arc::ptr_eq(&first, &rotated));
+    }
+
+    #[test]
+    fn the_cache_keeps_the_last_few_bundles_only() {
+        let name = Path::new("ca.pem");
+        // A file rotated many times: each content once (other tests add theirs too).
+        for i in 1..=3 * CACHED_BUNDLES {
+            let bundle = CA.repeat(i).into_bytes();
+            given_roots(vec![(name, bundle)], "VAULT_CACERT").unwrap();
+            assert!(cache().lock().unwrap().len() <= CACHED_BUNDLES);
+        }
+        let newest = CA.repeat(3 * CACHED_BUNDLES).into_bytes();
+        let cached = cache().lock().unwrap().iter().any(|(k, _)| k[0] == newest);
+        assert!(cached, "the newest bundle is kept");
     }
 
     #[test]

@@ -15,6 +15,10 @@ use crate::http::consistency::Consistency;
 use crate::http::wire;
 use crate::{Error, RetryPolicy};
 
+/// The most requests in flight over plain HTTP, where each needs a connection of its own
+/// (HTTPS negotiates HTTP/2, where they share one).
+pub(crate) const HTTP1_IN_FLIGHT: usize = 32;
+
 /// Which namespace header a request carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Ns {
@@ -220,6 +224,12 @@ impl Transport {
         let (Some(base), Ok(http)) = (base, http) else {
             return Err(errors);
         };
+        // Plain HTTP is HTTP/1.1: one connection per request in flight.
+        let permits = if base.scheme() == "http" {
+            config.concurrency.min(HTTP1_IN_FLIGHT)
+        } else {
+            config.concurrency
+        };
         Ok(Transport {
             http,
             address_display: shown_address(&base),
@@ -230,7 +240,7 @@ impl Transport {
             namespace: config.namespace.clone(),
             auth_namespace: config.auth_namespace.clone(),
             contact: std::sync::Mutex::new(None),
-            permits: tokio::sync::Semaphore::new(config.concurrency),
+            permits: tokio::sync::Semaphore::new(permits),
             consistency: Consistency::default(),
         })
     }

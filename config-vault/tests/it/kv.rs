@@ -111,6 +111,37 @@ async fn folder_entries_are_read_within_the_concurrency_limit() {
     );
 }
 
+/// Over plain HTTP (HTTP/1.1: one connection per request in flight) a load of 64 paths is
+/// read 32 at a time, not with 64 connections at once.
+#[tokio::test]
+async fn plain_http_caps_the_requests_in_flight() {
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/sys/internal/ui/mounts/secret"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(mount_info("2")))
+        .mount(&server)
+        .await;
+    let delay = std::time::Duration::from_millis(300);
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(kv2_read(json!({ "k": "v" })))
+                .set_delay(delay),
+        )
+        .mount(&server)
+        .await;
+    let client = builder(&server).build().unwrap();
+    let paths: Vec<String> = (0..64).map(|i| format!("app/p{i}")).collect();
+    let pairs: Vec<(&str, &str)> = paths.iter().map(|p| ("secret", p.as_str())).collect();
+    let started = std::time::Instant::now();
+    let answers = fetch(&client, &pairs).await;
+    assert!(answers.iter().all(Result::is_ok));
+    assert!(
+        started.elapsed() >= delay * 2,
+        "64 reads at most 32 at a time took only {:?}",
+        started.elapsed()
+    );
+}
+
 /// Answers no healthy Vault gives, and what they mean: an HTML 404 from a misrouted proxy
 /// says nothing about the secret (unavailable, not "missing" falling back to a default); an
 /// empty 200 is malformed, not an absent secret.
