@@ -1,6 +1,6 @@
 //! One `send` for every endpoint: headers (`X-Vault-Token`, `X-Vault-Namespace`,
-//! `X-Vault-Request`, `X-Vault-Index`), timeouts, retries, a body size limit, and a `tracing` span that records
-//! method and path only — never a token or a body.
+//! `X-Vault-Request`, `X-Vault-Index`), timeouts, retries, a body size limit, and a `tracing`
+//! span that records method and path only — never a token or a body.
 
 use std::time::Duration;
 

@@ -74,7 +74,11 @@ impl CachingSource {
             .filter(|&i| match (&cached[i], paths[i].kind) {
                 (None, _) => true,
                 (Some(_), PathKind::Lease) => false,
-                (Some(data), _) => !unchanged(&paths[i], data.version(), current[i], monotonic),
+                (Some(data), _) => {
+                    // A source may answer fewer versions than paths: those are read.
+                    let reported = current.get(i).copied().flatten();
+                    !unchanged(&paths[i], data.version(), reported, monotonic)
+                }
             })
             .collect();
         let to_read: Vec<VaultPath> = stale.iter().map(|&i| paths[i].clone()).collect();
