@@ -231,6 +231,8 @@ def render(figures):
       "a value or typed problems, no panic; a secret value never in the report |")
     w("| `agent_file` | any file name and text as a Vault Agent injected file | pairs with "
       "valid env names or the number of a line that exists; no panic |")
+    w("| `dotenv_file` | any text as a `.env` file (with `${VAR}` from a snapshot) | "
+      "variables with valid names or the number of a line that exists; no panic |")
     w("")
     fuzz = load(os.path.join(figures, "fuzz.json"), [])
     if fuzz:

@@ -106,4 +106,28 @@ fn secret_holders_zeroize_before_freeing() {
     });
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(leftover, 0, "Agent file values left copies in freed memory");
+
+    // A `.env` file: read, parsed (quotes, an escape, a substitution that copies the secret
+    // into a longer value), placed under the env snapshot and loaded.
+    let dotenv = std::env::temp_dir().join(format!("vc-zeroize-dotenv-{}", std::process::id()));
+    std::fs::write(
+        &dotenv,
+        format!("ZZ_FROM_ENV=\"{CANARY}\"\nLONGER=\"prefix \\\" ${{ZZ_FROM_ENV}} suffix\"\n"),
+    )
+    .unwrap();
+    let dotenv_text = dotenv.display().to_string();
+    let leftover = leftovers(|| {
+        let vault =
+            MockVault::new().secret("secret/app", [("from_vault", Value::String(canary()))]);
+        let settings = Settings::loader()
+            .env(EnvSnapshot::from_iter([("UNRELATED", "1")]))
+            .dotenv(dotenv_text.as_str())
+            .vault(vault)
+            .load()
+            .unwrap();
+        assert_eq!(settings.from_env.expose_secret(), CANARY);
+        drop(settings);
+    });
+    std::fs::remove_file(&dotenv).unwrap();
+    assert_eq!(leftover, 0, ".env values left copies in freed memory");
 }

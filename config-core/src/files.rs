@@ -1,6 +1,6 @@
 //! The config-file and `.env` layers: which files a load reads, how they are read (TOML, YAML
-//! and JSON through figment's providers, `.env` through dotenvy, never touching the process
-//! environment), and what they answer for a field (`db.pool_size` is `[db] pool_size`).
+//! and JSON through figment's providers, `.env` through [`crate::dotenv`], never touching the
+//! process environment), and what they answer for a field (`db.pool_size` is `[db] pool_size`).
 
 use std::path::Path;
 
@@ -10,6 +10,7 @@ use figment::value::{Dict, Value as FigValue};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
+use crate::EnvSnapshot;
 use crate::error::{Problem, ProblemKind};
 use crate::schema::{FileSpec, Schema};
 
@@ -173,27 +174,18 @@ pub(crate) fn read(schema: &Schema, sources: &[FileSource], profile: &str) -> Fi
     files
 }
 
-/// The variables of a `.env` file, `None` when it does not exist; parsed only, never set.
-pub(crate) fn read_dotenv(path: &str) -> Result<Option<Vec<(String, String)>>, String> {
+/// The variables of a `.env` file, `None` when it does not exist; parsed only, never set,
+/// `${VAR}` from `env` ([`crate::dotenv`]).
+pub(crate) fn read_dotenv(
+    path: &str,
+    env: &EnvSnapshot,
+) -> Result<Option<Vec<(String, String)>>, String> {
     let Some(text) = read_bounded(Path::new(path))? else {
         return Ok(None);
     };
-    let mut vars = Vec::new();
-    for item in dotenvy::from_read_iter(text.as_bytes()) {
-        match item {
-            Ok(pair) => vars.push(pair),
-            // dotenvy's message quotes the line, which may hold a secret: name its number.
-            Err(dotenvy::Error::LineParse(line, _)) => {
-                let number = text
-                    .lines()
-                    .position(|l| l.contains(line.trim()))
-                    .map_or_else(String::new, |n| format!(" at line {}", n + 1));
-                return Err(format!("cannot be parsed{number} (value not shown)"));
-            }
-            Err(_) => return Err("cannot be parsed (value not shown)".into()),
-        }
-    }
-    Ok(Some(vars))
+    crate::dotenv::parse(&text, env)
+        .map(Some)
+        .map_err(|e| format!("cannot be parsed at line {} (value not shown)", e.line))
 }
 
 /// A file's top-level table; `None` when it does not exist.
@@ -420,7 +412,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(".env");
         std::fs::write(&path, "APP_PORT=1\nAPP_TOKEN='unclosed-canary\n").unwrap();
-        let err = read_dotenv(path.to_str().unwrap()).unwrap_err();
+        let err = read_dotenv(path.to_str().unwrap(), &EnvSnapshot::default()).unwrap_err();
         assert!(!err.contains("canary"), "{err}");
         assert!(err.contains("line 2"), "{err}");
         std::fs::remove_dir_all(dir).unwrap();

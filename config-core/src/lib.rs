@@ -16,6 +16,7 @@
 mod artifacts;
 mod build;
 pub mod de;
+mod dotenv;
 pub mod duration;
 mod env;
 mod error;

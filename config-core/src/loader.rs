@@ -389,7 +389,7 @@ impl<T: VaultConfig> Loader<T> {
         let Some(path) = path else {
             return (env, None, None);
         };
-        let (env, status, problem) = match crate::files::read_dotenv(&path) {
+        let (env, status, problem) = match crate::files::read_dotenv(&path, &env) {
             Ok(Some(vars)) => (env.with_dotenv(&path, vars), FileStatus::Read, None),
             Ok(None) => (env, FileStatus::Missing, None),
             Err(why) => (

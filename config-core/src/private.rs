@@ -6,6 +6,12 @@ pub use crate::schema::{FieldDecl, Schema, SchemaBuilder, StructMeta, VaultDecl}
 pub use crate::{Loader, VaultConfig};
 pub use std::sync::OnceLock;
 
+/// The `.env` parser, for the fuzz target `dotenv_file`: the variables, or the line of the
+/// first entry that cannot be parsed.
+pub fn parse_dotenv(text: &str, env: &crate::EnvSnapshot) -> Result<Vec<(String, String)>, usize> {
+    crate::dotenv::parse(text, env).map_err(|e| e.line)
+}
+
 /// The one bounded reader of files, for the Vault crate's credential, agent and CA files.
 pub mod read {
     pub use crate::read::{ReadError, append_zeroizing, read_regular};
@@ -54,7 +60,7 @@ pub mod live {
         let Some(path) = &T::schema().dotenv else {
             return Ok(env);
         };
-        let vars = crate::files::read_dotenv(path).map_err(|why| format!("{path} {why}"))?;
+        let vars = crate::files::read_dotenv(path, &env).map_err(|why| format!("{path} {why}"))?;
         Ok(match vars {
             Some(vars) => env.with_dotenv(path, vars),
             None => env,

@@ -127,6 +127,25 @@ fn each_layer_wins_over_the_one_below_it() {
     assert_eq!((s.port, s.log_level.as_str()), (5, "dotenv"));
 }
 
+/// `${VAR}` in `.env` reads the loader's snapshot, then earlier lines of the file: never the
+/// process environment behind the snapshot (`PATH` is set in every test process).
+#[test]
+fn dotenv_substitution_reads_the_snapshot_not_the_process() {
+    let d = Dir::new("subst");
+    let dotenv = d.write(
+        ".env",
+        "LEVEL=from-file\nAPP_LOG_LEVEL=\"${PATH}|${REGION}|$LEVEL\"\n",
+    );
+    let s = Svc::loader()
+        .env_vars([("REGION", "eu-1")])
+        .no_vault()
+        .no_files()
+        .dotenv(&dotenv)
+        .load()
+        .unwrap();
+    assert_eq!(s.log_level, "|eu-1|from-file");
+}
+
 #[test]
 fn vault_first_keeps_env_and_dotenv_above_the_files() {
     #[derive(Debug, VaultConfig)]

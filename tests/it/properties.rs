@@ -5,6 +5,8 @@
 
 #[path = "../../fuzz/checks/agent_file.rs"]
 mod agent_file;
+#[path = "../../fuzz/checks/dotenv_file.rs"]
+mod dotenv_file;
 #[path = "../../fuzz/checks/env_value.rs"]
 mod env_value;
 
@@ -35,6 +37,16 @@ fn vault_answer() -> impl Strategy<Value = Vec<u8>> {
 }
 
 /// `export KEY="value"` with the escapes the parser reads back.
+/// Text made of `.env` pieces (names, `=`, quotes, escapes, `$`, braces, comments, line
+/// ends) more than of random bytes, so that most inputs reach deep into the grammar.
+fn dotenv_text() -> impl Strategy<Value = String> {
+    let piece = prop::sample::select(vec![
+        "A", "_b.1", "export ", "=", " ", "\t", "'", "\"", "\\", "$", "${", "}", "#", "é", "\n",
+        "\r\n", "x",
+    ]);
+    prop::collection::vec(piece, 0..40).prop_map(|p| p.concat())
+}
+
 fn quoted(value: &str) -> String {
     let mut out = String::from("\"");
     for c in value.chars() {
@@ -117,6 +129,11 @@ proptest! {
     #[test]
     fn any_agent_file(data: Vec<u8>) {
         agent_file::check(&data);
+    }
+
+    #[test]
+    fn any_dotenv_file(text in dotenv_text()) {
+        dotenv_file::check(text.as_bytes());
     }
 
     #[test]
