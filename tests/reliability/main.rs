@@ -10,4 +10,5 @@ mod fixtures;
 mod fault_matrix;
 mod ha_real;
 mod load;
+mod soak;
 mod tracing_canary;
