@@ -58,7 +58,7 @@ impl Transport {
 fn floor_formula(t: Transport) -> &'static str {
     match t {
         Transport::Tls => {
-            "Floor = 4 × RTT + S(P): TCP handshake + TLS 1.3 handshake + login + one parallel batch of the P reads (multiplexed on the one HTTP/2 connection; the mount's KV version detection can go alongside). The revocation of the login token, which a one-shot load gives back, runs after `load()` returns (on the library's runtime; a process that exits waits for it at exit, see scenario 5), so it is no longer part of what a load waits for. S(P) is the server's own time for the login and a batch of P parallel reads, each measured without the proxy on a warm connection, medians."
+            "Floor = 4 × RTT + S(P): TCP handshake + TLS 1.3 handshake + login + one parallel batch of the P reads (multiplexed on the one HTTP/2 connection), the mount's KV version known. A load that does not know it (no `VAULT_KV_VERSION`, not detected earlier in the process) detects it first: one round trip more. The revocation of the login token, which a one-shot load gives back, runs after `load()` returns (on the library's runtime; a process that exits waits for it at exit, see scenario 5), so it is no longer part of what a load waits for. S(P) is the server's own time for the login and a batch of P parallel reads, each measured without the proxy on a warm connection, medians."
         }
         Transport::Http => {
             "Floor = (3 + [P > 1]) × RTT + S(P): TCP handshake + login + one parallel batch, and for P > 1 one more TCP handshake, since HTTP/1.1 runs parallel reads on parallel connections, which the batch opens. S(P) as above, on P warm connections."
@@ -391,7 +391,7 @@ The sequential contenders run {} times at P ≤ 8, fewer at larger P (at least 5
     let tls32 = Transport::Tls.round_trips(32);
     let _ = writeln!(
         o,
-        "- Scenario 1: a path-by-path client over TLS pays at least 3 + P round trips (TCP, TLS, login, one read per path) plus P times the server's time for one read, and leaves its token alive. vault-config's floor is {tls32} round trips plus S(P), so from round trips alone the best possible ratio at P = 32 is 35 / {tls32} = {:.1}×; the rest of the margin is what each sequential read costs the server and the client. When the mount's KV version is not known (no `VAULT_KV_VERSION`, not detected earlier in the process), vault-config detects it while it reads the paths as KV v2, and reads them again only if the mount turns out to be KV v1.",
+        "- Scenario 1: a path-by-path client over TLS pays at least 3 + P round trips (TCP, TLS, login, one read per path) plus P times the server's time for one read, and leaves its token alive. vault-config's floor is {tls32} round trips plus S(P), so from round trips alone the best possible ratio at P = 32 is 35 / {tls32} = {:.1}×; the rest of the margin is what each sequential read costs the server and the client. When the mount's KV version is not known (no `VAULT_KV_VERSION`, not detected earlier in the process), vault-config detects it before it reads the paths: one round trip more on a cold load, and never a guessed KV v2 read, which on a KV v1 mount is a denial in the server's audit log or, for a broad token, the read of an unrelated secret at `<mount>/data/<path>`.",
         35.0 / tls32 as f64
     );
     let _ = writeln!(
@@ -400,7 +400,7 @@ The sequential contenders run {} times at P ≤ 8, fewer at larger P (at least 5
     );
     let _ = writeln!(
         o,
-        "- Scenario 1b (plain HTTP): HTTP/1.1 runs each parallel request on its own connection, so the KV detection that goes alongside the reads opens one more; at P = 1 that is a round trip over the floor, which assumes the version known. Set `VAULT_KV_VERSION` to skip the detection."
+        "- Scenarios 1a and 1b: the KV detection precedes the reads, one round trip over the floor, which assumes the version known. Set `VAULT_KV_VERSION` to skip the detection."
     );
     let _ = writeln!(
         o,

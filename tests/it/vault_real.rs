@@ -101,63 +101,42 @@ fn kv1_reads_and_kv_version_mixups_get_hints() {
     );
 }
 
-/// A mount whose KV version is not known yet is read as KV v2 while it is detected. On a v2
-/// mount that answer is used: one read per path and one detection. On a v1
-/// mount it is thrown away, even when a secret happens to live at the v2-style path.
+/// A mount whose KV version is not known yet is detected before its paths are read: never a
+/// KV v2-style guess, which on a v1 mount reads whatever lives at `<mount>/data/<path>` (a
+/// decoy here) with a broad token, and is a denial in the audit log with a narrow one.
 #[test]
-fn reads_go_alongside_the_kv_detection_and_count_only_when_it_says_v2() {
+fn reads_wait_for_the_kv_detection_and_never_guess() {
     let Some(v) = DevVault::get() else { return };
     let p = unique("speculate");
     v.write(&format!("secret/spec/{p}"), json!({ "k": "v2-value" }));
     v.write(&format!("kv/spec/{p}"), json!({ "k": "v1-value" }));
-    // On the v1 mount, `data/spec/..` is an ordinary path: a decoy the guess would hit.
+    // On the v1 mount, `data/spec/..` is an ordinary path: a decoy a guess would hit.
     v.write(
         &format!("kv/data/spec/{p}"),
         json!({ "data": { "k": "decoy" } }),
     );
 
-    let proxy = FaultProxy::start(&v.addr);
-    let client = root_client(&proxy.url(), &v);
-    let data = read(&client, VaultPath::new("secret", format!("spec/{p}"))).unwrap();
-    assert_eq!(data.get("k"), Some(&json!("v2-value")));
-    let paths: Vec<String> = proxy.log().iter().map(|s| s.request.path.clone()).collect();
-    assert_eq!(
-        paths
-            .iter()
-            .filter(|p| p.contains("secret/data/spec"))
-            .count(),
-        1,
-        "{paths:?}"
-    );
-    assert_eq!(
-        paths
-            .iter()
-            .filter(|p| p.contains("ui/mounts/secret"))
-            .count(),
-        1,
-        "{paths:?}"
-    );
-
-    let proxy = FaultProxy::start(&v.addr);
-    let client = root_client(&proxy.url(), &v);
-    let data = read(&client, VaultPath::new("kv", format!("spec/{p}"))).unwrap();
-    assert_eq!(data.get("k"), Some(&json!("v1-value")));
-    let paths: Vec<String> = proxy.log().iter().map(|s| s.request.path.clone()).collect();
-    assert!(
-        paths
-            .iter()
-            .any(|x| x.ends_with(&format!("kv/data/spec/{p}"))),
-        "the guess was sent: {paths:?}"
-    );
-    assert!(
-        paths.iter().any(|x| x.ends_with(&format!("kv/spec/{p}"))),
-        "then the v1 read: {paths:?}"
-    );
-    // Detected once, the version is known: no more guesses.
-    let before = proxy.log().len();
-    let data = read(&client, VaultPath::new("kv", format!("spec/{p}"))).unwrap();
-    assert_eq!(data.get("k"), Some(&json!("v1-value")));
-    assert_eq!(proxy.log().len(), before + 1, "{:?}", proxy.log());
+    for (mount, value, wrong) in [
+        ("secret", "v2-value", format!("secret/spec/{p}")),
+        ("kv", "v1-value", format!("kv/data/spec/{p}")),
+    ] {
+        let proxy = FaultProxy::start(&v.addr);
+        let client = root_client(&proxy.url(), &v);
+        let data = read(&client, VaultPath::new(mount, format!("spec/{p}"))).unwrap();
+        assert_eq!(data.get("k"), Some(&json!(value)));
+        let paths: Vec<String> = proxy.log().iter().map(|s| s.request.path.clone()).collect();
+        // One detection, then one read, at the right path only.
+        assert_eq!(paths.len(), 2, "{paths:?}");
+        assert!(
+            paths[0].starts_with(&format!("sys/internal/ui/mounts/{mount}")),
+            "{paths:?}"
+        );
+        assert!(!paths.contains(&wrong), "a guess was sent: {paths:?}");
+        // Detected once, the version is known: the next read is one request.
+        let before = proxy.log().len();
+        read(&client, VaultPath::new(mount, format!("spec/{p}"))).unwrap();
+        assert_eq!(proxy.log().len(), before + 1, "{:?}", proxy.log());
+    }
 }
 
 #[test]

@@ -106,8 +106,8 @@ impl Phase {
     fn before(self) -> Option<&'static str> {
         match self {
             Phase::Detect => Some("auth/approle/login"),
-            // The read follows the login only when the KV version is known: otherwise it goes
-            // alongside the detection (see `run_load_cell`).
+            // The read follows the login only when the KV version is known: otherwise it
+            // follows the detection (see `run_load_cell`).
             Phase::Read => Some("auth/approle/login"),
             _ => None,
         }
@@ -453,8 +453,8 @@ fn run_load_cell(dv: &DevVault, phase: Phase, fault: Fault, once: bool) -> Cell 
     // Built first: loading the system's root certificates takes longer than a short outage.
     let mut client = client_builder(&proxy, &dv.role_id, &dv.secret_id);
     if (phase, fault) == (Phase::Read, Fault::Refused) {
-        // A refused read needs a read that is not alongside the KV detection: the version
-        // is given, so the read is the request after the login.
+        // A refused read needs the read to be the request after the login: the version is
+        // given, so there is no detection between them.
         client = client.kv_version(vault_config::vault::KvVersion::V2);
     }
     let loader = loader_with(client);

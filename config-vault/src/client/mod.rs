@@ -332,8 +332,8 @@ impl Inner {
             .filter(|p| p.kind != PathKind::Lease)
             .map(|p| p.mount.as_str())
             .collect();
-        // One detection per mount, shared by its reads, which start at once (see
-        // `read_detected`) instead of waiting for every mount's answer.
+        // One detection per mount, shared by its reads: each read starts as soon as its own
+        // mount's answer is in, not after every mount's.
         let versions: HashMap<&str, Detection<'_>> = mounts
             .into_iter()
             .map(|m| {
@@ -358,11 +358,12 @@ impl Inner {
         results
     }
 
-    /// One path's read once its mount's KV version is known. A secret on a mount whose
-    /// version is not known yet (no `VAULT_KV_VERSION`, not detected before) is read as KV v2
-    /// while the detection runs, which saves the load a round trip on the common v2 mount; the
-    /// answer is used only when the detection says v2, otherwise the path is read again as the
-    /// detection says.
+    /// One path's read once its mount's KV version is known (`VAULT_KV_VERSION`, an earlier
+    /// detection, or the detection this batch shares). Never guessed: a KV v2-style read sent
+    /// before the answer would, on a KV v1 mount, be a denial in the server's audit log for a
+    /// least-privilege token and, for a broad one, the read of an unrelated secret at
+    /// `<mount>/data/<path>`. The detection costs a load one round trip per mount the first
+    /// time; `VAULT_KV_VERSION` saves it.
     async fn read_detected(
         &self,
         path: &VaultPath,
@@ -377,19 +378,10 @@ impl Inner {
         let Some(detection) = versions.get(path.mount.as_str()) else {
             return Err(Error::config(None, "internal: mount not detected"));
         };
-        if path.kind == PathKind::Folder || self.known_version(&path.mount).is_some() {
-            let version = detection.clone().await?;
-            return match path.kind {
-                PathKind::Folder => self.read_folder(path, version, token).await,
-                _ => self.read(path, version, token).await,
-            };
-        }
-        let (version, as_v2) =
-            futures_util::future::join(detection.clone(), self.read(path, KvVersion::V2, token))
-                .await;
-        match version? {
-            KvVersion::V2 => as_v2,
-            other => self.read(path, other, token).await,
+        let version = detection.clone().await?;
+        match path.kind {
+            PathKind::Folder => self.read_folder(path, version, token).await,
+            _ => self.read(path, version, token).await,
         }
     }
 }
