@@ -128,6 +128,36 @@ fn secret_holders_zeroize_before_freeing() {
         assert_eq!(settings.from_env.expose_secret(), CANARY);
         drop(settings);
     });
-    std::fs::remove_file(&dotenv).unwrap();
     assert_eq!(leftover, 0, ".env values left copies in freed memory");
+
+    // The same secret, then a line that cannot be parsed, and a name given twice: the load
+    // fails, and neither the value parsed before the error nor the replaced one is left. The
+    // file's text is wiped here too, so that no freed block of this test holds the canary.
+    let mut text = [
+        "ZZ_FROM_ENV=",
+        CANARY,
+        "\nZZ_FROM_ENV=",
+        CANARY,
+        "\nNOT A LINE\n",
+    ]
+    .concat()
+    .into_bytes();
+    std::fs::write(&dotenv, &text).unwrap();
+    text.iter_mut().for_each(|b| *b = 0);
+    std::hint::black_box(&text);
+    drop(text);
+    vault_config::vault::blocking::wait_for_give_backs(std::time::Duration::from_secs(5));
+    let leftover = leftovers(|| {
+        let failed = Settings::loader()
+            .env(EnvSnapshot::from_iter([("UNRELATED", "1")]))
+            .dotenv(dotenv_text.as_str())
+            .vault(MockVault::new())
+            .load();
+        assert!(failed.is_err());
+    });
+    std::fs::remove_file(&dotenv).unwrap();
+    assert_eq!(
+        leftover, 0,
+        "a .env that failed to parse left copies in freed memory"
+    );
 }

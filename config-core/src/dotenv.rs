@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::EnvSnapshot;
 use crate::read::append_zeroizing;
@@ -41,7 +41,7 @@ pub(crate) fn parse(text: &str, env: &EnvSnapshot) -> Result<Vec<(String, String
         index: HashMap::new(),
     };
     parser.entries()?;
-    Ok(parser.vars)
+    Ok(std::mem::take(&mut parser.vars))
 }
 
 struct Parser<'t> {
@@ -53,6 +53,16 @@ struct Parser<'t> {
     vars: Vec<(String, String)>,
     /// Where each name is in `vars` (the last of a name wins, as for dotenvy's substitution).
     index: HashMap<String, usize>,
+}
+
+/// Values parsed before an error (or replaced by a later line of the same name) may be
+/// secrets: wiped, not just freed.
+impl Drop for Parser<'_> {
+    fn drop(&mut self) {
+        for (_, value) in &mut self.vars {
+            value.zeroize();
+        }
+    }
 }
 
 impl Parser<'_> {
@@ -83,9 +93,13 @@ impl Parser<'_> {
             } else {
                 self.value().map_err(|()| fail())?
             };
-            let value = String::from_utf8(std::mem::take(&mut *value)).map_err(|_| fail())?;
+            // Always UTF-8 (chars of the text and values of the snapshot); wiped if not.
+            let value = String::from_utf8(std::mem::take(&mut *value)).map_err(|e| {
+                e.into_bytes().zeroize();
+                fail()
+            })?;
             match self.index.get(&key) {
-                Some(&at) => self.vars[at].1 = value,
+                Some(&at) => std::mem::replace(&mut self.vars[at].1, value).zeroize(),
                 None => {
                     self.index.insert(key.clone(), self.vars.len());
                     self.vars.push((key, value));

@@ -1,7 +1,7 @@
 //! Shared by the fuzz target `dotenv_file` and tests/properties.rs. Any text as a `.env` file:
 //! variables with valid names, or the number of a line that exists; never a panic.
 
-use vault_config_core::EnvSnapshot;
+use vault_config::EnvSnapshot;
 
 /// The property, for one input.
 pub fn check(data: &[u8]) {
@@ -10,7 +10,7 @@ pub fn check(data: &[u8]) {
         return;
     };
     let env = EnvSnapshot::from_iter([("HOME", "/home/app")]);
-    match vault_config_core::__private::parse_dotenv(text, &env) {
+    match vault_config::__private::parse_dotenv(text, &env) {
         Ok(vars) => {
             for (key, _) in &vars {
                 let valid = key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')

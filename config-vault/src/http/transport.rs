@@ -17,7 +17,7 @@ use crate::{Error, RetryPolicy};
 
 /// The most requests in flight over plain HTTP, where each needs a connection of its own
 /// (HTTPS negotiates HTTP/2, where they share one).
-pub(crate) const HTTP1_IN_FLIGHT: usize = 32;
+const HTTP1_IN_FLIGHT: usize = 32;
 
 /// Which namespace header a request carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
