@@ -140,6 +140,8 @@ impl Parser<'_> {
         Some(key)
     }
 
+    // Split, each part would take and return all the states of the pass.
+    // long: one pass over a value's characters through dotenvy's states (quotes, escapes, …)
     /// One value, up to the end of its (last) line, which is consumed.
     fn value(&mut self) -> Result<Zeroizing<Vec<u8>>, ()> {
         let mut out = Zeroizing::new(Vec::new());
