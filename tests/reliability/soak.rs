@@ -278,10 +278,9 @@ fn live_settings_stay_flat_over_a_long_run() {
     stop.store(true, Ordering::SeqCst);
     let written = writer.join().unwrap();
     // The last version arrives within a few refreshes.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while live.current().generation < written && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    crate::fixtures::wait_until(Duration::from_secs(10), || {
+        live.current().generation >= written
+    });
     assert_eq!(live.current().generation, written, "the last KV version");
     let last = samples.last().expect("a sample");
     let (refreshes, rotations, logins) = (last.refreshes, last.rotations, last.logins);
