@@ -27,7 +27,7 @@ def b64url(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def call(addr, method, path, body=None, token=None, namespace=None, ok=(200, 204)):
+def call(addr, method, path, body=None, token=None, namespace=None, ok=(200, 204), timeout=10):
     req = urllib.request.Request(
         f"{addr}/v1/{path}",
         method=method,
@@ -39,7 +39,7 @@ def call(addr, method, path, body=None, token=None, namespace=None, ok=(200, 204
     if namespace:
         req.add_header("X-Vault-Namespace", namespace)
     try:
-        with urllib.request.urlopen(req, timeout=10) as r:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
             status, raw = r.status, r.read()
     except urllib.error.HTTPError as e:
         status, raw = e.code, e.read()
@@ -150,14 +150,17 @@ def wait_active(addr):
 
 def init_when_ready(addr):
     """`sys/init` as soon as raft can take it: right after start, a raft node may answer
-    "failed to unlock initialization lock: cannot find peer" (a 5xx) or time out; both are
-    retried for up to 60 s."""
+    "failed to unlock initialization lock: cannot find peer" (a 5xx) or refuse the connection;
+    both are retried for up to 60 s. A request that timed out is never sent again: the server
+    may have done it, and a second `sys/init` would only answer "already initialized" with the
+    keys of the first lost. So it waits as long as a busy machine needs (120 s)."""
     deadline = time.time() + 60
     while True:
         try:
-            return call(addr, "PUT", "sys/init", {"secret_shares": 1, "secret_threshold": 1})
+            return call(addr, "PUT", "sys/init", {"secret_shares": 1, "secret_threshold": 1},
+                        timeout=120)
         except SystemExit as e:
-            if " answered 4" in str(e):
+            if " answered 4" in str(e) or "timed out" in str(e):
                 raise
             if time.time() > deadline:
                 raise SystemExit(f"{e} (still after 60 s)")

@@ -350,11 +350,25 @@ struct BaoProxy {
 }
 
 impl BaoProxy {
+    /// Started on a port that was free a moment ago: if another test took it meanwhile, the
+    /// proxy exits and is started again on another port (three tries); a failure shows the
+    /// tail of the proxy's log.
     fn start(v: &DevVault) -> BaoProxy {
         let dir = std::env::temp_dir().join(format!("vc-bao-proxy-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("role-id"), &v.role_id).unwrap();
         std::fs::write(dir.join("secret-id"), &v.secret_id).unwrap();
+        for _ in 0..3 {
+            if let Some(proxy) = Self::try_start(v, &dir) {
+                return proxy;
+            }
+        }
+        let log = std::fs::read_to_string(dir.join("proxy.log")).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(20).collect();
+        panic!("bao proxy did not start; its log ends with:\n{}", tail.join("\n"));
+    }
+
+    fn try_start(v: &DevVault, dir: &std::path::Path) -> Option<BaoProxy> {
         let port = dev_vault::closed_port();
         let config = format!(
             r#"
@@ -385,25 +399,32 @@ listener "tcp" {{
             .stderr(std::fs::File::create(dir.join("proxy.log")).unwrap())
             .spawn()
             .unwrap();
-        let proxy = BaoProxy {
+        let mut proxy = BaoProxy {
             child,
             addr: format!("http://127.0.0.1:{port}"),
-            dir,
+            dir: dir.to_path_buf(),
         };
         // Ready when it answers a request with its auto-auth token.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if proxy.child.try_wait().ok().flatten().is_some() {
+                break;
+            }
             let listening = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).is_ok();
             if listening
                 && dev_vault::request(&proxy.addr, "", None, "GET", "auth/token/lookup-self", None)
                     .0
                     == 200
             {
-                break proxy;
+                return Some(proxy);
             }
-            assert!(Instant::now() < deadline, "bao proxy did not start");
             std::thread::sleep(Duration::from_millis(100));
         }
+        // Not dropped: `Drop` would remove the directory whose log `start` may still show.
+        let _ = proxy.child.kill();
+        let _ = proxy.child.wait();
+        std::mem::forget(proxy);
+        None
     }
 }
 
