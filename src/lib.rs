@@ -108,9 +108,9 @@ pub mod cli;
 /// [`live`]; the hooks that wire the client into every loader are not public API.)
 pub mod vault {
     pub use vault_config_vault::{
-        Auth, Credential, Error, Health, K8S_TOKEN_PATH, KvVersion, MigrateOptions,
-        MigrationAction, MigrationReport, Password, PathMigration, RetryPolicy, SecretId, Tls,
-        VaultClient, VaultClientBuilder, WrappingToken, agent, blocking, metrics,
+        Auth, Credential, Error, HTTP1_MAX_IN_FLIGHT, Health, K8S_TOKEN_PATH, KvVersion,
+        MigrateOptions, MigrationAction, MigrationReport, Password, PathMigration, RetryPolicy,
+        SecretId, Tls, VaultClient, VaultClientBuilder, WrappingToken, agent, blocking, metrics,
     };
 }
 

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use vault_config::VaultConfig;
 use vault_config::live::Live;
 
+use crate::memory::Memory;
 use crate::report::{Stats, stats};
 use crate::{Paths8, Server};
 
@@ -41,6 +42,15 @@ pub struct Fleet {
     /// refresh phase, and after every instance shut down.
     pub tokens: [usize; 3],
     pub leases: [usize; 3],
+    /// The process's memory before the fleet, once every instance started, at the end of the
+    /// refresh phase, and after every instance shut down.
+    #[serde(default)]
+    pub memory: [Memory; 4],
+    /// Heap bytes per bare client (`VaultClient::from_env`), before and after its one TLS
+    /// connection is opened (a `health()`), measured on as many clients after the fleet: the
+    /// part of an instance that is its client and its connection.
+    #[serde(default)]
+    pub client_heap: [f64; 2],
 }
 
 /// Runs the fleet in a child process of this binary and reads its report.
@@ -134,6 +144,33 @@ fn requests(snapshotter: &metrics_util::debugging::Snapshotter) -> BTreeMap<Stri
     out
 }
 
+/// Heap bytes per client of `n` bare clients, built, then with their TLS connection open (a
+/// `health()` with the root token, which is static: nothing to log in, nothing to revoke).
+async fn clients_heap(server: &Server, n: usize) -> [f64; 2] {
+    let env: vault_config::EnvSnapshot = [
+        ("VAULT_ADDR", server.tls.as_str()),
+        ("VAULT_CACERT", server.cacert.as_str()),
+        ("VAULT_TOKEN", server.root.as_str()),
+    ]
+    .into_iter()
+    .collect();
+    let before = Memory::now();
+    let clients: Vec<_> = (0..n)
+        .map(|_| vault_config::vault::VaultClient::from_env(&env).expect("client"))
+        .collect();
+    let (built, _) = Memory::now().per_instance(before, n);
+    for health in futures_util::future::join_all(clients.iter().map(|c| c.health())).await {
+        assert!(
+            health.authenticated,
+            "a bare client's health: {:?}",
+            health.error
+        );
+    }
+    let (connected, _) = Memory::now().per_instance(before, n);
+    drop(clients);
+    [built, connected]
+}
+
 /// The child: `fleet-child <instances> <seconds> <refresh seconds>`; prints a [`Fleet`].
 pub fn child(args: &[String]) {
     let arg = |i: usize| -> u64 { args[i].parse().expect("fleet-child N SECS REFRESH") };
@@ -154,6 +191,7 @@ pub fn child(args: &[String]) {
         ];
         let refresh = Duration::from_secs(refresh_secs);
         let cpu_start = server_cpu();
+        let memory_before = Memory::now();
         let start = Instant::now();
         let started = futures_util::future::join_all((0..instances).map(|_| {
             let env = env.clone();
@@ -180,6 +218,7 @@ pub fn child(args: &[String]) {
                 Err(report) => eprintln!("fleet: an instance failed to start:\n{report}"),
             }
         }
+        let memory_started = Memory::now();
         let startup_failed = instances - lives.len();
         assert!(!times.is_empty(), "no instance of the fleet started");
 
@@ -213,6 +252,7 @@ pub fn child(args: &[String]) {
             }
         }
         let cpu_refreshed = server_cpu();
+        let memory_steady = Memory::now();
         let refresh_requests = requests(&snapshotter);
         let (refreshes, failed_refreshes) = lives.iter().fold((0, 0), |(ok, failed), l| {
             let h = l.health();
@@ -221,6 +261,8 @@ pub fn child(args: &[String]) {
         let (tokens_end, leases_end) = alive(&http, &server).await;
         futures_util::future::join_all(lives.into_iter().map(Live::shutdown_async)).await;
         let (tokens_after, leases_after) = alive(&http, &server).await;
+        let memory_after = Memory::now();
+        let client_heap = clients_heap(&server, instances).await;
         let diff = |a: Option<f64>, b: Option<f64>| Some(b? - a?);
         Fleet {
             instances,
@@ -239,6 +281,8 @@ pub fn child(args: &[String]) {
             server_cpu_refresh_s: diff(cpu_started, cpu_refreshed),
             tokens: [tokens_before, tokens_end, tokens_after],
             leases: [leases_before, leases_end, leases_after],
+            memory: [memory_before, memory_started, memory_steady, memory_after],
+            client_heap,
         }
     });
     println!("{}", serde_json::to_string(&fleet).expect("json"));

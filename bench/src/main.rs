@@ -5,6 +5,7 @@
 mod coldstart;
 mod contenders;
 mod fleet;
+mod memory;
 mod proxy;
 mod report;
 
@@ -17,6 +18,9 @@ use report::{Report, Stats, Transport, stats};
 use vault_config::VaultConfig;
 
 include!(concat!(env!("OUT_DIR"), "/generated.rs"));
+
+#[global_allocator]
+static ALLOCATOR: memory::Counting = memory::Counting;
 
 const PATHS: [usize; 4] = [1, 8, 32, 128];
 

@@ -10,6 +10,11 @@ use secrecy::SecretString;
 
 use crate::RetryPolicy;
 
+/// The most requests a client has in flight over plain HTTP (`http://`), where each needs a
+/// connection of its own (HTTP/1.1); the lower of this and the client's concurrency applies.
+/// Over HTTPS the requests share one HTTP/2 connection and only the concurrency bounds them.
+pub const HTTP1_MAX_IN_FLIGHT: usize = 32;
+
 /// The default path of a Kubernetes service account token.
 pub const K8S_TOKEN_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 

@@ -53,7 +53,8 @@ mod zeroize_tests;
 
 pub use client::{VaultClient, VaultClientBuilder};
 pub use config::{
-    Auth, Credential, K8S_TOKEN_PATH, KvVersion, Password, SecretId, Tls, WrappingToken,
+    Auth, Credential, HTTP1_MAX_IN_FLIGHT, K8S_TOKEN_PATH, KvVersion, Password, SecretId, Tls,
+    WrappingToken,
 };
 pub use env::{overrides_from_env, setup_from_env};
 

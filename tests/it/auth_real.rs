@@ -365,7 +365,10 @@ impl BaoProxy {
         }
         let log = std::fs::read_to_string(dir.join("proxy.log")).unwrap_or_default();
         let tail: Vec<&str> = log.lines().rev().take(20).collect();
-        panic!("bao proxy did not start; its log ends with:\n{}", tail.join("\n"));
+        panic!(
+            "bao proxy did not start; its log ends with:\n{}",
+            tail.join("\n")
+        );
     }
 
     fn try_start(v: &DevVault, dir: &std::path::Path) -> Option<BaoProxy> {

@@ -214,7 +214,8 @@ impl VaultClientBuilder {
     /// HTTP/2 server, and so Vault and OpenBao, lets one connection have open: a load of up
     /// to 250 requests, detections and reads together, is one wave on one connection);
     /// folder entries count against the same limit. Over plain `http://` (HTTP/1.1, a
-    /// connection per request in flight) at most 32 are in flight, whatever this says.
+    /// connection per request in flight) at most [`HTTP1_MAX_IN_FLIGHT`](crate::HTTP1_MAX_IN_FLIGHT)
+    /// are in flight, whatever this says.
     pub fn concurrency(mut self, n: usize) -> Self {
         self.config.concurrency = n.max(1);
         self

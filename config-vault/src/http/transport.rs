@@ -15,10 +15,6 @@ use crate::http::consistency::Consistency;
 use crate::http::wire;
 use crate::{Error, RetryPolicy};
 
-/// The most requests in flight over plain HTTP, where each needs a connection of its own
-/// (HTTPS negotiates HTTP/2, where they share one).
-const HTTP1_IN_FLIGHT: usize = 32;
-
 /// Which namespace header a request carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Ns {
@@ -226,7 +222,7 @@ impl Transport {
         };
         // Plain HTTP is HTTP/1.1: one connection per request in flight.
         let permits = if base.scheme() == "http" {
-            config.concurrency.min(HTTP1_IN_FLIGHT)
+            config.concurrency.min(crate::config::HTTP1_MAX_IN_FLIGHT)
         } else {
             config.concurrency
         };
