@@ -1,12 +1,17 @@
 //! Watching the config files and the `.env` file of live settings: a change of content wakes
-//! a refresh, within [`FILE_SETTLE`]; reading a file (as every refresh does) does not.
+//! a refresh, within [`FILE_SETTLE`]; reading a file (as every refresh does) does not. Without
+//! the `watch-files` feature nothing is watched: files are re-read on the refresh interval.
 
-use std::path::{Path, PathBuf};
+#[cfg(feature = "watch-files")]
+use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
+#[cfg(feature = "watch-files")]
 use notify::EventKind;
+#[cfg(feature = "watch-files")]
 use notify::event::ModifyKind;
 use tokio::sync::Notify;
 
@@ -14,6 +19,7 @@ use tokio::sync::Notify;
 /// events within it are one change.
 pub(super) const FILE_SETTLE: Duration = Duration::from_millis(100);
 
+#[cfg(feature = "watch-files")]
 /// The entry Kubernetes swaps (a symlink renamed over it) to update a mounted ConfigMap or
 /// Secret at once; the files are symlinks through it, so their own names see no event.
 const KUBERNETES_DATA: &str = "..data";
@@ -21,6 +27,7 @@ const KUBERNETES_DATA: &str = "..data";
 /// The watch on a set of files; nothing is watched when there is nothing to watch or the
 /// platform refuses (then files are re-read on the refresh interval only).
 pub(super) struct FileWatch {
+    #[cfg(feature = "watch-files")]
     _watcher: Option<notify::RecommendedWatcher>,
     changed: Arc<Notify>,
 }
@@ -30,7 +37,10 @@ impl FileWatch {
     /// Kubernetes do, is seen too).
     pub(super) fn start(files: Vec<PathBuf>) -> Self {
         let changed = Arc::new(Notify::new());
+        #[cfg(not(feature = "watch-files"))]
+        drop(files);
         FileWatch {
+            #[cfg(feature = "watch-files")]
             _watcher: watch(files, Arc::clone(&changed)),
             changed,
         }
@@ -50,6 +60,7 @@ impl FileWatch {
     }
 }
 
+#[cfg(feature = "watch-files")]
 /// Whether an event says that a file's content may have changed: created, written, renamed or
 /// removed. Opening, reading, closing and metadata (a `touch`, a `chmod`) are not.
 fn is_content_change(kind: &EventKind) -> bool {
@@ -61,6 +72,7 @@ fn is_content_change(kind: &EventKind) -> bool {
     }
 }
 
+#[cfg(feature = "watch-files")]
 /// Whether `path` (from an event) is one of the `watched` files, or the Kubernetes data link
 /// in one of their directories.
 fn concerns(path: &Path, watched: &[PathBuf]) -> bool {
@@ -71,6 +83,7 @@ fn concerns(path: &Path, watched: &[PathBuf]) -> bool {
     })
 }
 
+#[cfg(feature = "watch-files")]
 fn watch(files: Vec<PathBuf>, changed: Arc<Notify>) -> Option<notify::RecommendedWatcher> {
     use notify::Watcher;
     if files.is_empty() {
@@ -99,7 +112,7 @@ fn watch(files: Vec<PathBuf>, changed: Arc<Notify>) -> Option<notify::Recommende
     Some(watcher)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "watch-files"))]
 mod tests {
     use super::*;
     use notify::event::{AccessKind, AccessMode, CreateKind, DataChange, MetadataKind, RenameMode};
