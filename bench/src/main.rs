@@ -5,6 +5,7 @@
 mod coldstart;
 mod contenders;
 mod fleet;
+mod graph;
 mod memory;
 mod proxy;
 mod report;
@@ -177,6 +178,14 @@ fn main() {
     );
     let fleet = fleet::measure(o.fleet, o.fleet_secs, o.fleet_refresh_secs);
 
+    let graph = o.compile.then(|| {
+        eprintln!("scenario 7: the library's dependency graph and a cold build");
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("repo");
+        graph::measure(repo)
+    });
+
     let report = Report {
         command: "scripts/bench".into(),
         machine: machine_facts(),
@@ -189,6 +198,7 @@ fn main() {
         compile,
         cold_start,
         fleet,
+        graph,
     };
     std::fs::write(&o.out, report::markdown(&report)).expect("write markdown");
     std::fs::write(

@@ -165,6 +165,9 @@ pub struct Report {
     pub compile: Option<(Stats, Stats)>,
     pub cold_start: crate::coldstart::ColdStart,
     pub fleet: crate::fleet::Fleet,
+    /// Scenario 7 (`None` with `--skip-compile`).
+    #[serde(default)]
+    pub graph: Option<crate::graph::Graph>,
 }
 
 /// An error message as one short table cell.
@@ -435,8 +438,17 @@ The sequential contenders run {} times at P ≤ 8, fewer at larger P (at least 5
             verdict(kept <= 1024.0)
         );
     }
+    if let Some(g) = &r.graph {
+        let _ = writeln!(
+            o,
+            "| scenario 7: the quickstart compiles at most 5 packages more than the library | {} more | {} |",
+            g.quickstart as i64 - g.library as i64,
+            verdict(g.quickstart <= g.library + 5)
+        );
+    }
     cold_start_section(&mut o, &r.cold_start);
     fleet_section(&mut o, &r.fleet);
+    graph_section(&mut o, r.graph.as_ref());
     let _ = writeln!(o, "\n## Notes on the targets\n");
     let tls32 = Transport::Tls.round_trips(32);
     let _ = writeln!(
@@ -457,6 +469,34 @@ The sequential contenders run {} times at P ≤ 8, fewer at larger P (at least 5
         "- Scenario 3: `Live::current()` returns an `Arc` clone, one atomic increment on a shared counter, the same work as the baseline's `read().clone()`, so single-threaded they are equal within noise; with two threads the baseline's lock contends. `Live::read()` returns a guard without touching the counter: use it on hot paths."
     );
     o
+}
+
+fn graph_section(o: &mut String, g: Option<&crate::graph::Graph>) {
+    let _ = writeln!(o, "\n## 7. The library's build\n");
+    let Some(g) = g else {
+        let _ = writeln!(o, "Not run (`--skip-compile`).");
+        return;
+    };
+    let _ = writeln!(
+        o,
+        "Unique packages of `cargo tree -p <package> -e normal,build` (build scripts and proc-macros included), and one debug build of the library into an empty target directory (`cargo build -p vault-config`, the crate registry already downloaded).\n\n| | |\n|---|---|\n| `vault-config`, default features | {} packages |\n| `vault-config`, `default-features = false` (no `watch-files`) | {} packages |\n| the quickstart (`vault-config-examples`) | {} packages |\n| cold debug build of `vault-config` | {:.0} s |\n| compiled in two versions | {} |\n\nWhat each heavy dependency buys, and the packages the library's graph holds only through it:\n\n| dependency | packages only through it | what it buys |\n|---|---|---|",
+        g.library,
+        g.library_minimal,
+        g.quickstart,
+        g.cold_build_s,
+        if g.duplicates.is_empty() {
+            "none".to_owned()
+        } else {
+            g.duplicates.join(", ")
+        }
+    );
+    for (name, n) in &g.only_through {
+        let why = crate::graph::HEAVY
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, why)| why);
+        let _ = writeln!(o, "| `{name}` | {n} | {why} |");
+    }
 }
 
 fn cold_start_section(o: &mut String, c: &crate::coldstart::ColdStart) {
