@@ -215,43 +215,6 @@ fn no_credentials_and_no_proxy_is_reported_once() {
     assert_eq!(err.problems()[0].kind, ProblemKind::Config, "{err}");
 }
 
-/// An AppRole role of the test's own (so that other tests' logins do not move its token
-/// count): its role id and a secret id.
-fn own_role(v: &DevVault, role: &str) -> (String, String) {
-    let (status, body) = v.call(
-        "POST",
-        &format!("auth/approle/role/{role}"),
-        Some(&serde_json::json!({ "token_policies": ["dev-tests"], "token_ttl": "1h" })),
-    );
-    assert!((200..300).contains(&status), "{body}");
-    let id = |method: &str, path: &str, key: &str| {
-        let (_, body) = v.call(method, &format!("auth/approle/role/{role}/{path}"), None);
-        body["data"][key].as_str().unwrap().to_owned()
-    };
-    (
-        id("GET", "role-id", "role_id"),
-        id("POST", "secret-id", "secret_id"),
-    )
-}
-
-/// The tokens of `role` the server holds (`LIST auth/token/accessors`, then each looked up).
-fn tokens_of_role(v: &DevVault, role: &str) -> usize {
-    let (_, list) = v.call("LIST", "auth/token/accessors", None);
-    list["data"]["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|a| {
-            let (_, info) = v.call(
-                "POST",
-                "auth/token/lookup-accessor",
-                Some(&serde_json::json!({ "accessor": a })),
-            );
-            info["data"]["meta"]["role_name"] == role
-        })
-        .count()
-}
-
 /// Tokens alive on the server before and after 100 one-shot AppRole loads in a process that
 /// goes on: each load returns before its token is revoked, and the revocation follows on the
 /// library's runtime. A static token is used, never revoked.
@@ -260,8 +223,8 @@ fn one_shot_loads_leave_no_token_behind() {
     let Some(v) = DevVault::get() else { return };
     let (profile, _) = seeded(&v, "revoke");
     let role = crate::fixtures::unique("revoke-count");
-    let (role_id, secret_id) = own_role(&v, &role);
-    let before = tokens_of_role(&v, &role);
+    let (role_id, secret_id) = v.approle(&role, serde_json::json!({ "token_ttl": "1h" }));
+    let before = v.tokens_of_role(&role);
     let pairs = [
         ("VAULT_ADDR", v.addr.as_str()),
         ("VAULT_ROLE_ID", role_id.as_str()),
@@ -276,7 +239,7 @@ fn one_shot_loads_leave_no_token_behind() {
     assert!(vault_config::vault::blocking::wait_for_give_backs(
         Duration::from_secs(10)
     ));
-    let after = tokens_of_role(&v, &role);
+    let after = v.tokens_of_role(&role);
     println!("tokens of the role alive: before {before}, after 100 loads {after}");
     assert_eq!((before, after), (0, 0));
 
@@ -305,7 +268,7 @@ fn a_process_that_exits_right_after_its_load_leaves_no_token() {
     let Some(v) = DevVault::get() else { return };
     let (profile, _) = seeded(&v, "exit");
     let role = crate::fixtures::unique("exit-count");
-    let (role_id, secret_id) = own_role(&v, &role);
+    let (role_id, secret_id) = v.approle(&role, serde_json::json!({ "token_ttl": "1h" }));
     for run in 0..5 {
         let out = Command::new(std::env::current_exe().unwrap())
             .args(["--ignored", "--exact", "auth_real::load_then_exit"])
@@ -326,7 +289,7 @@ fn a_process_that_exits_right_after_its_load_leaves_no_token() {
             out.status.success() && stdout.contains("1 passed"),
             "{stdout}"
         );
-        let alive = tokens_of_role(&v, &role);
+        let alive = v.tokens_of_role(&role);
         println!("run {run}: tokens of the role alive right after the process exited: {alive}");
         assert_eq!(alive, 0);
     }

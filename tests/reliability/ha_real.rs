@@ -80,6 +80,8 @@ fn start_node(bin: &str, dir: &Path, name: &str, leader: Option<&str>) -> Node {
     Node { child, addr }
 }
 
+/// [`crate::fixtures::eventually`] polling every 200 ms, not 20: each poll here is a load, an
+/// unseal or health calls to a node.
 fn wait(within: Duration, what: &str, mut ready: impl FnMut() -> bool) {
     let deadline = Instant::now() + within;
     while !ready() {

@@ -24,7 +24,7 @@ use vault_config::source::SecretSource;
 use vault_config::vault::VaultClient;
 use vault_config::{SecretString, VaultConfig};
 
-use crate::fixtures::dev_vault::DevVault;
+use crate::fixtures::dev_vault::{self, DevVault};
 
 #[derive(Debug, serde::Deserialize)]
 #[allow(dead_code, reason = "only its lease matters here")]
@@ -73,25 +73,6 @@ fn open_fds() -> u64 {
     std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count() as u64)
 }
 
-/// The tokens of `role` alive on the server.
-fn tokens_alive(v: &DevVault, role: &str) -> u64 {
-    let (_, list) = v.call("LIST", "auth/token/accessors", None);
-    let accessors = list["data"]["keys"].as_array().cloned().unwrap_or_default();
-    accessors
-        .iter()
-        .filter(|a| {
-            let (_, info) = v.call(
-                "POST",
-                "auth/token/lookup-accessor",
-                Some(&json!({ "accessor": a })),
-            );
-            // Expired but not yet swept by the server is not alive.
-            let expires = info["data"]["expire_time"].as_str().and_then(unix_seconds);
-            info["data"]["meta"]["role_name"] == role && expires.is_some_and(|t| t > now_unix())
-        })
-        .count() as u64
-}
-
 /// The leases of the soak's database roles alive on the server (listed, and not expired
 /// before the server swept them).
 fn leases_alive(v: &DevVault) -> u64 {
@@ -106,46 +87,12 @@ fn leases_alive(v: &DevVault) -> u64 {
                 "sys/leases/lookup",
                 Some(&json!({ "lease_id": lease_id })),
             );
-            // `ttl` is whole seconds (0 for most of a 1 s lease's life): `expire_time` tells.
-            let expires = info["data"]["expire_time"].as_str().and_then(unix_seconds);
-            if expires.is_some_and(|t| t > now_unix()) {
+            if dev_vault::not_expired(&info) {
                 alive += 1;
             }
         }
     }
     alive
-}
-
-fn now_unix() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
-
-/// Unix seconds of an RFC 3339 UTC time as Vault writes it (`2026-12-03T16:20:01.5Z`).
-fn unix_seconds(text: &str) -> Option<f64> {
-    let n = |range: std::ops::Range<usize>| text.get(range)?.parse::<i64>().ok();
-    let (y, m, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
-    let (hh, mm, ss) = (n(11..13)?, n(14..16)?, n(17..19)?);
-    let fraction: f64 = text
-        .get(19..)
-        .filter(|rest| rest.starts_with('.'))
-        .and_then(|rest| {
-            let digits: String = rest
-                .chars()
-                .take_while(|c| *c != 'Z' && *c != '+')
-                .collect();
-            format!("0{digits}").parse().ok()
-        })
-        .unwrap_or(0.0);
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some((days * 86_400 + hh * 3600 + mm * 60 + ss) as f64 + fraction)
 }
 
 #[derive(serde::Serialize)]
@@ -163,13 +110,16 @@ struct Sample {
 
 #[test]
 fn rfc3339_times_read_as_unix_seconds() {
-    assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0.0));
+    assert_eq!(dev_vault::unix_seconds("1970-01-01T00:00:00Z"), Some(0.0));
     assert_eq!(
-        unix_seconds("2026-12-03T16:20:01.5Z"),
+        dev_vault::unix_seconds("2026-12-03T16:20:01.5Z"),
         Some(1_796_314_801.5)
     );
-    assert_eq!(unix_seconds("2000-02-29T00:00:00Z"), Some(951_782_400.0));
-    assert_eq!(unix_seconds("garbage"), None);
+    assert_eq!(
+        dev_vault::unix_seconds("2000-02-29T00:00:00Z"),
+        Some(951_782_400.0)
+    );
+    assert_eq!(dev_vault::unix_seconds("garbage"), None);
 }
 
 #[test]
@@ -190,20 +140,8 @@ fn live_settings_stay_flat_over_a_long_run() {
         assert!((200..300).contains(&status), "{body}");
     }
     let role = crate::fixtures::unique("soak");
-    let (status, body) = v.call(
-        "POST",
-        &format!("auth/approle/role/{role}"),
-        Some(&json!({ "token_policies": ["dev-tests"], "token_ttl": "2s", "token_max_ttl": "6s" })),
-    );
-    assert!((200..300).contains(&status), "{body}");
-    let id = |method: &str, path: &str, key: &str| {
-        let (_, body) = v.call(method, &format!("auth/approle/role/{role}/{path}"), None);
-        body["data"][key].as_str().unwrap().to_owned()
-    };
-    let (role_id, secret_id) = (
-        id("GET", "role-id", "role_id"),
-        id("POST", "secret-id", "secret_id"),
-    );
+    let (role_id, secret_id) =
+        v.approle(&role, json!({ "token_ttl": "2s", "token_max_ttl": "6s" }));
     v.write("secret/soak", json!({ "generation": 0 }));
 
     let client = VaultClient::builder()
@@ -228,7 +166,7 @@ fn live_settings_stay_flat_over_a_long_run() {
             while !stop.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_secs(1));
                 generation += 1;
-                crate::fixtures::dev_vault::request(
+                dev_vault::request(
                     &addr,
                     &root,
                     None,
@@ -254,7 +192,7 @@ fn live_settings_stay_flat_over_a_long_run() {
             rss_kib: proc_status("VmRSS"),
             fds: open_fds(),
             threads: proc_status("Threads"),
-            tokens: tokens_alive(&v, &role),
+            tokens: v.tokens_of_role(&role) as u64,
             leases: leases_alive(&v),
             refreshes: health.refreshes,
             rotations: health.leases.iter().map(|l| l.generation - 1).sum(),
@@ -288,7 +226,7 @@ fn live_settings_stay_flat_over_a_long_run() {
     live.shutdown();
     drop(client);
     // Given back: the library waits for its revocations at shutdown.
-    let (tokens, leases) = (tokens_alive(&v, &role), leases_alive(&v));
+    let (tokens, leases) = (v.tokens_of_role(&role) as u64, leases_alive(&v));
 
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/reliability");
     std::fs::create_dir_all(&out).unwrap();
