@@ -21,8 +21,9 @@
 //! 9. once the KV value has been still for [`FRESH`] (no standby lagging), it is published.
 //!
 //! The source is given to the loader as `Arc<SimVault>`, as a service sharing its client would.
-//! Seeds run in four tests; `LIVE_SIM_SEEDS=N` sets how many each runs (default 500), and a
-//! failing seed is printed with the line that replays it alone:
+//! Seeds run in four tests; `LIVE_SIM_SEEDS=N` sets how many each runs (default 250: 1,000
+//! schedules in every test run; `scripts/reliability` runs 4,000), and a failing seed is
+//! printed with the line that replays it alone:
 //! `LIVE_SIM_SEED=<seed> cargo test --test it live_sim::replay -- --nocapture`.
 
 use std::collections::BTreeMap;
@@ -952,7 +953,7 @@ fn seeds_per_test() -> u64 {
     std::env::var("LIVE_SIM_SEEDS")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(500)
+        .unwrap_or(250)
 }
 
 fn run_range(part: u64) {

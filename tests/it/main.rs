@@ -7,6 +7,7 @@ mod fixtures;
 
 mod auth_real;
 mod cli;
+mod derive_pass;
 mod errors;
 mod examples;
 mod explain;
