@@ -218,10 +218,20 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-fn time_runs(runs: usize, mut run: impl FnMut()) -> Vec<Duration> {
+fn time_runs(runs: usize, run: impl FnMut()) -> Vec<Duration> {
+    time_runs_settled(runs, || {}, run)
+}
+
+/// [`time_runs`], with `settle` run before each run, untimed.
+fn time_runs_settled(
+    runs: usize,
+    mut settle: impl FnMut(),
+    mut run: impl FnMut(),
+) -> Vec<Duration> {
     run(); // one warm-up run, not counted
     (0..runs)
         .map(|_| {
+            settle();
             let t = Instant::now();
             run();
             t.elapsed()

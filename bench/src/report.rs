@@ -198,7 +198,7 @@ pub fn markdown(r: &Report) -> String {
     let _ = writeln!(
         o,
         "\n## 1. Cold load with AppRole, N = 4·P secrets over P paths\n\nThe real OpenBao server from `scripts/dev-vault` (KV v2) behind a delay proxy adding {} ms each way, and one more round trip for each new connection (TCP's handshake, which loopback does not pay); measured round trip (RTT) on a kept-alive connection: {}. \
-Each contender creates its client, logs in and reads everything, per run. vault-config reads all paths in one parallel batch and revokes its login token at the end; the other contenders read path by path on one kept-alive connection and leave their token alive. \
+Each contender creates its client, logs in and reads everything, per run. vault-config reads all paths in one parallel batch and revokes its login token after the load returns; each of its loads starts once the last one's revocation is done, as the next process's load would; the other contenders read path by path on one kept-alive connection and leave their token alive. \
 The sequential contenders run {} times at P ≤ 8, fewer at larger P (at least 5); vault-config {} times.\n",
         r.delay_ms,
         ms(r.rtt_us),

@@ -2,33 +2,21 @@
 //! a refresh, within [`FILE_SETTLE`]; reading a file (as every refresh does) does not. Without
 //! the `watch-files` feature nothing is watched: files are re-read on the refresh interval.
 
-#[cfg(feature = "watch-files")]
-use std::path::Path;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
-#[cfg(feature = "watch-files")]
-use notify::EventKind;
-#[cfg(feature = "watch-files")]
-use notify::event::ModifyKind;
 use tokio::sync::Notify;
 
 /// How long a refresh waits after a watched file changed, for the writer to finish; the
 /// events within it are one change.
 pub(super) const FILE_SETTLE: Duration = Duration::from_millis(100);
 
-#[cfg(feature = "watch-files")]
-/// The entry Kubernetes swaps (a symlink renamed over it) to update a mounted ConfigMap or
-/// Secret at once; the files are symlinks through it, so their own names see no event.
-const KUBERNETES_DATA: &str = "..data";
-
 /// The watch on a set of files; nothing is watched when there is nothing to watch or the
 /// platform refuses (then files are re-read on the refresh interval only).
 pub(super) struct FileWatch {
-    #[cfg(feature = "watch-files")]
-    _watcher: Option<notify::RecommendedWatcher>,
+    _watcher: Option<os::Watcher>,
     changed: Arc<Notify>,
 }
 
@@ -37,11 +25,8 @@ impl FileWatch {
     /// Kubernetes do, is seen too).
     pub(super) fn start(files: Vec<PathBuf>) -> Self {
         let changed = Arc::new(Notify::new());
-        #[cfg(not(feature = "watch-files"))]
-        drop(files);
         FileWatch {
-            #[cfg(feature = "watch-files")]
-            _watcher: watch(files, Arc::clone(&changed)),
+            _watcher: os::watch(files, Arc::clone(&changed)),
             changed,
         }
     }
@@ -60,95 +45,130 @@ impl FileWatch {
     }
 }
 
+/// The file watch of the `watch-files` feature (notify).
 #[cfg(feature = "watch-files")]
-/// Whether an event says that a file's content may have changed: created, written, renamed or
-/// removed. Opening, reading, closing and metadata (a `touch`, a `chmod`) are not.
-fn is_content_change(kind: &EventKind) -> bool {
-    match kind {
-        EventKind::Create(_) | EventKind::Remove(_) => true,
-        EventKind::Modify(ModifyKind::Metadata(_)) => false,
-        EventKind::Modify(_) => true,
-        EventKind::Access(_) | EventKind::Any | EventKind::Other => false,
-    }
-}
+mod os {
+    use std::path::{Path, PathBuf};
+    use std::sync::Arc;
 
-#[cfg(feature = "watch-files")]
-/// Whether `path` (from an event) is one of the `watched` files, or the Kubernetes data link
-/// in one of their directories.
-fn concerns(path: &Path, watched: &[PathBuf]) -> bool {
-    watched.iter().any(|w| {
-        w == path
-            || (path.file_name().is_some_and(|n| n == KUBERNETES_DATA)
-                && path.parent() == w.parent())
-    })
-}
+    use notify::EventKind;
+    use notify::event::ModifyKind;
+    use tokio::sync::Notify;
 
-#[cfg(feature = "watch-files")]
-fn watch(files: Vec<PathBuf>, changed: Arc<Notify>) -> Option<notify::RecommendedWatcher> {
-    use notify::Watcher;
-    if files.is_empty() {
-        return None;
+    pub(super) type Watcher = notify::RecommendedWatcher;
+
+    /// The entry Kubernetes swaps (a symlink renamed over it) to update a mounted ConfigMap or
+    /// Secret at once; the files are symlinks through it, so their own names see no event.
+    const KUBERNETES_DATA: &str = "..data";
+
+    /// Whether an event says that a file's content may have changed: created, written, renamed or
+    /// removed. Opening, reading, closing and metadata (a `touch`, a `chmod`) are not.
+    fn is_content_change(kind: &EventKind) -> bool {
+        match kind {
+            EventKind::Create(_) | EventKind::Remove(_) => true,
+            EventKind::Modify(ModifyKind::Metadata(_)) => false,
+            EventKind::Modify(_) => true,
+            EventKind::Access(_) | EventKind::Any | EventKind::Other => false,
+        }
     }
-    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
-    let watched: Vec<PathBuf> = files.iter().map(|f| absolute(f)).collect();
-    let names = watched.clone();
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if let Ok(event) = event {
-            if is_content_change(&event.kind) && event.paths.iter().any(|p| concerns(p, &names)) {
-                changed.notify_one();
+
+    /// Whether `path` (from an event) is one of the `watched` files, or the Kubernetes data link
+    /// in one of their directories.
+    fn concerns(path: &Path, watched: &[PathBuf]) -> bool {
+        watched.iter().any(|w| {
+            w == path
+                || (path.file_name().is_some_and(|n| n == KUBERNETES_DATA)
+                    && path.parent() == w.parent())
+        })
+    }
+
+    pub(super) fn watch(files: Vec<PathBuf>, changed: Arc<Notify>) -> Option<Watcher> {
+        use notify::Watcher;
+        if files.is_empty() {
+            return None;
+        }
+        let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
+        let watched: Vec<PathBuf> = files.iter().map(|f| absolute(f)).collect();
+        let names = watched.clone();
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if let Ok(event) = event {
+                    if is_content_change(&event.kind)
+                        && event.paths.iter().any(|p| concerns(p, &names))
+                    {
+                        changed.notify_one();
+                    }
+                }
+            })
+            .map_err(|e| tracing::warn!(error = %e, "vault-config: config files are not watched"))
+            .ok()?;
+        let mut dirs: Vec<&Path> = watched.iter().filter_map(|f| f.parent()).collect();
+        dirs.sort();
+        dirs.dedup();
+        for dir in dirs {
+            if let Err(e) = watcher.watch(dir, notify::RecursiveMode::NonRecursive) {
+                tracing::debug!(dir = %dir.display(), error = %e, "vault-config: cannot watch a config file directory");
             }
         }
-    })
-    .map_err(|e| tracing::warn!(error = %e, "vault-config: config files are not watched"))
-    .ok()?;
-    let mut dirs: Vec<&Path> = watched.iter().filter_map(|f| f.parent()).collect();
-    dirs.sort();
-    dirs.dedup();
-    for dir in dirs {
-        if let Err(e) = watcher.watch(dir, notify::RecursiveMode::NonRecursive) {
-            tracing::debug!(dir = %dir.display(), error = %e, "vault-config: cannot watch a config file directory");
+        Some(watcher)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use notify::event::{
+            AccessKind, AccessMode, CreateKind, DataChange, MetadataKind, RenameMode,
+        };
+
+        #[test]
+        fn only_content_changes_count() {
+            assert!(!is_content_change(&EventKind::Access(AccessKind::Open(
+                AccessMode::Any
+            ))));
+            assert!(!is_content_change(&EventKind::Access(AccessKind::Close(
+                AccessMode::Read
+            ))));
+            assert!(!is_content_change(&EventKind::Access(AccessKind::Close(
+                AccessMode::Write
+            ))));
+            assert!(!is_content_change(&EventKind::Modify(
+                ModifyKind::Metadata(MetadataKind::Any)
+            )));
+            assert!(is_content_change(&EventKind::Modify(ModifyKind::Data(
+                DataChange::Any
+            ))));
+            assert!(is_content_change(&EventKind::Modify(ModifyKind::Name(
+                RenameMode::To
+            ))));
+            assert!(is_content_change(&EventKind::Create(CreateKind::File)));
+            assert!(is_content_change(&EventKind::Remove(
+                notify::event::RemoveKind::File
+            )));
+        }
+
+        #[test]
+        fn the_file_itself_or_the_kubernetes_data_link_beside_it() {
+            let watched = vec![PathBuf::from("/etc/app/config.toml")];
+            assert!(concerns(Path::new("/etc/app/config.toml"), &watched));
+            assert!(concerns(Path::new("/etc/app/..data"), &watched));
+            assert!(!concerns(Path::new("/etc/app/other.toml"), &watched));
+            assert!(!concerns(Path::new("/etc/other/..data"), &watched));
         }
     }
-    Some(watcher)
 }
 
-#[cfg(all(test, feature = "watch-files"))]
-mod tests {
-    use super::*;
-    use notify::event::{AccessKind, AccessMode, CreateKind, DataChange, MetadataKind, RenameMode};
+/// Without the `watch-files` feature nothing is watched.
+#[cfg(not(feature = "watch-files"))]
+mod os {
+    use std::path::PathBuf;
+    use std::sync::Arc;
 
-    #[test]
-    fn only_content_changes_count() {
-        assert!(!is_content_change(&EventKind::Access(AccessKind::Open(
-            AccessMode::Any
-        ))));
-        assert!(!is_content_change(&EventKind::Access(AccessKind::Close(
-            AccessMode::Read
-        ))));
-        assert!(!is_content_change(&EventKind::Access(AccessKind::Close(
-            AccessMode::Write
-        ))));
-        assert!(!is_content_change(&EventKind::Modify(
-            ModifyKind::Metadata(MetadataKind::Any)
-        )));
-        assert!(is_content_change(&EventKind::Modify(ModifyKind::Data(
-            DataChange::Any
-        ))));
-        assert!(is_content_change(&EventKind::Modify(ModifyKind::Name(
-            RenameMode::To
-        ))));
-        assert!(is_content_change(&EventKind::Create(CreateKind::File)));
-        assert!(is_content_change(&EventKind::Remove(
-            notify::event::RemoveKind::File
-        )));
-    }
+    use tokio::sync::Notify;
 
-    #[test]
-    fn the_file_itself_or_the_kubernetes_data_link_beside_it() {
-        let watched = vec![PathBuf::from("/etc/app/config.toml")];
-        assert!(concerns(Path::new("/etc/app/config.toml"), &watched));
-        assert!(concerns(Path::new("/etc/app/..data"), &watched));
-        assert!(!concerns(Path::new("/etc/app/other.toml"), &watched));
-        assert!(!concerns(Path::new("/etc/other/..data"), &watched));
+    /// No watcher exists.
+    pub(super) enum Watcher {}
+
+    pub(super) fn watch(_files: Vec<PathBuf>, _changed: Arc<Notify>) -> Option<Watcher> {
+        None
     }
 }
