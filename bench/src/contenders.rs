@@ -39,8 +39,6 @@ pub fn cold_row(
     if let Some(ca) = ca {
         env.push(("VAULT_CACERT", ca));
     }
-    // Tokens alive before and after our loads, their revocations (after each load returned)
-    // waited for: what a long-running process that loads leaves behind.
     // First with the KV version stated (`VAULT_KV_VERSION=2`), as each contender's code states
     // it by calling its KV v2 API; then the same loads left to detect it.
     let stated = [env.as_slice(), &[("VAULT_KV_VERSION", "2")]].concat();
@@ -49,6 +47,8 @@ pub fn cold_row(
     let settle = || {
         vault_config::vault::blocking::wait_for_give_backs(Duration::from_secs(10));
     };
+    // Tokens alive before and after our loads, their revocations waited for: what a
+    // long-running process that loads leaves behind.
     let before = crate::fleet::tokens_alive(server);
     let ours = stats(&time_runs_settled(o.runs, settle, || {
         load_paths(p, &stated)
