@@ -168,7 +168,13 @@ mod os {
     /// No watcher exists.
     pub(super) enum Watcher {}
 
-    pub(super) fn watch(_files: Vec<PathBuf>, _changed: Arc<Notify>) -> Option<Watcher> {
+    pub(super) fn watch(files: Vec<PathBuf>, _changed: Arc<Notify>) -> Option<Watcher> {
+        if !files.is_empty() {
+            tracing::debug!(
+                files = files.len(),
+                "vault-config: config files are re-read on the refresh interval only (the watch-files feature is off)"
+            );
+        }
         None
     }
 }
