@@ -53,6 +53,17 @@ pub struct Fleet {
     pub client_heap: [f64; 2],
 }
 
+impl Fleet {
+    /// Per instance, in bytes, (heap, resident) added since before the fleet: all started, at
+    /// the end of the refresh phase, and after shutdown. `None` when the resident set was not
+    /// read.
+    pub fn memory_per_instance(&self) -> Option<[(f64, f64); 3]> {
+        let [before, started, steady, after] = self.memory;
+        (before.rss > 0)
+            .then(|| [started, steady, after].map(|m| m.per_instance(before, self.instances)))
+    }
+}
+
 /// Runs the fleet in a child process of this binary and reads its report.
 pub fn measure(instances: usize, secs: u64, refresh_secs: u64) -> Fleet {
     let out = Command::new(std::env::current_exe().expect("current exe"))

@@ -146,6 +146,11 @@ pub struct ColdRow {
 }
 
 impl ColdRow {
+    /// The loads that detect the KV version against the floor plus that one round trip.
+    fn detected_vs_floor(&self, rtt_us: f64) -> Option<f64> {
+        Some(self.ours_detected?.median_us / (self.floor_us + rtt_us))
+    }
+
     fn contender(&self, prefix: &str) -> Option<&Contender> {
         self.contenders.iter().find(|c| c.name.starts_with(prefix))
     }
@@ -250,10 +255,8 @@ The sequential contenders run {} times at P ≤ 8, fewer at larger P (at least 5
                     ms(d.median_us),
                     ms(d.p95_us)
                 )),
-                c.ours_detected.map_or("-".to_owned(), |d| format!(
-                    "{:.2}×",
-                    d.median_us / (c.floor_us + r.rtt_us)
-                )),
+                c.detected_vs_floor(r.rtt_us)
+                    .map_or("-".to_owned(), |x| format!("{x:.2}×")),
                 c.tokens_left.map_or("-".to_owned(), |n| n.to_string()),
             );
             for k in &c.contenders {
@@ -326,8 +329,7 @@ The sequential contenders run {} times at P ≤ 8, fewer at larger P (at least 5
             c.paths,
             verdict(x <= 1.1)
         );
-        if let Some(d) = c.ours_detected {
-            let x = d.median_us / (c.floor_us + r.rtt_us);
+        if let Some(x) = c.detected_vs_floor(r.rtt_us) {
             let _ = writeln!(
                 o,
                 "| scenario {scenario}, P = {}, version detected: within 1.1× of the floor + 1 RTT | {x:.2}× | {} |",
@@ -417,11 +419,7 @@ The sequential contenders run {} times at P ≤ 8, fewer at larger P (at least 5
             verdict(x <= 2.0)
         );
     }
-    let f = &r.fleet;
-    if f.memory[0].rss > 0 {
-        let (_, started) = f.memory[1].per_instance(f.memory[0], f.instances);
-        let (_, steady) = f.memory[2].per_instance(f.memory[0], f.instances);
-        let (kept, _) = f.memory[3].per_instance(f.memory[0], f.instances);
+    if let Some([(_, started), (_, steady), (kept, _)]) = r.fleet.memory_per_instance() {
         for (when, x) in [("at start-up", started), ("in steady state", steady)] {
             let _ = writeln!(
                 o,
@@ -606,10 +604,8 @@ fn fleet_section(o: &mut String, f: &crate::fleet::Fleet) {
         0.1 * f.refresh_secs as f64,
         f.startup_wall_s
     );
-    if f.memory[0].rss > 0 {
+    if let Some([(heap1, rss1), (heap2, rss2), (heap3, _)]) = f.memory_per_instance() {
         let kib = |x: f64| format!("{:.0} KiB", x / 1024.0);
-        let per = |i: usize| f.memory[i].per_instance(f.memory[0], f.instances);
-        let ((heap1, rss1), (heap2, rss2), (heap3, _)) = (per(1), per(2), per(3));
         let [built, connected] = f.client_heap;
         let _ = writeln!(
             o,

@@ -52,24 +52,10 @@ fn approle<T: VaultConfig>(
         |mount| mount == "secret",
     );
     v.put_policy(name, &hcl);
-    let (status, body) = v.call(
-        "POST",
-        &format!("auth/approle/role/{name}"),
-        Some(&json!({ "token_policies": [name], "token_ttl": ttl, "token_max_ttl": max_ttl })),
+    let (role_id, secret_id) = v.approle(
+        name,
+        json!({ "token_policies": [name], "token_ttl": ttl, "token_max_ttl": max_ttl }),
     );
-    assert!((200..300).contains(&status), "{status} {body}");
-    let role_id = v
-        .call("GET", &format!("auth/approle/role/{name}/role-id"), None)
-        .1["data"]["role_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let secret_id = v
-        .call("POST", &format!("auth/approle/role/{name}/secret-id"), None)
-        .1["data"]["secret_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     vec![
         ("VAULT_ADDR".into(), addr.to_owned()),
         ("VAULT_ROLE_ID".into(), role_id),

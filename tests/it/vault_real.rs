@@ -318,21 +318,10 @@ fn live_app(profile: &str, client: VaultClient, every: Duration) -> Live<App> {
 fn live_settings_renew_log_in_again_at_the_max_ttl_and_revoke_on_shutdown() {
     let Some(v) = DevVault::get() else { return };
     let profile = seed_app(&v, "lifecycle");
-    let (status, body) = v.call(
-        "POST",
-        "auth/approle/role/capped",
-        Some(&json!({ "token_policies": ["dev-tests"], "token_ttl": "2s", "token_max_ttl": "5s" })),
+    let (role_id, secret_id) = v.approle(
+        "capped",
+        json!({ "token_ttl": "2s", "token_max_ttl": "5s" }),
     );
-    assert!((200..300).contains(&status), "{body}");
-    let role_id = v.call("GET", "auth/approle/role/capped/role-id", None).1["data"]["role_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let secret_id =
-        v.call("POST", "auth/approle/role/capped/secret-id", None).1["data"]["secret_id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
     let proxy = FaultProxy::start(&v.addr);
     let logins = proxy.rule(Rule::on("auth/approle/login", Action::Forward));
     let renewals = proxy.rule(Rule::on("auth/token/renew-self", Action::Forward));
