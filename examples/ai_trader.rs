@@ -1,10 +1,12 @@
 //! AI Active Trader: secrets under `secret/ai-trader/{database,alpaca,llm,market-data,session}`,
-//! Kubernetes auth with role `ai-trader` in the cluster, Vault Agent injected files as an
-//! alternative source, and the token kept renewed while the bot trades.
+//! Kubernetes auth with role `ai-trader` in the cluster, Vault Agent injected files or a mounted
+//! Kubernetes Secret as alternative sources, and the token kept renewed while the bot trades.
 //!
 //! ```sh
 //! # In the cluster: VAULT_ADDR=https://vault:8200 VAULT_ROLE=ai-trader (JWT from the service account)
 //! # With the Agent injector instead: VAULT_ENABLED=false VAULT_SECRETS_PATH=/vault/secrets
+//! # With a mounted Kubernetes Secret (one file per key: database_url, alpaca_api_key, ...):
+//! #   VAULT_ENABLED=false, mounted at /run/secrets/ai-trader (or SECRETS_DIR=/elsewhere)
 //! eval "$(scripts/dev-vault start)" && cargo run --example ai_trader
 //! ```
 
@@ -14,7 +16,11 @@ use vault_config::{ExposeSecret, LiveConfig, SecretString, VaultConfig};
 
 /// Env names are the seed's (`DATABASE_URL`, `ALPACA_API_KEY`, ...): no prefix.
 #[derive(Debug, VaultConfig)]
-#[config(vault(path = "ai-trader"), refresh = "5m")]
+#[config(
+    vault(path = "ai-trader"),
+    refresh = "5m",
+    secrets_dir = "/run/secrets/ai-trader"
+)]
 pub struct Settings {
     /// PostgreSQL connection URL.
     #[config(secret, vault(path = "database", key = "url"))]

@@ -7,8 +7,8 @@
 //! }
 //! ```
 //!
-//! Subcommands: `check`, `explain`, `env-template`, `docs`, `file-template`, `policy`,
-//! `migrate` (each with `--help`). Exit codes: 0 success, 1 a check or migration that found
+//! Subcommands: `check`, `explain`, `env-template`, `docs`, `file-template`, `json-schema`,
+//! `policy`, `migrate` (each with `--help`). Exit codes: 0 success, 1 a check or migration that found
 //! problems, 2 a usage or configuration error.
 
 use std::io::Write;
@@ -49,6 +49,8 @@ enum Command {
     Docs,
     /// Print a commented TOML config file of every non-secret field with its doc and default.
     FileTemplate,
+    /// Print a JSON Schema (draft 2020-12) of the config files, for editors and CI checks.
+    JsonSchema,
     /// Print a least-privilege Vault policy (HCL) for exactly the paths read.
     Policy {
         /// Profiles to expand (comma-separated; default: the active profile).
@@ -192,6 +194,10 @@ impl<T: VaultConfig> Session<T> {
             Command::EnvTemplate => Ok((schema.env_template(&self.profile), 0)),
             Command::Docs => Ok((schema.markdown(&self.profile), 0)),
             Command::FileTemplate => Ok((schema.file_template(), 0)),
+            Command::JsonSchema => Ok((
+                serde_json::to_string_pretty(&schema.json_schema()).unwrap_or_default() + "\n",
+                0,
+            )),
             Command::Policy {
                 profiles,
                 kv_version,

@@ -1,17 +1,17 @@
-//! The config-file and `.env` layers: which files a load reads, how they are read (TOML, YAML
-//! and JSON through figment's providers, `.env` through [`crate::dotenv`], never touching the
-//! process environment), and what they answer for a field (`db.pool_size` is `[db] pool_size`).
+//! The config-file and `.env` layers: which files a load reads, how they are read (parsed by
+//! [`crate::formats`], the one place that knows the parsers; `.env` through
+//! [`crate::dotenv`], never touching the process environment), and what they answer for a
+//! field (`db.pool_size` is `[db] pool_size`).
 
 use std::path::Path;
 
-use figment::Figment;
-use figment::providers::{Format, Json, Toml, Yaml};
-use figment::value::{Dict, Value as FigValue};
 use serde::Serialize;
+use serde_json::Value;
 use zeroize::Zeroizing;
 
 use crate::EnvSnapshot;
 use crate::error::{Problem, ProblemKind};
+use crate::formats::Table;
 use crate::schema::{FileSpec, Schema};
 
 /// The largest config or `.env` file read: bigger ones are refused, not read.
@@ -23,7 +23,7 @@ pub(crate) enum FileSource {
     /// A file path as written (with `{profile}`), and whether it must exist.
     Path(FileSpec),
     /// A figment chain given in code (`Loader::figment`): its own profile selection applies.
-    Figment(Box<Figment>),
+    Chain(crate::formats::Chain),
 }
 
 /// What reading one file found (`explain`, `check`).
@@ -72,9 +72,9 @@ pub(crate) struct Files {
 struct ReadFile {
     /// The file as shown, or the figment chain's name.
     label: String,
-    values: Dict,
+    values: Table,
     /// A chain given in code: keys it has that match no field are its business (Rocket's).
-    figment: Option<Box<Figment>>,
+    chain: Option<crate::formats::Chain>,
 }
 
 impl Files {
@@ -88,17 +88,12 @@ impl Files {
     pub fn find(&self, key: &str) -> Option<(String, serde_json::Value)> {
         self.sources.iter().rev().find_map(|source| {
             let value = lookup(&source.values, key)?;
-            let label = match &source.figment {
-                Some(figment) => figment
-                    .find_metadata(key)
-                    .map(|m| match &m.source {
-                        Some(src) => src.to_string(),
-                        None => m.name.to_string(),
-                    })
-                    .unwrap_or_else(|| source.label.clone()),
-                None => source.label.clone(),
-            };
-            Some((label, serde_json::to_value(value).ok()?))
+            let label = source
+                .chain
+                .as_ref()
+                .and_then(|chain| chain.source_of(key))
+                .unwrap_or_else(|| source.label.clone());
+            Some((label, value.clone()))
         })
     }
 
@@ -131,7 +126,7 @@ pub(crate) fn read(schema: &Schema, sources: &[FileSource], profile: &str) -> Fi
                         files.sources.push(ReadFile {
                             label: shown,
                             values,
-                            figment: None,
+                            chain: None,
                         });
                     }
                     Ok(None) => {
@@ -149,22 +144,19 @@ pub(crate) fn read(schema: &Schema, sources: &[FileSource], profile: &str) -> Fi
                     }
                 }
             }
-            FileSource::Figment(figment) => {
-                let label = figment
-                    .metadata()
-                    .next()
-                    .map_or_else(|| "figment".to_owned(), |m| m.name.to_string());
-                match figment.extract::<Dict>() {
+            FileSource::Chain(chain) => {
+                let label = chain.name();
+                match chain.extract() {
                     Ok(values) => {
                         files.checks.push(check(&label, FileStatus::Read));
                         files.sources.push(ReadFile {
                             label,
                             values,
-                            figment: Some(figment.clone()),
+                            chain: Some(chain.clone()),
                         });
                     }
-                    Err(e) => {
-                        files.problems.push(file_problem(&label, &first_line(&e)));
+                    Err(why) => {
+                        files.problems.push(file_problem(&label, &why));
                         files.checks.push(check(&label, FileStatus::Failed));
                     }
                 }
@@ -189,20 +181,13 @@ pub(crate) fn read_dotenv(
 }
 
 /// A file's top-level table; `None` when it does not exist.
-fn read_path(path: &str) -> Result<Option<Dict>, String> {
+fn read_path(path: &str) -> Result<Option<Table>, String> {
+    let format = crate::formats::Format::of(Path::new(path))
+        .ok_or("unknown format: name it .toml, .yaml, .yml or .json")?;
     let Some(text) = read_bounded(Path::new(path))? else {
         return Ok(None);
     };
-    let figment = match Path::new(path).extension().and_then(|e| e.to_str()) {
-        Some("toml") => Figment::from(Toml::string(&text)),
-        Some("yaml" | "yml") => Figment::from(Yaml::string(&text)),
-        Some("json") => Figment::from(Json::string(&text)),
-        _ => return Err("unknown format: name it .toml, .yaml, .yml or .json".into()),
-    };
-    figment
-        .extract::<Dict>()
-        .map(Some)
-        .map_err(|e| first_line(&e))
+    format.parse(&text).map(Some)
 }
 
 /// The file's text; `None` when it does not exist. Only regular files (a FIFO is refused
@@ -218,59 +203,6 @@ fn read_bounded(path: &Path) -> Result<Option<Zeroizing<String>>, String> {
     }
 }
 
-/// A parse error's first line, with the position (TOML, YAML and JSON all give one), never
-/// the excerpt of the file that TOML's message adds below it (a line that may hold a secret),
-/// and for a value of the wrong type (a JSON or YAML file that is one plain value) its type,
-/// never the value.
-fn first_line(error: &figment::Error) -> String {
-    use figment::error::{Actual, Kind};
-    if let Kind::InvalidType(actual, expected) | Kind::InvalidValue(actual, expected) = &error.kind
-    {
-        let found = match actual {
-            Actual::Bool(_) => "a boolean",
-            Actual::Unsigned(_) | Actual::Signed(_) | Actual::Float(_) => "a number",
-            Actual::Char(_) | Actual::Str(_) | Actual::Other(_) => "a string",
-            Actual::Bytes(_) => "bytes",
-            Actual::Unit | Actual::Option => "nothing",
-            Actual::Seq => "a list",
-            Actual::Map => "a table",
-            _ => "a value of another type",
-        };
-        return format!("holds {found}, expected {expected}");
-    }
-    let text = without_value(&error.kind.to_string());
-    let lines: Vec<&str> = text.lines().map(str::trim).collect();
-    let reason = lines
-        .iter()
-        .skip(1)
-        .rev()
-        .find(|l| !l.is_empty() && !l.contains('|') && !l.starts_with('^'));
-    match (lines.first(), reason) {
-        (Some(first), Some(reason)) => format!("{first}: {reason}"),
-        (Some(first), None) => (*first).to_owned(),
-        (None, _) => "cannot be parsed".to_owned(),
-    }
-}
-
-/// serde's `invalid type: string "…", expected …` (as serde_json words a JSON file that is one
-/// plain value) without the value: `invalid type: string, expected …`.
-fn without_value(message: &str) -> String {
-    let Some(rest) = ["invalid type: ", "invalid value: "]
-        .iter()
-        .find_map(|p| message.strip_prefix(p))
-    else {
-        return message.to_owned();
-    };
-    let (Some(quote), Some(expected)) = (rest.find(['"', '`']), rest.rfind(", expected")) else {
-        return message.to_owned();
-    };
-    if quote > expected {
-        return message.to_owned();
-    }
-    let head = &message[..message.len() - rest.len()];
-    format!("{head}{}{}", rest[..quote].trim_end(), &rest[expected..])
-}
-
 fn check(file: &str, status: FileStatus) -> FileCheck {
     FileCheck {
         file: file.to_owned(),
@@ -283,12 +215,12 @@ fn file_problem(file: &str, why: &str) -> Problem {
 }
 
 /// The value at a dotted path: `db.pool_size` is the `pool_size` key of the `db` table.
-fn lookup<'d>(dict: &'d Dict, key: &str) -> Option<&'d FigValue> {
+fn lookup<'d>(table: &'d Table, key: &str) -> Option<&'d Value> {
     let mut parts = key.split('.');
-    let mut value = dict.get(parts.next()?)?;
+    let mut value = table.get(parts.next()?)?;
     for part in parts {
         value = match value {
-            FigValue::Dict(_, inner) => inner.get(part)?,
+            Value::Object(inner) => inner.get(part)?,
             _ => return None,
         };
     }
@@ -296,7 +228,7 @@ fn lookup<'d>(dict: &'d Dict, key: &str) -> Option<&'d FigValue> {
 }
 
 /// Keys of a file that match no field, each with a "did you mean" when one is close.
-fn unknown_keys(schema: &Schema, file: &str, values: &Dict) -> Vec<Problem> {
+fn unknown_keys(schema: &Schema, file: &str, values: &Table) -> Vec<Problem> {
     if schema.allow_unknown {
         return Vec::new();
     }
@@ -347,7 +279,7 @@ fn unknown_key_hint(schema: &Schema, key: &str, leaves: &[&str]) -> String {
 }
 
 /// Collects the dotted paths under `prefix` that are neither a field nor a table of fields.
-fn walk(dict: &Dict, prefix: &str, leaves: &[&str], out: &mut Vec<String>) {
+fn walk(dict: &Table, prefix: &str, leaves: &[&str], out: &mut Vec<String>) {
     for (key, value) in dict {
         let path = format!("{prefix}{key}");
         if leaves.contains(&path.as_str()) {
@@ -355,7 +287,7 @@ fn walk(dict: &Dict, prefix: &str, leaves: &[&str], out: &mut Vec<String>) {
         }
         let table = format!("{path}.");
         match value {
-            FigValue::Dict(_, inner) if leaves.iter().any(|l| l.starts_with(&table)) => {
+            Value::Object(inner) if leaves.iter().any(|l| l.starts_with(&table)) => {
                 walk(inner, &table, leaves, out);
             }
             _ => out.push(path),
@@ -366,45 +298,6 @@ fn walk(dict: &Dict, prefix: &str, leaves: &[&str], out: &mut Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_toml_error_keeps_its_position_and_drops_the_quoted_line() {
-        let err = Figment::from(Toml::string("password = \"hunter2\nport = 1"))
-            .extract::<Dict>()
-            .unwrap_err();
-        let shown = first_line(&err);
-        assert!(shown.contains("line 1"), "{shown}");
-        assert!(!shown.contains("hunter2"), "{shown}");
-    }
-
-    #[test]
-    fn a_file_that_is_one_plain_value_is_described_not_quoted() {
-        for (text, found) in [
-            (r#""canary-secret""#, "string"),
-            ("42", "integer"),
-            (r#"["canary-secret"]"#, "sequence"),
-            (r#""with, expected \" inside""#, "string"),
-        ] {
-            let err = Figment::from(Json::string(text))
-                .extract::<Dict>()
-                .unwrap_err();
-            let shown = first_line(&err);
-            assert!(
-                !shown.contains("canary") && !shown.contains("42"),
-                "{shown}"
-            );
-            assert!(shown.contains(found) && shown.contains("map"), "{shown}");
-            assert!(shown.contains("line 1"), "{shown}");
-        }
-        let err = Figment::from(Yaml::string("canary-secret\n"))
-            .extract::<Dict>()
-            .unwrap_err();
-        let shown = first_line(&err);
-        assert!(
-            !shown.contains("canary") && shown.contains("string"),
-            "{shown}"
-        );
-    }
 
     #[test]
     fn a_dotenv_error_names_the_line_not_its_text() {

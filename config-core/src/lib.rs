@@ -16,21 +16,26 @@
 mod artifacts;
 mod build;
 pub mod de;
+mod defaults;
 mod dotenv;
 pub mod duration;
 mod env;
 mod error;
 mod explain;
 mod files;
+mod flags;
 mod folder;
+mod formats;
 mod loader;
 pub mod location;
+mod mounts;
 mod plan;
 pub mod profile;
 mod read;
 mod resolve;
 pub mod schema;
 mod setup;
+mod shape;
 mod snapshot;
 mod source;
 pub mod testing;
@@ -48,6 +53,7 @@ pub use env::{EnvSnapshot, NotUnicode};
 pub use error::{Answer, Attempt, Error, Problem, ProblemKind};
 pub use explain::{Explanation, Row};
 pub use files::{FileCheck, FileStatus};
+pub use flags::flag_name;
 pub use folder::SecretFolder;
 pub use loader::Loader;
 pub use plan::Fallback;
@@ -106,6 +112,30 @@ pub trait VaultConfig: Sized + 'static {
         Self: Send,
     {
         Self::loader().load_async()
+    }
+
+    /// The struct's command line (the `clap` feature): one flag per non-secret field, its
+    /// help from the field's doc text, env var and default. Parse it with
+    /// [`Loader::args`]; to add the app's own flags and subcommands, see
+    /// [`augment_args`](Self::augment_args).
+    ///
+    /// ```
+    /// # #[cfg(feature = "clap")]
+    /// # fn demo<T: vault_config_core::VaultConfig>() {
+    /// let help = T::command().render_help().to_string();
+    /// assert!(help.contains("[env: "));
+    /// # }
+    /// ```
+    #[cfg(feature = "clap")]
+    fn command() -> clap::Command {
+        Self::augment_args(flags::base_command(Self::schema()))
+    }
+
+    /// `command` (the app's own, with its flags and subcommands) with the struct's flags
+    /// added; hand the matches to [`Loader::arg_matches`].
+    #[cfg(feature = "clap")]
+    fn augment_args(command: clap::Command) -> clap::Command {
+        flags::augment(command, Self::schema())
     }
 
     /// The name of every env var the struct reads, including the profile selector. (To give

@@ -48,6 +48,8 @@ pub struct Loader<T> {
     files: Option<Vec<FileSource>>,
     /// The `.env` file, when code chose it (`None`: the struct's `dotenv`).
     dotenv: Option<Option<String>>,
+    /// The command line's flags, when code gave them (`args`, `arg_matches`).
+    flags: Option<crate::flags::FlagValues>,
     _marker: PhantomData<fn() -> T>,
 }
 
@@ -63,6 +65,7 @@ impl<T> Clone for Loader<T> {
             pinned_problems: self.pinned_problems.clone(),
             files: self.files.clone(),
             dotenv: self.dotenv.clone(),
+            flags: self.flags.clone(),
             _marker: PhantomData,
         }
     }
@@ -82,6 +85,8 @@ struct Prepared {
     env: EnvSnapshot,
     /// What reading the `.env` file found, when the load has one.
     dotenv: Option<crate::files::FileCheck>,
+    /// The secrets dirs as read.
+    mounts: crate::mounts::Mounts,
     source: Option<Arc<dyn SecretSource>>,
     fallback: Fallback,
     overrides: Overrides,
@@ -107,6 +112,7 @@ impl<T: VaultConfig> Loader<T> {
             pinned_problems: Vec::new(),
             files: None,
             dotenv: None,
+            flags: None,
             _marker: PhantomData,
         }
     }
@@ -140,6 +146,36 @@ impl<T: VaultConfig> Loader<T> {
         self
     }
 
+    /// Puts the command line's flags above every other layer: one flag per non-secret field
+    /// (`db.pool_size` is `--db-pool-size`), `--help` from the fields' doc text, env vars and
+    /// defaults (see `VaultConfig::command`). `--help` prints and exits, as in every clap
+    /// program; an unknown flag or a secret given as a flag is a problem of the load.
+    ///
+    /// ```
+    /// # #[cfg(feature = "clap")]
+    /// # fn demo<T: vault_config_core::VaultConfig>() -> Result<T, vault_config_core::Error> {
+    /// T::loader().args(std::env::args_os()).load()
+    /// # }
+    /// ```
+    #[cfg(feature = "clap")]
+    pub fn args<I, A>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = A>,
+        A: Into<std::ffi::OsString> + Clone,
+    {
+        self.flags = Some(crate::flags::parse(args, T::schema()));
+        self
+    }
+
+    /// The flags of a command line the app parsed itself, with a command that
+    /// `VaultConfig::augment_args` gave the settings' flags (beside the app's own flags and
+    /// subcommands).
+    #[cfg(feature = "clap")]
+    pub fn arg_matches(mut self, matches: &clap::ArgMatches) -> Self {
+        self.flags = Some(crate::flags::from_matches(matches, T::schema()));
+        self
+    }
+
     /// Also reads this config file (TOML, YAML or JSON by its extension; `{profile}` allowed),
     /// after the struct's `files`: a later file wins. A missing file is skipped.
     pub fn file(self, path: impl Into<String>) -> Self {
@@ -165,7 +201,7 @@ impl<T: VaultConfig> Loader<T> {
     /// # }
     /// ```
     pub fn figment(self, figment: figment::Figment) -> Self {
-        self.add_file(FileSource::Figment(Box::new(figment)))
+        self.add_file(FileSource::Chain(crate::formats::Chain::new(figment)))
     }
 
     /// Reads this `.env` file instead of the struct's `dotenv`: its variables answer under
@@ -353,6 +389,7 @@ impl<T: VaultConfig> Loader<T> {
             SourceChoice::Given(source) => Some(Arc::clone(source)),
             SourceChoice::Disabled => None,
         };
+        let mounts = crate::mounts::read(T::schema(), &env);
         Prepared {
             env: env.with_files(setup.files),
             dotenv,
@@ -361,9 +398,12 @@ impl<T: VaultConfig> Loader<T> {
             overrides: setup.overrides,
             problems: dotenv_problem
                 .into_iter()
+                .chain(mounts.problems.iter().cloned())
                 .chain(setup.problems)
                 .chain(self.pinned_problems.iter().cloned())
+                .chain(self.flags.iter().flat_map(|f| f.problems.iter().cloned()))
                 .collect(),
+            mounts,
         }
     }
 
@@ -409,11 +449,16 @@ impl<T: VaultConfig> Loader<T> {
             self.profile.as_deref(),
             &prepared.overrides,
             &self.pins,
-            &self.file_sources(),
+            crate::plan::Locals {
+                mounts: &prepared.mounts,
+                flags: self.flags.as_ref(),
+                files: self.file_sources(),
+            },
             explain,
         );
-        if let Some(check) = &prepared.dotenv {
-            plan.files.checks.insert(0, check.clone());
+        let local = prepared.dotenv.iter().chain(&prepared.mounts.checks);
+        for (i, check) in local.enumerate() {
+            plan.files.checks.insert(i, check.clone());
         }
         plan.problems.extend(prepared.problems.iter().cloned());
         plan
@@ -468,6 +513,17 @@ impl<T: VaultConfig> Loader<T> {
         self.pins = pins;
     }
 
+    /// The secrets dirs a load reads now, for live settings to watch.
+    pub(crate) fn secrets_dirs(&self) -> Vec<std::path::PathBuf> {
+        let env = self.env.clone().unwrap_or_else(EnvSnapshot::from_process);
+        let (env, _, _) = self.with_dotenv(env);
+        crate::mounts::dirs(T::schema(), &env)
+            .0
+            .into_iter()
+            .map(std::path::PathBuf::from)
+            .collect()
+    }
+
     /// The config files and the `.env` file a load reads now (`{profile}` replaced), for live
     /// settings to watch.
     pub(crate) fn local_files(&self) -> Vec<std::path::PathBuf> {
@@ -486,7 +542,7 @@ impl<T: VaultConfig> Loader<T> {
                         FileSource::Path(spec) => {
                             Some(crate::profile::substitute(&spec.path, &profile))
                         }
-                        FileSource::Figment(_) => None,
+                        FileSource::Chain(_) => None,
                     }),
             )
             .map(std::path::PathBuf::from)

@@ -12,6 +12,7 @@ use crate::env::EnvSnapshot;
 use crate::error::{Problem, ProblemKind};
 use crate::files::{FileSource, Files};
 use crate::location::Overrides;
+use crate::mounts::{Mounted, Mounts};
 use crate::schema::{DEFAULT_PROFILE, Layer, Schema, VaultLocation};
 use crate::source::VaultPath;
 
@@ -29,13 +30,23 @@ pub enum Fallback {
     Env,
 }
 
-/// What the env layer holds for one field.
+/// What a text layer (flags, env, the secrets dir, `.env`) holds for one field.
 #[derive(Clone, Copy)]
 pub(crate) enum EnvAnswer<'a> {
     Found(&'a str),
     NotSet,
     Empty,
     NotUnicode,
+    /// A file that is there but was refused (a FIFO, too large, a link out of its dir): why,
+    /// naming the file.
+    Unreadable(&'a str),
+}
+
+impl EnvAnswer<'_> {
+    /// Whether the answer decides the field (a value, or a failure that stops it).
+    fn decides(&self) -> bool {
+        !matches!(self, EnvAnswer::NotSet | EnvAnswer::Empty)
+    }
 }
 
 /// Where a load reads Vault: the struct, the active profile and the environment's overrides
@@ -57,19 +68,26 @@ impl Target {
     }
 }
 
+/// One text layer (flags, env, the secrets dir, `.env`): what it holds for each field and
+/// how explain names it there.
+pub(crate) struct TextLayer<'a> {
+    pub layer: Layer,
+    pub answers: Vec<EnvAnswer<'a>>,
+    /// `env APP_PORT`, `file /vault/secrets/app (APP_PORT)`, `secrets-dir /run/secrets/port`,
+    /// `.env APP_PORT`, `flag --port`.
+    pub labels: Vec<String>,
+}
+
 /// The first half of a load: the profile, the local layers' answers and the Vault paths still
 /// needed.
 pub(crate) struct Plan<'a> {
     pub schema: &'a Schema,
     pub target: Target,
-    /// The layers in force, in order: `.env` and files only when the load has them.
+    /// The layers in force, in order: `.env`, files, the secrets dir and flags only when the
+    /// load has them.
     pub layers: Vec<Layer>,
-    pub env: Vec<EnvAnswer<'a>>,
-    /// How each field's env layer is named: `env NAME`, or `file PATH (NAME)`.
-    pub env_labels: Vec<String>,
-    /// What the `.env` file holds for each field, and the file, when the load read one.
-    pub dotenv: Vec<EnvAnswer<'a>>,
-    pub dotenv_file: Option<String>,
+    /// The text layers in force, in the order of `layers`.
+    pub text: Vec<TextLayer<'a>>,
     /// The config files as read.
     pub files: Files,
     /// First-load values of `static` fields, kept over what the layers now hold.
@@ -79,19 +97,23 @@ pub(crate) struct Plan<'a> {
     pub problems: Vec<Problem>,
 }
 
+/// The local inputs of one load besides the env snapshot: the secrets dirs and the flags as
+/// read, the config files to read.
+pub(crate) struct Locals<'a> {
+    pub mounts: &'a Mounts,
+    pub flags: Option<&'a crate::flags::FlagValues>,
+    pub files: Vec<FileSource>,
+}
+
 impl<'a> Plan<'a> {
     /// `explain` asks Vault for every field, to show what env overrode.
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "the inputs of one load, named at the one call"
-    )]
     pub fn new(
         schema: &'static Schema,
         env: &'a EnvSnapshot,
         profile: Option<&str>,
         overrides: &Overrides,
         pins: &'a Pins,
-        files: &[FileSource],
+        locals: Locals<'a>,
         explain: bool,
     ) -> Self {
         let mut problems = Vec::new();
@@ -102,23 +124,12 @@ impl<'a> Plan<'a> {
                 problems.push(problem);
                 DEFAULT_PROFILE.to_owned()
             });
-
-        let answers = env_answers(schema, |name| env.own(name));
-        let dotenv = env_answers(schema, |name| env.dotenv_value(name));
-        let env_labels = schema
-            .fields
-            .iter()
-            .map(|f| match env.origin(&f.env) {
-                Some(file) => format!("file {file} ({})", f.env),
-                None => format!("env {}", f.env),
-            })
-            .collect();
         let target = Target {
             schema,
             profile,
             overrides: overrides.clone(),
         };
-        let files = crate::files::read(schema, files, &target.profile);
+        let files = crate::files::read(schema, &locals.files, &target.profile);
         problems.extend(files.problems.iter().cloned());
         problems.extend(secrets_in_files(schema, &files));
         let layers = schema
@@ -126,13 +137,19 @@ impl<'a> Plan<'a> {
             .iter()
             .copied()
             .filter(|layer| match layer {
+                Layer::Flag => locals.flags.is_some(),
+                Layer::SecretsDir => !locals.mounts.dirs.is_empty(),
                 Layer::Dotenv => env.dotenv_origin().is_some(),
                 Layer::File => files.configured(),
                 _ => true,
             })
             .collect::<Vec<_>>();
+        let text: Vec<TextLayer<'a>> = layers
+            .iter()
+            .filter_map(|layer| text_layer(*layer, schema, env, &locals))
+            .collect();
 
-        let paths = vault_paths(&target, &layers, &answers, &dotenv, explain);
+        let paths = vault_paths(&target, &layers, &text, explain);
         if !schema.allow_unknown && !schema.env_prefix.is_empty() {
             problems.extend(unknown_env(schema, env));
         }
@@ -141,16 +158,88 @@ impl<'a> Plan<'a> {
             schema,
             target,
             layers,
-            env: answers,
-            env_labels,
-            dotenv,
-            dotenv_file: env.dotenv_origin().map(str::to_owned),
+            text,
             files,
             pins,
             paths,
             problems,
         }
     }
+}
+
+/// What a text layer answers for every field, and how each answer is named; `None` for the
+/// layers that are not text (Vault, files, defaults).
+fn text_layer<'a>(
+    layer: Layer,
+    schema: &Schema,
+    env: &'a EnvSnapshot,
+    locals: &Locals<'a>,
+) -> Option<TextLayer<'a>> {
+    let fields = &schema.fields;
+    let (answers, labels) = match layer {
+        Layer::Env => (
+            env_answers(schema, |name| env.own(name)),
+            fields
+                .iter()
+                .map(|f| match env.origin(&f.env) {
+                    Some(file) => format!("file {file} ({})", f.env),
+                    None => format!("env {}", f.env),
+                })
+                .collect(),
+        ),
+        Layer::Dotenv => {
+            let file = env.dotenv_origin().unwrap_or_default();
+            (
+                env_answers(schema, |name| env.dotenv_value(name)),
+                fields.iter().map(|f| format!("{file} {}", f.env)).collect(),
+            )
+        }
+        Layer::SecretsDir => {
+            let mounts = locals.mounts;
+            let dirs = mounts.dirs.join(", ");
+            fields
+                .iter()
+                .zip(&mounts.answers)
+                .map(|(f, answer)| match answer {
+                    Mounted::Found(value, file) => (
+                        text_answer(f, Ok(value.as_str())),
+                        format!("secrets-dir {file}"),
+                    ),
+                    Mounted::Unreadable(why) => {
+                        (EnvAnswer::Unreadable(why), format!("secrets-dir {dirs}"))
+                    }
+                    Mounted::NotSet => (
+                        EnvAnswer::NotSet,
+                        format!(
+                            "secrets-dir {dirs} ({} or {})",
+                            f.env.to_ascii_lowercase(),
+                            f.path.replace('.', "__")
+                        ),
+                    ),
+                })
+                .unzip()
+        }
+        Layer::Flag => {
+            let flags = locals.flags?;
+            fields
+                .iter()
+                .map(|f| {
+                    let name = crate::flags::flag_name(&f.path);
+                    let answer = match flags.value(&f.path) {
+                        Some(value) => text_answer(f, value),
+                        None => EnvAnswer::NotSet,
+                    };
+                    (answer, format!("flag --{name}"))
+                })
+                .unzip()
+        }
+        Layer::Vault | Layer::File | Layer::Default => return None,
+    };
+    Some(TextLayer {
+        layer,
+        answers,
+        labels,
+    })
 }
 
 /// What one layer of variables (the process env, or `.env`) answers for every field.
@@ -163,37 +252,44 @@ fn env_answers<'a>(
         .iter()
         .map(|f| match lookup(&f.env) {
             None => EnvAnswer::NotSet,
-            Some(Err(_)) => EnvAnswer::NotUnicode,
-            Some(Ok("")) if !f.allow_empty => EnvAnswer::Empty,
-            Some(Ok(v)) => EnvAnswer::Found(v),
+            Some(found) => text_answer(f, found),
         })
         .collect()
 }
 
-/// The Vault paths to read, each once: a path is read unless a layer before Vault (env,
-/// `.env`) already decided every field on it; `explain` reads them all, to show what env
-/// overrode.
+/// A text value as an answer: empty counts as unset unless the field allows it.
+fn text_answer<'a>(
+    field: &crate::schema::FieldSchema,
+    found: Result<&'a str, crate::NotUnicode>,
+) -> EnvAnswer<'a> {
+    match found {
+        Err(_) => EnvAnswer::NotUnicode,
+        Ok("") if !field.allow_empty => EnvAnswer::Empty,
+        Ok(v) => EnvAnswer::Found(v),
+    }
+}
+
+/// The Vault paths to read, each once: a path is read unless a text layer before Vault
+/// (flags, env, the secrets dir, `.env`) already decided every field on it; `explain` reads
+/// them all, to show what env overrode.
 fn vault_paths(
     target: &Target,
     layers: &[Layer],
-    env: &[EnvAnswer<'_>],
-    dotenv: &[EnvAnswer<'_>],
+    text: &[TextLayer<'_>],
     explain: bool,
 ) -> Vec<VaultPath> {
     let vault_at = layers.iter().position(|l| *l == Layer::Vault);
-    let before_vault = |layer| layers.iter().position(|l| *l == layer) < vault_at;
-    let decided = |e: &EnvAnswer<'_>| matches!(e, EnvAnswer::Found(_) | EnvAnswer::NotUnicode);
+    let before_vault: Vec<&TextLayer<'_>> = text
+        .iter()
+        .filter(|t| layers.iter().position(|l| *l == t.layer) < vault_at)
+        .collect();
     let paths: BTreeSet<VaultPath> = target
         .schema
         .fields
         .iter()
-        .zip(env.iter().zip(dotenv))
-        .filter(|(_, (e, d))| {
-            explain
-                || !((before_vault(Layer::Env) && decided(e))
-                    || (before_vault(Layer::Dotenv) && decided(d)))
-        })
-        .filter_map(|(f, _)| f.vault.as_ref().map(|v| target.path(v)))
+        .enumerate()
+        .filter(|(i, _)| explain || !before_vault.iter().any(|t| t.answers[*i].decides()))
+        .filter_map(|(_, f)| f.vault.as_ref().map(|v| target.path(v)))
         .collect();
     paths.into_iter().collect()
 }

@@ -3,6 +3,7 @@
 pub use crate::build::{BuildCtx, FieldValue};
 pub use crate::de::{DeError, from_str};
 pub use crate::schema::{FieldDecl, Schema, SchemaBuilder, StructMeta, VaultDecl};
+pub use crate::shape::{ShapeAny, ShapeOf, ShapeVia, shape_of};
 pub use crate::{Loader, VaultConfig};
 pub use std::sync::OnceLock;
 
@@ -14,7 +15,7 @@ pub fn parse_dotenv(text: &str, env: &crate::EnvSnapshot) -> Result<Vec<(String,
 
 /// The one bounded reader of files, for the Vault crate's credential, agent and CA files.
 pub mod read {
-    pub use crate::read::{ReadError, append_zeroizing, read_regular};
+    pub use crate::read::{ReadError, append_zeroizing, read_in_dir, read_regular};
 }
 
 /// What live settings and the facade need of a loader; the Vault crate's live settings call
@@ -52,6 +53,11 @@ pub mod live {
     /// The config files and `.env` file a load of `loader` reads, to watch for changes.
     pub fn local_files<T: VaultConfig>(loader: &Loader<T>) -> Vec<std::path::PathBuf> {
         loader.local_files()
+    }
+
+    /// The secrets dirs a load of `loader` reads, to watch for changes (every entry counts).
+    pub fn secrets_dirs<T: VaultConfig>(loader: &Loader<T>) -> Vec<std::path::PathBuf> {
+        loader.secrets_dirs()
     }
 
     /// `env` with the struct's `.env` file under it, as a load reads it (for the command

@@ -21,6 +21,8 @@ pub enum ReadError {
     NotRegular,
     /// Larger than the limit (in bytes).
     TooLarge(u64),
+    /// A link that leads out of the directory it was read from.
+    OutsideDir,
     /// The system's reason (permission denied, ...).
     Io(String),
 }
@@ -30,6 +32,9 @@ impl fmt::Display for ReadError {
         match self {
             ReadError::NotRegular => f.write_str("is not a regular file; refusing to read it"),
             ReadError::TooLarge(limit) => write!(f, "is larger than {limit} bytes"),
+            ReadError::OutsideDir => {
+                f.write_str("is a link to outside its directory; refusing to follow it")
+            }
             ReadError::Io(why) => write!(f, "cannot be read: {why}"),
         }
     }
@@ -76,6 +81,41 @@ pub fn read_regular(path: &Path, limit: u64) -> Result<Option<Zeroizing<Vec<u8>>
         return Err(ReadError::TooLarge(limit));
     }
     Ok(Some(bytes))
+}
+
+/// [`read_regular`] for an entry of a directory of mounted or injected files (a secrets dir,
+/// Vault Agent's): links are followed only while they end inside `root` (resolved), so that
+/// Kubernetes' `name -> ..data/name` works and a link to `/etc/shadow` does not.
+///
+/// ```
+/// use vault_config_core::__private::read::{ReadError, read_in_dir};
+/// let root = std::env::temp_dir().join(format!("vc-read-in-dir-{}", std::process::id()));
+/// std::fs::create_dir_all(&root).unwrap();
+/// let root = root.canonicalize().unwrap();
+/// std::fs::write(root.join("inside"), "x").unwrap();
+/// assert_eq!(read_in_dir(&root, &root.join("inside"), 10).unwrap().unwrap().as_slice(), b"x");
+/// assert_eq!(read_in_dir(&root, &root.join("gone"), 10).unwrap(), None);
+/// # #[cfg(unix)] {
+/// std::os::unix::fs::symlink("/etc/hostname", root.join("out")).unwrap();
+/// assert!(matches!(read_in_dir(&root, &root.join("out"), 10), Err(ReadError::OutsideDir) | Ok(None)));
+/// # }
+/// std::fs::remove_dir_all(root).unwrap();
+/// ```
+pub fn read_in_dir(
+    root: &Path,
+    path: &Path,
+    limit: u64,
+) -> Result<Option<Zeroizing<Vec<u8>>>, ReadError> {
+    let real = match std::fs::canonicalize(path) {
+        Ok(real) => real,
+        // Removed since it was listed, or a dangling link: nothing there.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(ReadError::Io(e.to_string())),
+    };
+    if !real.starts_with(root) {
+        return Err(ReadError::OutsideDir);
+    }
+    read_regular(&real, limit)
 }
 
 /// Appends `chunk`, growing into a new zeroizing buffer (the outgrown one is wiped when it

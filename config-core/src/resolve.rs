@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{Answer, Attempt, Problem, ProblemKind};
-use crate::plan::{EnvAnswer, Fallback, Pinned, PinnedValue, Plan, Target};
+use crate::plan::{EnvAnswer, Fallback, Pinned, PinnedValue, Plan, Target, TextLayer};
 use crate::schema::{FieldSchema, Layer, Schema};
 use crate::source::{FetchResult, PathKind, SecretData, SourceErrorKind, VaultPath};
 
@@ -63,7 +63,8 @@ pub(crate) struct FieldState<'a> {
     /// The values of those lower layers (env and `.env` text, Vault and file JSON), for
     /// `check` to warn of one that would not parse the day it wins.
     pub shadowed: Vec<(String, Winner<'a>)>,
-    /// A failure that stops the field before parsing (fail-fast Vault error, non-UTF-8 env).
+    /// A failure that stops the field before parsing (fail-fast Vault error, non-UTF-8 env, a
+    /// mounted file that cannot be read).
     pub failure: Option<(ProblemKind, String)>,
 }
 
@@ -88,10 +89,7 @@ impl<'a> Resolved<'a> {
             schema,
             target,
             layers,
-            env,
-            env_labels,
-            dotenv,
-            dotenv_file,
+            text,
             files,
             pins,
             paths,
@@ -100,10 +98,8 @@ impl<'a> Resolved<'a> {
         let fields = schema
             .fields
             .iter()
-            .zip(env)
-            .zip(env_labels)
-            .zip(dotenv)
-            .map(|(((field, env), env_label), dotenv)| {
+            .enumerate()
+            .map(|(i, field)| {
                 let vault = field.vault.as_ref().map(|loc| {
                     let path = target.path(loc);
                     let result = match (results, paths.binary_search(&path)) {
@@ -117,13 +113,8 @@ impl<'a> Resolved<'a> {
                     (loc, path, result)
                 });
                 let answers = Answers {
-                    env,
-                    env_label,
-                    dotenv,
-                    dotenv_label: dotenv_file
-                        .as_ref()
-                        .map(|file| format!("{file} {}", field.env))
-                        .unwrap_or_default(),
+                    field: i,
+                    text: &text,
                     vault,
                     files: &files,
                 };
@@ -226,17 +217,18 @@ fn resolve_field<'a>(
         failure: None,
     };
     let Answers {
-        env,
-        env_label,
-        dotenv,
-        dotenv_label,
+        field: index,
+        text,
         mut vault,
         files,
     } = answers;
     for layer in layers {
         match layer {
-            Layer::Env => env_layer(&mut state, &env, &env_label),
-            Layer::Dotenv => env_layer(&mut state, &dotenv, &dotenv_label),
+            Layer::Flag | Layer::Env | Layer::SecretsDir | Layer::Dotenv => {
+                if let Some(t) = text.iter().find(|t| t.layer == *layer) {
+                    text_layer(&mut state, &t.answers[index], &t.labels[index]);
+                }
+            }
             Layer::Vault => {
                 if let Some(answer) = vault.take() {
                     vault_layer(&mut state, answer, fallback);
@@ -251,10 +243,9 @@ fn resolve_field<'a>(
 
 /// What each layer holds for one field, before the order decides.
 struct Answers<'a, 'l> {
-    env: EnvAnswer<'a>,
-    env_label: String,
-    dotenv: EnvAnswer<'a>,
-    dotenv_label: String,
+    /// The field's index in the schema (and in each text layer's answers).
+    field: usize,
+    text: &'l [TextLayer<'a>],
     vault: Option<VaultAnswer<'a, 'l>>,
     files: &'l crate::files::Files,
 }
@@ -298,7 +289,7 @@ impl<'a> FieldState<'a> {
     }
 }
 
-fn env_layer<'a>(state: &mut FieldState<'a>, env: &EnvAnswer<'a>, source: &str) {
+fn text_layer<'a>(state: &mut FieldState<'a>, env: &EnvAnswer<'a>, source: &str) {
     let answer = match env {
         EnvAnswer::Found(raw) => {
             state.offer(source, Winner::Text(raw));
@@ -310,10 +301,18 @@ fn env_layer<'a>(state: &mut FieldState<'a>, env: &EnvAnswer<'a>, source: &str) 
             if !state.decided() {
                 state.failure = Some((
                     ProblemKind::Invalid,
-                    "env var is set but not valid UTF-8".to_owned(),
+                    format!("{source} is set but not valid UTF-8"),
                 ));
             }
             Answer::NotUnicode
+        }
+        EnvAnswer::Unreadable(why) => {
+            // A file mounted for this field that cannot be read is a deployment error, even
+            // where a layer above decided the field.
+            if state.failure.is_none() {
+                state.failure = Some((ProblemKind::File, (*why).to_owned()));
+            }
+            Answer::Unavailable((*why).to_owned())
         }
     };
     state.attempts.push(Attempt {

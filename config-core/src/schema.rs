@@ -41,6 +41,12 @@ pub struct Schema {
     pub files: Vec<FileSpec>,
     /// The `.env` file read by every load (`dotenv = ".env"`), when any.
     pub dotenv: Option<String>,
+    /// The directories of mounted secret files (`secrets_dir = ["/run/secrets"]`), later ones
+    /// winning; a missing one is skipped.
+    pub secrets_dirs: Vec<String>,
+    /// The env var that replaces `secrets_dirs`: `{env_prefix}SECRETS_DIR`, directories
+    /// separated like `PATH`; each must exist.
+    pub secrets_dir_env: String,
     /// The leaf fields.
     pub fields: Vec<FieldSchema>,
 }
@@ -84,8 +90,15 @@ impl FileSpec {
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Layer {
+    /// Command-line flags (`Loader::args`, the `clap` feature): always the top layer, the
+    /// most specific choice an operator makes. Never for secrets.
+    Flag,
     /// The process environment (or the injected env snapshot, with Agent files under it).
     Env,
+    /// Mounted secret files, one value per file (`secrets_dir`, `{prefix}SECRETS_DIR`): a
+    /// Kubernetes or Docker secret mount.
+    #[serde(rename = "secrets-dir")]
+    SecretsDir,
     /// The `.env` file, read without touching the process environment.
     Dotenv,
     /// Vault or OpenBao.
@@ -100,24 +113,30 @@ impl Layer {
     /// The standard order: env overrides Vault, Vault overrides defaults.
     pub const STANDARD: [Layer; 3] = [Layer::Env, Layer::Vault, Layer::Default];
 
-    /// Every layer in the order `order` names the three main ones: `.env` right after env,
-    /// config files right before defaults.
+    /// Every layer in the order `order` names the three main ones: flags first, the secrets
+    /// dir and `.env` right after env, config files right before defaults.
     ///
     /// ```
     /// use vault_config_core::schema::Layer;
-    /// let vault_first = Layer::expand(&[Layer::Vault, Layer::Env, Layer::Default]);
-    /// let shown: Vec<_> = vault_first.iter().map(|l| l.name()).collect();
-    /// assert_eq!(shown, ["vault", "env", "dotenv", "file", "default"]);
+    /// let shown = |order: &[Layer]| Layer::expand(order).iter().map(|l| l.name()).collect::<Vec<_>>();
+    /// assert_eq!(
+    ///     shown(&Layer::STANDARD),
+    ///     ["flag", "env", "secrets-dir", "dotenv", "vault", "file", "default"]
+    /// );
+    /// assert_eq!(
+    ///     shown(&[Layer::Vault, Layer::Env, Layer::Default]),
+    ///     ["flag", "vault", "env", "secrets-dir", "dotenv", "file", "default"]
+    /// );
     /// ```
     pub fn expand(order: &[Layer]) -> Vec<Layer> {
-        let mut all = Vec::new();
+        let mut all = vec![Layer::Flag];
         for layer in order {
             if *layer == Layer::Default {
                 all.push(Layer::File);
             }
             all.push(*layer);
             if *layer == Layer::Env {
-                all.push(Layer::Dotenv);
+                all.extend([Layer::SecretsDir, Layer::Dotenv]);
             }
         }
         all
@@ -137,7 +156,9 @@ impl Layer {
     /// ```
     pub fn name(self) -> &'static str {
         match self {
+            Layer::Flag => "flag",
             Layer::Env => "env",
+            Layer::SecretsDir => "secrets-dir",
             Layer::Dotenv => "dotenv",
             Layer::Vault => "vault",
             Layer::File => "file",
@@ -180,6 +201,25 @@ pub struct FieldSchema {
     pub is_static: bool,
     /// The doc comment, trimmed.
     pub doc: &'static str,
+    /// The JSON Schema of the field's type in a config file (see [`Schema::json_schema`]).
+    #[serde(skip)]
+    pub(crate) shape: fn() -> serde_json::Value,
+}
+
+impl FieldSchema {
+    /// Whether the field is read whole from a Vault engine (`lease = ..`, `vault(folder)`):
+    /// never from a config file or a flag.
+    pub fn vault_only(&self) -> bool {
+        self.vault
+            .as_ref()
+            .is_some_and(|v| matches!(v.kind, PathKind::Lease | PathKind::Folder))
+    }
+
+    /// The JSON Schema of the field's type in a config file: `{"type": "integer", ..}`,
+    /// `{"enum": [..]}`, `{}` for a type that takes anything.
+    pub fn type_schema(&self) -> serde_json::Value {
+        (self.shape)()
+    }
 }
 
 /// Where a field lives in Vault: `mount/path#key`, with `{profile}` still unexpanded.
@@ -293,6 +333,7 @@ impl Schema {
         Schema {
             type_name: meta.type_name,
             profile_env: format!("{env_prefix}PROFILE"),
+            secrets_dir_env: format!("{env_prefix}SECRETS_DIR"),
             env_prefix,
             allow_unknown: meta.allow_unknown,
             refresh_ms: meta.refresh_ms,
@@ -306,6 +347,7 @@ impl Schema {
             }),
             files: meta.files.iter().map(|f| FileSpec::parse(f)).collect(),
             dotenv: meta.dotenv.map(str::to_owned),
+            secrets_dirs: meta.secrets_dirs.iter().map(|d| (*d).to_owned()).collect(),
             vault_path: meta.vault_path.unwrap_or("").trim_matches('/').to_owned(),
             vault_env: meta
                 .vault_env
@@ -321,12 +363,13 @@ impl Schema {
         self.fields.iter().find(|f| f.path == path)
     }
 
-    /// Every env var the struct reads, in field order, then the profile selector.
+    /// Every env var the struct reads, in field order, then the profile selector and the
+    /// secrets dir.
     pub fn env_names(&self) -> Vec<&str> {
         self.fields
             .iter()
             .map(|f| f.env.as_str())
-            .chain(std::iter::once(self.profile_env.as_str()))
+            .chain([self.profile_env.as_str(), self.secrets_dir_env.as_str()])
             .collect()
     }
 }
@@ -350,6 +393,8 @@ pub struct StructMeta {
     pub files: &'static [&'static str],
     /// `dotenv = ".env"`.
     pub dotenv: Option<&'static str>,
+    /// `secrets_dir = "/run/secrets"` or a list of them.
+    pub secrets_dirs: &'static [&'static str],
     /// `allow_unknown`: unknown file keys and unknown env vars are tolerated.
     pub allow_unknown: bool,
 }
@@ -373,6 +418,8 @@ pub struct FieldDecl {
     pub doc: &'static str,
     /// `vault(...)` was written on the field.
     pub vault: Option<VaultDecl>,
+    /// The field type's JSON Schema (`shape_of::<T>`).
+    pub shape: fn() -> serde_json::Value,
 }
 
 /// The field's `vault(...)` attribute.
@@ -464,6 +511,7 @@ impl SchemaBuilder {
             validated: decl.validated,
             is_static: decl.is_static,
             doc: decl.doc,
+            shape: decl.shape,
         });
     }
 

@@ -26,6 +26,8 @@ pub mod kw {
     pub const FILES: &str = "files";
     /// `dotenv = ".env"`: a `.env` file under the process env.
     pub const DOTENV: &str = "dotenv";
+    /// `secrets_dir = "/run/secrets"` (or a list): mounted secret files, one per field.
+    pub const SECRETS_DIR: &str = "secrets_dir";
 
     /// `vault(mount = "secret")`: the KV mount.
     pub const MOUNT: &str = "mount";
@@ -67,6 +69,7 @@ pub mod kw {
         ORDER,
         FILES,
         DOTENV,
+        SECRETS_DIR,
     ];
     /// The keys of the struct's `vault(..)`.
     pub const CONTAINER_VAULT: &[&str] = &[MOUNT, PATH, KEYS, ENV];
@@ -160,6 +163,7 @@ pub struct ContainerAttrs {
     pub order: Attr<Vec<LitStr>>,
     pub files: Attr<Vec<LitStr>>,
     pub dotenv: Attr<LitStr>,
+    pub secrets_dir: Attr<Vec<LitStr>>,
 }
 
 pub enum DefaultValue {
@@ -289,6 +293,7 @@ impl ContainerAttrs {
             order: Attr::none(kw::ORDER),
             files: Attr::none(kw::FILES),
             dotenv: Attr::none(kw::DOTENV),
+            secrets_dir: Attr::none(kw::SECRETS_DIR),
         };
         each_key(cx, attrs, |meta| {
             match key_of(&meta).as_str() {
@@ -304,6 +309,15 @@ impl ContainerAttrs {
                 kw::FILES => out.files.set(cx, &meta, lit_list(&meta)?),
                 // dotenv = ".env"
                 kw::DOTENV => out.dotenv.set(cx, &meta, meta.value()?.parse()?),
+                // secrets_dir = "/run/secrets" or secrets_dir = ["/run/secrets", "/etc/app"]
+                kw::SECRETS_DIR => {
+                    let dirs = if meta.input.peek(Token![=]) && meta.input.peek2(syn::LitStr) {
+                        vec![meta.value()?.parse()?]
+                    } else {
+                        lit_list(&meta)?
+                    };
+                    out.secrets_dir.set(cx, &meta, dirs);
+                }
                 // refresh = "5m"
                 kw::REFRESH => out.refresh.set(cx, &meta, meta.value()?.parse()?),
                 // order = ["vault", "env", "default"]

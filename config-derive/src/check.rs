@@ -33,6 +33,14 @@ fn check_container(cx: &Ctxt, cont: &Container<'_>) {
             );
         }
     }
+    for lit in cont.attrs.secrets_dir.get().into_iter().flatten() {
+        if lit.value().trim().is_empty() {
+            cx.error_spanned_by(
+                lit,
+                "#[config(secrets_dir)] must name a directory, e.g. \"/run/secrets\"",
+            );
+        }
+    }
     if let Some(lit) = cont.attrs.vault_mount.get() {
         check_mount(cx, lit);
     }

@@ -106,6 +106,11 @@ fn struct_meta(cont: &Container<'_>) -> TokenStream {
         .map(|list| list.iter().map(syn::LitStr::value).collect())
         .unwrap_or_default();
     let dotenv = opt_str(a.dotenv.get().map(syn::LitStr::value));
+    let secrets_dirs: Vec<String> = a
+        .secrets_dir
+        .get()
+        .map(|list| list.iter().map(syn::LitStr::value).collect())
+        .unwrap_or_default();
     let allow_unknown = a.allow_unknown.is_set();
     let refresh_ms = match a
         .refresh
@@ -128,6 +133,7 @@ fn struct_meta(cont: &Container<'_>) -> TokenStream {
             vault_keys: #vault_keys,
             files: &[#(#files),*],
             dotenv: #dotenv,
+            secrets_dirs: &[#(#secrets_dirs),*],
             allow_unknown: #allow_unknown,
         }
     }
@@ -203,6 +209,11 @@ fn describe_field(field: &Field<'_>) -> TokenStream {
             is_static: #is_static,
             doc: #doc,
             vault: #vault,
+            shape: {
+                #[allow(unused_imports)]
+                use ::vault_config::__private::{ShapeAny as _, ShapeVia as _};
+                (&::vault_config::__private::ShapeOf::<#ty>::new()).shape()
+            },
         });
     }
 }

@@ -5,9 +5,12 @@
 //! A file named like an env var (`DB_PASSWORD`, upper case) holds one value unless a line
 //! starts with `export`, so a value such as `c2VjcmV0=` is never mistaken for a `KEY=value`
 //! line; any other file (`database`) whose lines all look like `KEY=value` is an env file.
+//! A file of one value answers for its name in upper case (`app_db_password` is
+//! `APP_DB_PASSWORD`): env names are upper case, mounted file names often are not.
 
 use std::path::{Path, PathBuf};
 
+use vault_config_core::__private::read;
 use zeroize::Zeroizing;
 
 use crate::Error;
@@ -69,24 +72,29 @@ fn read_file(root: &Path, path: &Path) -> Result<Option<Vec<FileValue>>, String>
     if name.starts_with('.') {
         return Ok(None);
     }
-    let real = path
-        .canonicalize()
-        .map_err(|e| format!("cannot resolve {}: {e}", path.display()))?;
-    if !real.starts_with(root) {
-        return Err(format!(
-            "{} links outside {}; refusing to read it",
-            path.display(),
-            root.display()
-        ));
-    }
-    if std::fs::metadata(&real).is_ok_and(|m| m.is_dir()) {
-        return Ok(None);
-    }
-    // Resolved inside the directory above; read as named, regular files only.
-    let text = crate::files::read_regular(path, MAX_FILE_BYTES)?;
+    // Links followed only while they stay inside the directory (Agent and Kubernetes use
+    // them); regular files only, directories skipped.
+    let bytes = match read::read_in_dir(root, path, MAX_FILE_BYTES) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return Ok(None),
+        Err(read::ReadError::NotRegular) if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) => {
+            return Ok(None);
+        }
+        Err(read::ReadError::OutsideDir) => {
+            return Err(format!(
+                "{} links outside {}; refusing to read it",
+                path.display(),
+                root.display()
+            ));
+        }
+        Err(e) => return Err(format!("{} {e}", path.display())),
+    };
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return Err(format!("{} is not UTF-8", path.display()));
+    };
     let origin = path.display().to_string();
     let pairs =
-        parse(&name, &text).map_err(|line| format!("{origin}: line {line} is not `KEY=value`"))?;
+        parse(&name, text).map_err(|line| format!("{origin}: line {line} is not `KEY=value`"))?;
     Ok(Some(
         pairs
             .into_iter()
@@ -106,6 +114,7 @@ fn read_file(root: &Path, path: &Path) -> Result<Option<Vec<FileValue>>, String>
 /// let pairs = |text| parse("db", text).map(|p| p.into_iter().map(|(k, v)| (k, v.to_string())).collect::<Vec<_>>());
 /// assert_eq!(pairs("export URL=\"pg://x\"\n").unwrap(), [("URL".to_owned(), "pg://x".to_owned())]);
 /// assert_eq!(*parse("TOKEN", "c2VjcmV0=\n").unwrap()[0].1, "c2VjcmV0=");
+/// assert_eq!(parse("app_db_password", "hunter2\n").unwrap()[0].0, "APP_DB_PASSWORD");
 /// assert_eq!(pairs("A=1\nB=\"open\n"), Err(2));
 /// ```
 pub fn parse(name: &str, text: &str) -> Result<Vec<(String, Zeroizing<String>)>, usize> {
@@ -121,7 +130,10 @@ pub fn parse(name: &str, text: &str) -> Result<Vec<(String, Zeroizing<String>)>,
         .strip_suffix('\n')
         .map(|v| v.strip_suffix('\r').unwrap_or(v))
         .unwrap_or(text);
-    Ok(vec![(name.to_owned(), Zeroizing::new(value.to_owned()))])
+    Ok(vec![(
+        name.to_ascii_uppercase(),
+        Zeroizing::new(value.to_owned()),
+    )])
 }
 
 fn env_line(line: &str) -> Option<(&str, &str)> {

@@ -16,12 +16,13 @@ pub fn check(data: &[u8]) {
     match vault_config_vault::agent::parse(&name, text) {
         Ok(pairs) => {
             for (key, _) in &pairs {
-                // A key is the file's name (one value) or an env name from a line.
+                // A key is the file's name in upper case (one value) or an env name from a
+                // line.
                 let env_name = !key.is_empty()
                     && !key.starts_with(|c: char| c.is_ascii_digit())
                     && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
                 assert!(
-                    *key == name || env_name,
+                    *key == name.to_ascii_uppercase() || env_name,
                     "a key that is neither the name nor valid"
                 );
             }

@@ -135,6 +135,7 @@ fn help_lists_the_seven_subcommands() {
         "env-template",
         "docs",
         "file-template",
+        "json-schema",
         "policy",
         "migrate",
     ] {
@@ -409,7 +410,7 @@ fn no_subcommand_prints_a_secret_or_the_token() {
     ];
     // A different value already in Vault: migrate refuses the path, naming only keys.
     let conflicting = [base.as_slice(), &[("SHOP_DATABASE_URL", in_env)]].concat();
-    let runs: [Run; 17] = [
+    let runs: [Run; 18] = [
         (&["check"], &base),
         (&["check", "--json"], &base),
         (&["explain"], &base),
@@ -417,6 +418,7 @@ fn no_subcommand_prints_a_secret_or_the_token() {
         (&["env-template"], &base),
         (&["docs"], &base),
         (&["file-template"], &base),
+        (&["json-schema"], &base),
         (&["policy"], &base),
         (&["migrate", "--dry-run"], &base),
         (&["migrate", "--dry-run", "--json"], &base),

@@ -132,6 +132,47 @@ fn ai_trader_from_vault_agent_injected_files() {
     assert!(stdout.contains("/database (DATABASE_URL)"), "{stdout}");
 }
 
+/// A Kubernetes Secret mounted as files (each a link through `..data`), read as the secrets
+/// dir layer with Vault off.
+#[cfg(unix)]
+#[test]
+fn ai_trader_from_a_mounted_kubernetes_secret() {
+    let dir = std::env::temp_dir().join(format!("vc-mounted-{}", std::process::id()));
+    let data = dir.join("..2026_12_03_0");
+    std::fs::create_dir_all(&data).unwrap();
+    for (name, value) in [
+        ("database_url", "postgres://mounted/db\n"),
+        ("alpaca_api_key", "a"),
+        ("ALPACA_SECRET_KEY", "b"),
+        ("session_secret", "s"),
+        ("jwt_secret", "canary-mounted-jwt"),
+    ] {
+        std::fs::write(data.join(name), value).unwrap();
+        std::os::unix::fs::symlink(format!("..data/{name}"), dir.join(name)).unwrap();
+    }
+    std::os::unix::fs::symlink("..2026_12_03_0", dir.join("..data")).unwrap();
+    let out = run(
+        "ai_trader",
+        &[],
+        &kv(&[
+            ("VAULT_ENABLED", "false"),
+            ("SECRETS_DIR", dir.to_str().unwrap()),
+        ]),
+    );
+    let (stdout, stderr) = text(&out);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("database url 21 bytes") && stdout.contains("session secrets 1 + 18 bytes"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("from secrets-dir {}/database_url", dir.display())),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("canary") && !stderr.contains("canary"));
+}
+
 #[test]
 fn ai_trader_with_kubernetes_auth() {
     let Some(v) = DevVault::get() else { return };
@@ -468,6 +509,80 @@ fn layered_reads_env_dotenv_vault_files_and_defaults() {
         assert!(stdout.contains(line), "`{line}` missing:\n{stdout}");
     }
     assert!(!stdout.contains("local-development-key") && !stdout.contains(&v.root));
+}
+
+/// All seven layers, each the winner of one field: the guide's run of `all_layers`.
+#[test]
+fn all_layers_reads_flags_env_a_secrets_dir_dotenv_vault_files_and_defaults() {
+    let Some(v) = DevVault::get() else { return };
+    let profile = format!("all-layers-{}", std::process::id());
+    v.write(
+        &format!("secret/layered/{profile}"),
+        json!({ "workers": 16 }),
+    );
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/layered");
+    let out = Command::new(example_binary("all_layers"))
+        .current_dir(&dir)
+        .args(["--db-pool-size", "64"])
+        .env_clear()
+        .envs(kv(&[
+            ("APP_PORT", "9000"),
+            ("APP_PROFILE", &profile),
+            ("VAULT_ADDR", &v.addr),
+            ("VAULT_TOKEN", &v.root),
+        ]))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("order flag > env > secrets-dir > dotenv > vault > file > default"),
+        "{stdout}"
+    );
+    // Each field's row: its value (or redaction) and the layer it came from.
+    let vault = format!("vault secret/layered/{profile}#workers");
+    for (field, value, source) in [
+        ("db.pool_size", "64", "flag --db-pool-size"),
+        ("port", "9000", "env APP_PORT"),
+        ("api_key", "[REDACTED]", "secrets-dir secrets/api_key"),
+        ("log_level", "debug", ".env APP_LOG_LEVEL"),
+        ("workers", "16", vault.as_str()),
+        (
+            "hosts",
+            "api-1.internal",
+            "file config/default.toml (hosts)",
+        ),
+        ("request_timeout", "30s", "default"),
+    ] {
+        let row = stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(field))
+            .unwrap_or_else(|| panic!("no row {field}:\n{stdout}"));
+        let cells: Vec<&str> = row
+            .split("  ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
+        assert!(cells[1].contains(value) && cells[2] == source, "{row}");
+    }
+    assert!(
+        stdout.contains(
+            "loaded: port 9000, 16 workers, pool of 64, 2 hosts, timeout 30s, api key of 27 bytes"
+        ),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("key-from-the-mounted-secret") && !stdout.contains(&v.root));
+    let help = Command::new(example_binary("all_layers"))
+        .arg("--help")
+        .env_clear()
+        .output()
+        .unwrap();
+    let (help, _) = text(&help);
+    assert!(
+        help.contains("--request-timeout <DURATION>  How long an upstream request may take. [env: APP_REQUEST_TIMEOUT] [default: 30s]"),
+        "{help}"
+    );
+    assert!(!help.contains("api-key"), "{help}");
 }
 
 /// A free loopback port (bound, then released) for an example's listener.

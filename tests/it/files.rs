@@ -3,42 +3,13 @@
 //! cases, secrets refused in files, explain, and the process environment left untouched.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
+use crate::fixtures::scratch::Dir;
 use serde::Deserialize;
 use vault_config::error::ProblemKind;
 use vault_config::explain::FileStatus;
 use vault_config::testing::MockVault;
 use vault_config::{ExposeSecret, SecretString, VaultConfig};
-
-/// A directory of the test's own, removed when dropped.
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(name: &str) -> Dir {
-        let dir = std::env::temp_dir().join(format!("vc-files-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Dir(dir)
-    }
-
-    /// Writes `name` and returns its path as the loader takes it.
-    fn write(&self, name: &str, text: &str) -> String {
-        let path = self.0.join(name);
-        std::fs::write(&path, text).unwrap();
-        self.path(name)
-    }
-
-    fn path(&self, name: &str) -> String {
-        self.0.join(name).to_str().unwrap().to_owned()
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 #[derive(Debug, Deserialize, PartialEq)]
 struct Limits {
@@ -77,7 +48,7 @@ fn loader() -> vault_config::Loader<Svc> {
 
 #[test]
 fn each_layer_wins_over_the_one_below_it() {
-    let d = Dir::new("order");
+    let d = Dir::new("files-order");
     let first = d.write(
         "first.toml",
         "port = 1\nlog_level = \"first\"\n[db]\npool_size = 7\n",
@@ -131,7 +102,7 @@ fn each_layer_wins_over_the_one_below_it() {
 /// process environment behind the snapshot (`PATH` is set in every test process).
 #[test]
 fn dotenv_substitution_reads_the_snapshot_not_the_process() {
-    let d = Dir::new("subst");
+    let d = Dir::new("files-subst");
     let dotenv = d.write(
         ".env",
         "LEVEL=from-file\nAPP_LOG_LEVEL=\"${PATH}|${REGION}|$LEVEL\"\n",
@@ -158,7 +129,7 @@ fn vault_first_keeps_env_and_dotenv_above_the_files() {
         #[config(default = 0, vault(key = "c"))]
         c: u16,
     }
-    let d = Dir::new("vault-first");
+    let d = Dir::new("files-vault-first");
     let file = d.write("f.yaml", "a: 1\nb: 1\nc: 1\n");
     let dotenv = d.write(".env", "VF_A=2\nVF_B=2\n");
     let s = VaultFirst::loader()
@@ -186,7 +157,7 @@ fn vault_first_keeps_env_and_dotenv_above_the_files() {
 
 #[test]
 fn toml_yaml_and_json_give_nested_tables_lists_and_maps() {
-    let d = Dir::new("formats");
+    let d = Dir::new("files-formats");
     let toml = d.write(
         "a.toml",
         "hosts = [\"a\", \"b\"]\n[db]\npool_size = 10\n[labels]\nteam = \"core\"\n[limits]\nburst = 5\n",
@@ -263,7 +234,7 @@ fn the_structs_files_follow_the_profile_and_dotenv_may_choose_it() {
 
 #[test]
 fn a_missing_file_is_skipped_and_a_required_one_is_a_problem() {
-    let d = Dir::new("missing");
+    let d = Dir::new("files-missing");
     let absent = d.path("absent.toml");
     let s = loader().no_files().file(&absent).load().unwrap();
     assert_eq!(s.port, 8080);
@@ -281,7 +252,7 @@ fn a_missing_file_is_skipped_and_a_required_one_is_a_problem() {
 
 #[test]
 fn a_file_that_does_not_parse_is_one_problem_with_its_line_and_no_excerpt() {
-    let d = Dir::new("parse");
+    let d = Dir::new("files-parse");
     let bad = d.write(
         "bad.toml",
         "port = 1\nlog_level = \"canary-in-a-broken-line\n",
@@ -300,7 +271,7 @@ fn a_file_that_does_not_parse_is_one_problem_with_its_line_and_no_excerpt() {
 
 #[test]
 fn a_value_that_does_not_parse_names_the_file_and_the_key() {
-    let d = Dir::new("value");
+    let d = Dir::new("files-value");
     let file = d.write("v.toml", "[db]\npool_size = \"many\"\n");
     let err = loader().no_files().file(&file).load().unwrap_err();
     let problem = err.for_field("db.pool_size").next().unwrap();
@@ -322,7 +293,7 @@ fn a_value_that_does_not_parse_names_the_file_and_the_key() {
 
 #[test]
 fn an_unknown_key_is_a_problem_with_did_you_mean_unless_allowed() {
-    let d = Dir::new("unknown");
+    let d = Dir::new("files-unknown");
     let file = d.write("u.toml", "prot = 1\n[db]\npool_sise = 3\n");
     let err = loader().no_files().file(&file).load().unwrap_err();
     let unknown: Vec<String> = err
@@ -356,8 +327,8 @@ fn an_unknown_key_is_a_problem_with_did_you_mean_unless_allowed() {
 #[test]
 fn a_secret_in_a_config_file_is_refused_and_never_shown() {
     const CANARY: &str = "canary-secret-in-a-checked-in-file";
-    let d = Dir::new("secret");
-    let file = d.write("s.toml", &format!("api_key = \"{CANARY}\"\n"));
+    let d = Dir::new("files-secret");
+    let file = d.write("s.toml", format!("api_key = \"{CANARY}\"\n"));
     let err = loader().no_files().file(&file).load().unwrap_err();
     let problem = err.for_field("api_key").next().unwrap();
     assert_eq!(problem.kind, ProblemKind::SecretInFile);
@@ -378,7 +349,7 @@ fn a_secret_in_a_config_file_is_refused_and_never_shown() {
 
 #[test]
 fn dotenv_may_hold_secrets_and_the_process_environment_is_never_changed() {
-    let d = Dir::new("dotenv");
+    let d = Dir::new("files-dotenv");
     let dotenv = d.write(
         ".env",
         "# local development\nAPP_API_KEY=from-dotenv\nAPP_DB__POOL_SIZE=\"9\"\n",
@@ -422,7 +393,7 @@ fn a_figment_chain_is_a_file_source_of_its_own() {
 
 #[test]
 fn explain_shows_all_five_layers_and_their_files() {
-    let d = Dir::new("explain");
+    let d = Dir::new("files-explain");
     let base = d.write(
         "base.toml",
         "port = 1\nlog_level = \"file\"\nhosts = [\"h1\"]\n[db]\npool_size = 6\n",
@@ -481,7 +452,7 @@ fn a_struct_without_files_reads_none() {
 #[test]
 fn live_settings_reread_a_changed_file_at_once_and_the_dotenv_file_too() {
     use vault_config::live::Live;
-    let d = Dir::new("live");
+    let d = Dir::new("files-live");
     let file = d.write("live.toml", "port = 1\n");
     let dotenv = d.write(".env", "APP_LOG_LEVEL=first\n");
     // An hour between refreshes: only the file watcher can bring the change in time.
@@ -539,7 +510,7 @@ fn the_file_template_lists_every_non_secret_key_and_parses_once_uncommented() {
         })
         .map(|l| format!("{l}\n"))
         .collect();
-    let d = Dir::new("template");
+    let d = Dir::new("files-template");
     let file = d.write("t.toml", &uncommented);
     let s = loader().no_files().file(&file).load().unwrap();
     assert_eq!(
@@ -575,10 +546,10 @@ fn vault_settings_in_the_dotenv_file_configure_the_client() {
         &format!("secret/{base}"),
         serde_json::json!({ "api_key": "from-openbao", "port": 7070 }),
     );
-    let d = Dir::new("dotenv-vault");
+    let d = Dir::new("files-dotenv-vault");
     let dotenv = d.write(
         ".env",
-        &format!(
+        format!(
             "VAULT_ADDR={}\nVAULT_TOKEN={}\nVAULT_BASE_PATH={base}\n",
             v.addr, v.root
         ),
@@ -649,7 +620,7 @@ fn the_command_line_reads_the_dotenv_file_and_migrate_copies_from_it() {
 /// that field is a secret, which no config file may hold.
 #[test]
 fn a_key_under_the_wrong_table_names_the_field_and_that_a_secret_does_not_belong_there() {
-    let d = Dir::new("wrong-table");
+    let d = Dir::new("files-wrong-table");
     let file = d.write(
         "app.toml",
         "[db]\npool_size = 2\napi_key = \"k\"\nprot = 1\n",
@@ -711,8 +682,8 @@ fn the_file_template_shows_text_defaults_of_durations_and_enums() {
         })
         .map(|l| format!("{l}\n"))
         .collect();
-    let d = Dir::new("template-text");
-    let file = d.write("t.toml", &uncommented.replace("\"30s\"", "\"45s\""));
+    let d = Dir::new("files-template-text");
+    let file = d.write("t.toml", uncommented.replace("\"30s\"", "\"45s\""));
     let s = Templated::loader()
         .env_vars::<_, String, String>([])
         .no_vault()
@@ -726,7 +697,7 @@ fn the_file_template_shows_text_defaults_of_durations_and_enums() {
 /// `explain` still warn of it: the day the higher layer goes, it would break.
 #[test]
 fn check_and_explain_warn_of_a_shadowed_value_that_would_not_parse() {
-    let d = Dir::new("shadowed");
+    let d = Dir::new("files-shadowed");
     let file = d.write(
         "production.toml",
         "log_level = \"verbose\"\ntimeout = \"30s\"\n",
@@ -786,7 +757,7 @@ fn mkfifo(path: &str) {
 /// opening it for reading would block the load until a writer came.
 #[test]
 fn a_fifo_at_a_config_file_or_dotenv_path_is_refused_without_hanging() {
-    let d = Dir::new("fifo");
+    let d = Dir::new("files-fifo");
     let toml = d.path("app.toml");
     let env = d.path("app.env");
     mkfifo(&toml);
@@ -820,7 +791,7 @@ fn a_fifo_at_a_config_file_or_dotenv_path_is_refused_without_hanging() {
 /// blocks or never ends.
 #[test]
 fn a_fifo_or_a_device_as_vault_cacert_is_refused() {
-    let d = Dir::new("fifo-ca");
+    let d = Dir::new("files-fifo-ca");
     let fifo = d.path("ca.pem");
     mkfifo(&fifo);
     for ca in [fifo, "/dev/zero".to_owned()] {

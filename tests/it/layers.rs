@@ -146,6 +146,7 @@ fn env_names_follow_prefix_nesting_and_exact_names() {
             "APP_REDIS__PASSWORD",
             "APP_TIMEOUT_MS",
             "APP_PROFILE",
+            "APP_SECRETS_DIR",
         ]
     );
     let s = Settings::loader()

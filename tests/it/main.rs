@@ -12,7 +12,11 @@ mod errors;
 mod examples;
 mod explain;
 mod files;
+#[cfg(feature = "clap")]
+mod flags;
 mod folder;
+#[cfg(feature = "clap")]
+mod json_schema;
 mod layers;
 mod leases_real;
 mod lifecycle_real;
@@ -28,6 +32,7 @@ mod readme;
 mod runtime;
 mod scripts;
 mod secrets;
+mod secrets_dir;
 mod snapshot;
 mod tls;
 mod vault_calls;

@@ -55,7 +55,10 @@ pub(super) async fn run<T: VaultConfig + Send + Sync>(
 ) {
     crate::metrics::describe();
     // Watched before the first load, so that no change after it is missed.
-    let files = FileWatch::start(plumbing::local_files(&loader));
+    let files = FileWatch::start(
+        plumbing::local_files(&loader),
+        plumbing::secrets_dirs(&loader),
+    );
     let first = match plumbing::load_tracked(&loader).await {
         Ok(first) => first,
         Err(err) => {

@@ -22,11 +22,11 @@ pub(super) struct FileWatch {
 
 impl FileWatch {
     /// Watches the directories of `files` (so that a file replaced by rename, as editors and
-    /// Kubernetes do, is seen too).
-    pub(super) fn start(files: Vec<PathBuf>) -> Self {
+    /// Kubernetes do, is seen too), and every entry of the secrets `dirs`.
+    pub(super) fn start(files: Vec<PathBuf>, dirs: Vec<PathBuf>) -> Self {
         let changed = Arc::new(Notify::new());
         FileWatch {
-            _watcher: os::watch(files, Arc::clone(&changed)),
+            _watcher: os::watch(files, dirs, Arc::clone(&changed)),
             changed,
         }
     }
@@ -72,29 +72,39 @@ mod os {
         }
     }
 
-    /// Whether `path` (from an event) is one of the `watched` files, or the Kubernetes data link
-    /// in one of their directories.
-    fn concerns(path: &Path, watched: &[PathBuf]) -> bool {
-        watched.iter().any(|w| {
-            w == path
-                || (path.file_name().is_some_and(|n| n == KUBERNETES_DATA)
-                    && path.parent() == w.parent())
-        })
+    /// Whether `path` (from an event) is one of the `watched` files, the Kubernetes data link
+    /// in one of their directories, or an entry of a secrets dir (not a hidden one other than
+    /// the data link: Kubernetes' timestamped directories come and go around each swap).
+    fn concerns(path: &Path, watched: &[PathBuf], dirs: &[PathBuf]) -> bool {
+        let data_link = path.file_name().is_some_and(|n| n == KUBERNETES_DATA);
+        let visible = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| !n.starts_with('.'));
+        watched
+            .iter()
+            .any(|w| w == path || (data_link && path.parent() == w.parent()))
+            || ((visible || data_link) && dirs.iter().any(|d| path.parent() == Some(d)))
     }
 
-    pub(super) fn watch(files: Vec<PathBuf>, changed: Arc<Notify>) -> Option<Watcher> {
+    pub(super) fn watch(
+        files: Vec<PathBuf>,
+        dirs: Vec<PathBuf>,
+        changed: Arc<Notify>,
+    ) -> Option<Watcher> {
         use notify::Watcher;
-        if files.is_empty() {
+        if files.is_empty() && dirs.is_empty() {
             return None;
         }
         let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
         let watched: Vec<PathBuf> = files.iter().map(|f| absolute(f)).collect();
-        let names = watched.clone();
+        let secrets: Vec<PathBuf> = dirs.iter().map(|d| absolute(d)).collect();
+        let (names, entries) = (watched.clone(), secrets.clone());
         let mut watcher =
             notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
                 if let Ok(event) = event {
                     if is_content_change(&event.kind)
-                        && event.paths.iter().any(|p| concerns(p, &names))
+                        && event.paths.iter().any(|p| concerns(p, &names, &entries))
                     {
                         changed.notify_one();
                     }
@@ -103,6 +113,7 @@ mod os {
             .map_err(|e| tracing::warn!(error = %e, "vault-config: config files are not watched"))
             .ok()?;
         let mut dirs: Vec<&Path> = watched.iter().filter_map(|f| f.parent()).collect();
+        dirs.extend(secrets.iter().map(PathBuf::as_path));
         dirs.sort();
         dirs.dedup();
         for dir in dirs {
@@ -149,10 +160,25 @@ mod os {
         #[test]
         fn the_file_itself_or_the_kubernetes_data_link_beside_it() {
             let watched = vec![PathBuf::from("/etc/app/config.toml")];
-            assert!(concerns(Path::new("/etc/app/config.toml"), &watched));
-            assert!(concerns(Path::new("/etc/app/..data"), &watched));
-            assert!(!concerns(Path::new("/etc/app/other.toml"), &watched));
-            assert!(!concerns(Path::new("/etc/other/..data"), &watched));
+            let none: &[PathBuf] = &[];
+            assert!(concerns(Path::new("/etc/app/config.toml"), &watched, none));
+            assert!(concerns(Path::new("/etc/app/..data"), &watched, none));
+            assert!(!concerns(Path::new("/etc/app/other.toml"), &watched, none));
+            assert!(!concerns(Path::new("/etc/other/..data"), &watched, none));
+        }
+
+        #[test]
+        fn every_visible_entry_of_a_secrets_dir_and_its_data_link() {
+            let dirs = vec![PathBuf::from("/run/secrets")];
+            assert!(concerns(Path::new("/run/secrets/db_password"), &[], &dirs));
+            assert!(concerns(Path::new("/run/secrets/..data"), &[], &dirs));
+            assert!(!concerns(
+                Path::new("/run/secrets/..2026_12_03"),
+                &[],
+                &dirs
+            ));
+            assert!(!concerns(Path::new("/run/secrets/..data_tmp"), &[], &dirs));
+            assert!(!concerns(Path::new("/run/other/db_password"), &[], &dirs));
         }
     }
 }
@@ -168,10 +194,15 @@ mod os {
     /// No watcher exists.
     pub(super) enum Watcher {}
 
-    pub(super) fn watch(files: Vec<PathBuf>, _changed: Arc<Notify>) -> Option<Watcher> {
-        if !files.is_empty() {
+    pub(super) fn watch(
+        files: Vec<PathBuf>,
+        dirs: Vec<PathBuf>,
+        _changed: Arc<Notify>,
+    ) -> Option<Watcher> {
+        if !files.is_empty() || !dirs.is_empty() {
             tracing::debug!(
                 files = files.len(),
+                secrets_dirs = dirs.len(),
                 "vault-config: config files are re-read on the refresh interval only (the watch-files feature is off)"
             );
         }
