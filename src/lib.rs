@@ -34,22 +34,27 @@
 //!
 //! For each field, the first layer with a value wins:
 //!
-//! 1. the env var: `env_prefix` + the field name in upper case (`APP_PORT`), nested fields
+//! 1. a command-line flag (`--port 9000`, the `clap` feature and
+//!    `Settings::loader().args(std::env::args_os())`); never for a secret;
+//! 2. the env var: `env_prefix` + the field name in upper case (`APP_PORT`), nested fields
 //!    joined with `__` (`APP_REDIS__URL`), or exactly the name given by `env = "NAME"`;
 //!    an empty value counts as unset unless the field has `allow_empty`;
-//! 2. the `.env` file (`dotenv = ".env"`): the same names, read without touching the process
+//! 3. a file in a secrets dir (`secrets_dir = "/run/secrets"`, `APP_SECRETS_DIR`), named by
+//!    the env var or the field path: a Kubernetes or Docker secret mount;
+//! 4. the `.env` file (`dotenv = ".env"`): the same names, read without touching the process
 //!    environment; it may hold secrets (local development) and `VAULT_*` settings;
-//! 3. Vault, at `mount/path#key` (aliases tried in order), for secret fields and fields with
+//! 5. Vault, at `mount/path#key` (aliases tried in order), for secret fields and fields with
 //!    `vault(...)`; only paths that the layers above did not fill are read, each distinct path
 //!    once;
-//! 4. the config files (`files = [..]`: TOML, YAML or JSON by extension, a later file winning),
+//! 6. the config files (`files = [..]`: TOML, YAML or JSON by extension, a later file winning),
 //!    at the field's dotted path (`db.pool_size` is `[db] pool_size`); a secret is never taken
 //!    from a config file: its presence there is a problem;
-//! 5. the default, for fields that have one; a secret never has one.
+//! 7. the default, for fields that have one; a secret never has one.
 //!
-//! `order = ["vault", "env", "default"]` puts Vault first; `.env` always follows env and files
-//! always precede defaults. A field that ends with no value is `None` when it is an `Option`,
-//! and otherwise a `missing` problem. Every problem of a load lands in one [`Error`].
+//! `order = ["vault", "env", "default"]` puts Vault first; flags always come first, the
+//! secrets dir and `.env` always follow env, and files always precede defaults. A field that
+//! ends with no value is `None` when it is an `Option`, and otherwise a `missing` problem.
+//! Every problem of a load lands in one [`Error`].
 //!
 //! # Attributes
 //!
