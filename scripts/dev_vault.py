@@ -198,6 +198,7 @@ path "team-a/secret/data/*" { capabilities = ["read", "list"] }
 path "team-a/secret/metadata/*" { capabilities = ["read", "list"] }
 path "database/creds/*" { capabilities = ["read"] }
 path "database/static-creds/*" { capabilities = ["read"] }
+path "pki/issue/*" { capabilities = ["update"] }
 """
 
 
@@ -307,6 +308,17 @@ def setup(state):
                                           "creation_statements": create})
     r("POST", "database/static-roles/app-static", {"db_name": "pg", "username": "static_app",
                                                    "rotation_period": "5s"})
+
+    # The PKI engine: a root CA and a role `internal` for short-lived service certificates,
+    # neither stored nor leased (the README's PKI section says why), at most 1 h.
+    r("POST", "sys/mounts/pki", {"type": "pki", "config": {"max_lease_ttl": "87600h"}})
+    r("POST", "pki/root/generate/internal", {"common_name": "vault-config dev CA",
+                                             "ttl": "87600h", "key_type": "ec", "key_bits": 256})
+    r("POST", "pki/roles/internal", {
+        "allowed_domains": ["internal", "localhost"], "allow_subdomains": True,
+        "allow_bare_domains": True, "allow_localhost": True, "allow_ip_sans": True,
+        "ttl": "20s", "max_ttl": "1h", "key_type": "ec", "key_bits": 256,
+        "no_store": True, "generate_lease": False})
 
     # Demo secrets for the quickstart examples.
     r("POST", "secret/data/vault-config-demo/default/database",

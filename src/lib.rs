@@ -119,6 +119,13 @@ pub mod vault {
     };
 }
 
+/// Certificates from Vault's PKI engine as live fields (`#[config(pki = "pki/issue/<role>")]`)
+/// and the rustls resolvers that serve the current one without a restart; see
+/// [PKI certificates](crate::guide::live#pki-certificates-served-without-a-restart).
+pub mod pki {
+    pub use vault_config_vault::pki::{Certificate, ClientCertResolver, ServerCertResolver};
+}
+
 #[doc(hidden)]
 pub mod __private {
     pub use vault_config_core::__private::*;

@@ -125,8 +125,17 @@ impl Schema {
             let leased = field
                 .vault
                 .as_ref()
-                .filter(|v| v.kind == crate::PathKind::Lease);
-            if let Some(lease) = leased {
+                .filter(|v| matches!(v.kind, crate::PathKind::Lease | crate::PathKind::Issue));
+            if let Some(vault) = leased.filter(|v| v.kind == crate::PathKind::Issue) {
+                let _ = writeln!(
+                    out,
+                    "# a certificate issued by Vault {}: issued again before it ends; the request's terms:",
+                    vault.display(profile)
+                );
+                for name in &field.issue_env {
+                    let _ = writeln!(out, "# {name}=");
+                }
+            } else if let Some(lease) = leased {
                 let _ = writeln!(
                     out,
                     "# leased credentials from Vault {}: renewed, replaced and given back by the library;\n# set this only to pin fixed credentials, which nothing renews",
@@ -329,9 +338,11 @@ impl Schema {
             self.type_name,
             profiles.join(", ")
         );
+        // An issue path's terms are no part of the rule: one rule per path.
         let paths: BTreeSet<VaultPath> = profiles
             .iter()
             .flat_map(|p| self.vault_paths_under(p, overrides))
+            .map(|p| VaultPath { issue: None, ..p })
             .collect();
         for p in paths {
             // Quoted for HCL: nothing in a path can end the string and start a rule.
@@ -340,7 +351,13 @@ impl Schema {
                 path: hcl_escape(&p.path),
                 ..p
             };
-            if p.kind == crate::PathKind::Lease {
+            if p.kind == crate::PathKind::Issue {
+                // Issuing is a write; a certificate has no lease to renew or revoke.
+                let _ = write!(
+                    out,
+                    "\n# Certificates: each write issues one; live settings issue again when one is due.\npath \"{p}\" {{\n  capabilities = [\"update\"]\n}}\n"
+                );
+            } else if p.kind == crate::PathKind::Lease {
                 // Renewal (`sys/leases/renew`) comes with the `default` policy; revocation
                 // by URL is scoped to this path's own leases.
                 let _ = write!(

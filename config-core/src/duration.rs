@@ -76,3 +76,37 @@ fn number(text: &str) -> Option<f64> {
 fn saturating_secs(secs: f64) -> Duration {
     Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)
 }
+
+/// `duration` in at most two units of the grammar, rounded down, for people: `23h59m`, `4m10s`,
+/// `45s`, `2d3h`; parsed back it is at most `duration`.
+///
+/// ```
+/// use std::time::Duration;
+/// use vault_config_core::duration::{format, parse};
+/// assert_eq!(format(Duration::from_secs(86_340)), "23h59m");
+/// assert_eq!(format(Duration::from_secs(250)), "4m10s");
+/// assert_eq!(format(Duration::from_secs(3600)), "1h");
+/// assert_eq!(format(Duration::from_secs(45)), "45s");
+/// assert_eq!(format(Duration::from_secs(183_600)), "2d3h");
+/// assert_eq!(format(Duration::ZERO), "0s");
+/// assert!(parse(&format(Duration::MAX)).is_some());
+/// ```
+pub fn format(duration: Duration) -> String {
+    let units = [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)];
+    let mut left = duration.as_secs();
+    let mut parts = Vec::new();
+    for (name, size) in units {
+        if left >= size && parts.len() < 2 {
+            parts.push(format!("{}{name}", left / size));
+            left %= size;
+        } else if !parts.is_empty() {
+            // Two adjacent units at most: `1d` then `0h` ends it, never `1d5s`.
+            break;
+        }
+    }
+    if parts.is_empty() {
+        "0s".to_owned()
+    } else {
+        parts.concat()
+    }
+}

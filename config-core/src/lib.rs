@@ -57,13 +57,13 @@ pub use flags::flag_name;
 pub use folder::SecretFolder;
 pub use loader::Loader;
 pub use plan::Fallback;
-pub use resolve::{PathCheck, PathStatus};
+pub use resolve::{PathCheck, PathStatus, short_serial};
 pub use schema::{FieldSchema, Schema, VaultLocation};
 pub use setup::VaultSetup;
 pub use snapshot::Snapshot;
 pub use source::{
-    BoxFuture, FetchResult, PathKind, Renewal, SecretData, SecretSource, SourceError,
-    SourceErrorKind, SourceStatus, TokenLife, VaultPath, short_lease_id, zeroize_json,
+    BoxFuture, FetchResult, IssueTerms, PathKind, Renewal, SecretData, SecretSource, SourceError,
+    SourceErrorKind, SourceStatus, TokenLife, VaultPath, short_lease_id, unix_now, zeroize_json,
 };
 
 /// The name of `candidates` closest to `name` when it is close enough to be a typo of it

@@ -3,9 +3,23 @@
 //! and the profile apply everywhere alike.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
+use crate::env::EnvSnapshot;
+use crate::error::{Problem, ProblemKind};
 use crate::schema::{Schema, VaultLocation};
-use crate::source::{PathKind, VaultPath};
+use crate::source::{IssueTerms, PathKind, VaultPath};
+
+/// The suffixes of the env vars that override an issue path's terms, after the field's own
+/// env name: `API_TLS_COMMON_NAME`, `API_TLS_ALT_NAMES` (comma-separated), `API_TLS_IP_SANS`,
+/// `API_TLS_TTL`, `API_TLS_RENEW_BEFORE`.
+pub const ISSUE_ENV: [&str; 5] = [
+    "_COMMON_NAME",
+    "_ALT_NAMES",
+    "_IP_SANS",
+    "_TTL",
+    "_RENEW_BEFORE",
+];
 
 /// What the environment changes in every field's location: `VAULT_MOUNT_POINT` replaces the
 /// mount, `VAULT_BASE_PATH` the struct's `vault(path)`.
@@ -16,6 +30,8 @@ pub struct Overrides {
     pub mount: Option<String>,
     /// The path that replaces the struct's `vault(path)` (the part of each path it gives).
     pub base_path: Option<String>,
+    /// The terms of issue paths as the environment sets them, by the field's env name.
+    pub issue: BTreeMap<String, IssueTerms>,
 }
 
 impl Overrides {
@@ -30,7 +46,84 @@ impl Overrides {
         Overrides {
             mount: mount.map(trim),
             base_path: base_path.map(trim),
+            issue: BTreeMap::new(),
         }
+    }
+
+    /// These overrides with the terms of each issue field of `schema` as `env` sets them
+    /// (over the attribute's), and a problem for each env value that is not a duration where
+    /// one is needed or is not UTF-8.
+    pub(crate) fn with_issue_env(
+        mut self,
+        schema: &Schema,
+        env: &EnvSnapshot,
+        problems: &mut Vec<Problem>,
+    ) -> Self {
+        for field in &schema.fields {
+            let Some(written) = field.vault.as_ref().and_then(|v| v.issue.as_ref()) else {
+                continue;
+            };
+            let mut terms = written.clone();
+            let mut changed = false;
+            for (suffix, name) in ISSUE_ENV.iter().zip(&field.issue_env) {
+                let text = match env.get(name) {
+                    None => continue,
+                    Some(Ok(text)) => text.trim(),
+                    Some(Err(_)) => {
+                        problems.push(issue_problem(field, name, "is set but not valid UTF-8"));
+                        continue;
+                    }
+                };
+                let list = || {
+                    text.split(',')
+                        .map(str::trim)
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                };
+                match *suffix {
+                    "_COMMON_NAME" => terms.common_name = text.to_owned(),
+                    "_ALT_NAMES" => terms.alt_names = list(),
+                    "_IP_SANS" => terms.ip_sans = list(),
+                    "_TTL" => terms.ttl = (!text.is_empty()).then(|| text.to_owned()),
+                    _ => match crate::duration::parse(text) {
+                        Some(d) => terms.renew_before = Some(d),
+                        None => {
+                            problems.push(issue_problem(
+                                field,
+                                name,
+                                "must be a duration such as `1h` or `30m`",
+                            ));
+                            continue;
+                        }
+                    },
+                }
+                changed = true;
+            }
+            if changed {
+                self.issue.insert(field.env.clone(), terms);
+            }
+        }
+        self
+    }
+}
+
+/// A problem with the env var `name` that overrides a term of `field`'s issue path.
+fn issue_problem(field: &crate::FieldSchema, name: &str, why: &str) -> Problem {
+    let mut problem = Problem::new(ProblemKind::Invalid, format!("`{name}` {why}"));
+    problem.field = Some(field.path.clone());
+    problem.env = Some(name.to_owned());
+    problem
+}
+
+/// `terms` for `profile`: `{profile}` replaced in the names.
+pub(crate) fn issue_for(terms: &IssueTerms, profile: &str) -> IssueTerms {
+    let sub = |t: &String| crate::profile::substitute(t, profile);
+    IssueTerms {
+        common_name: sub(&terms.common_name),
+        alt_names: terms.alt_names.iter().map(sub).collect(),
+        ip_sans: terms.ip_sans.iter().map(sub).collect(),
+        ..terms.clone()
     }
 }
 
@@ -59,6 +152,16 @@ pub fn path(
         // An engine path of its own (`database/creds/app`): not under the KV mount or base
         // path that the overrides move.
         return loc.resolve(profile);
+    }
+    if loc.kind == PathKind::Issue {
+        // The same, with the terms the environment sets (found by the field's env name).
+        let field = schema.fields.iter().find(|f| f.vault.as_ref() == Some(loc));
+        let set = field.and_then(|f| overrides.issue.get(&f.env));
+        let mut path = loc.resolve(profile);
+        if let Some(terms) = set {
+            path.issue = Some(Box::new(issue_for(terms, profile)));
+        }
+        return path;
     }
     let mut loc = Cow::Borrowed(loc);
     if let Some(base) = &overrides.base_path {

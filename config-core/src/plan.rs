@@ -127,7 +127,7 @@ impl<'a> Plan<'a> {
         let target = Target {
             schema,
             profile,
-            overrides: overrides.clone(),
+            overrides: overrides.clone().with_issue_env(schema, env, &mut problems),
         };
         let files = crate::files::read(schema, &locals.files, &target.profile);
         problems.extend(files.problems.iter().cloned());

@@ -2,7 +2,7 @@
 
 pub use crate::build::{BuildCtx, FieldValue};
 pub use crate::de::{DeError, from_str};
-pub use crate::schema::{FieldDecl, Schema, SchemaBuilder, StructMeta, VaultDecl};
+pub use crate::schema::{FieldDecl, PkiDecl, Schema, SchemaBuilder, StructMeta, VaultDecl};
 pub use crate::shape::{ShapeAny, ShapeOf, ShapeVia, shape_of};
 pub use crate::{Loader, VaultConfig};
 pub use std::sync::OnceLock;

@@ -344,6 +344,11 @@ fn vault_layer<'a>(
             state.offer(&source, Winner::Json(LayerValue::Owned(data.to_object())));
             Answer::Found
         }
+        PathResult::Answer(Ok(data)) if loc.kind == PathKind::Issue => {
+            source = format!("pki {path} ({})", certificate_terms(data));
+            state.offer(&source, Winner::Json(LayerValue::Owned(data.to_object())));
+            Answer::Found
+        }
         PathResult::Answer(Ok(data)) if loc.kind == PathKind::Lease => {
             source = format!("vault {path} ({})", lease_terms(data));
             state.offer(&source, Winner::Json(LayerValue::Owned(data.to_object())));
@@ -424,6 +429,46 @@ fn lease_terms(data: &SecretData) -> String {
         ),
         None => format!("no lease, {ttl}"),
     }
+}
+
+/// `serial …3f:a2, expires in 23h59m` for an issued certificate: the serial's last two
+/// octets and the time left until its end (`expiration`, Unix seconds), never the key.
+pub(crate) fn certificate_terms(data: &SecretData) -> String {
+    let serial = data
+        .get("serial_number")
+        .and_then(|v| v.as_str())
+        .map_or_else(
+            || "no serial".to_owned(),
+            |s| format!("serial {}", short_serial(s)),
+        );
+    let left = data
+        .get("expiration")
+        .and_then(serde_json::Value::as_u64)
+        .map(|end| end.saturating_sub(crate::unix_now()));
+    match left {
+        Some(0) => format!("{serial}, expired"),
+        Some(secs) => format!(
+            "{serial}, expires in {}",
+            crate::duration::format(std::time::Duration::from_secs(secs))
+        ),
+        None => format!("{serial}, no end given"),
+    }
+}
+
+/// `…3f:a2`: the last two octets of a serial written `0a:1b:..:3f:a2` (what health and explain
+/// show; a serial is not secret, only long).
+///
+/// ```
+/// use vault_config_core::short_serial;
+/// assert_eq!(short_serial("1d:4e:00:3f:a2"), "…3f:a2");
+/// assert_eq!(short_serial("a2"), "a2");
+/// ```
+pub fn short_serial(serial: &str) -> String {
+    let octets: Vec<&str> = serial.trim().split(':').collect();
+    if octets.len() <= 2 {
+        return serial.trim().to_owned();
+    }
+    format!("…{}", octets[octets.len() - 2..].join(":"))
 }
 
 /// A key of `data` equal to one of `keys` but for case and `_`/`-` (key names are not

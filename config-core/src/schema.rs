@@ -7,7 +7,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::VaultConfig;
-use crate::source::{PathKind, VaultPath};
+use crate::source::{IssueTerms, PathKind, VaultPath};
 
 pub use crate::profile::{DEFAULT_PROFILE, PROFILE_PLACEHOLDER};
 
@@ -183,6 +183,9 @@ pub struct FieldSchema {
     pub env: String,
     /// Where it lives in Vault, if anywhere.
     pub vault: Option<VaultLocation>,
+    /// The env vars that override the terms of an issue path (`pki = ".."`):
+    /// `<ENV>_COMMON_NAME`, `_ALT_NAMES`, `_IP_SANS`, `_TTL`, `_RENEW_BEFORE`; empty otherwise.
+    pub issue_env: Vec<String>,
     /// The default as written in the source (never present for secrets).
     pub default: Option<&'static str>,
     /// Whether the default is text parsed like an env value (`default = "30s"`), rather than
@@ -207,12 +210,12 @@ pub struct FieldSchema {
 }
 
 impl FieldSchema {
-    /// Whether the field is read whole from a Vault engine (`lease = ..`, `vault(folder)`):
-    /// never from a config file or a flag.
+    /// Whether the field is read whole from a Vault engine (`lease = ..`, `pki = ..`,
+    /// `vault(folder)`): never from a config file or a flag.
     pub fn vault_only(&self) -> bool {
         self.vault
             .as_ref()
-            .is_some_and(|v| matches!(v.kind, PathKind::Lease | PathKind::Folder))
+            .is_some_and(|v| matches!(v.kind, PathKind::Lease | PathKind::Issue | PathKind::Folder))
     }
 
     /// The JSON Schema of the field's type in a config file: `{"type": "integer", ..}`,
@@ -234,9 +237,11 @@ pub struct VaultLocation {
     pub key: String,
     /// Keys tried in order when `key` is absent.
     pub aliases: Vec<String>,
-    /// A secret (the field gets `key`), a folder (every secret in it, `vault(folder = "..")`)
-    /// or a leased path (the whole answer, `lease = ".."`).
+    /// A secret (the field gets `key`), a folder (every secret in it, `vault(folder = "..")`),
+    /// a leased path (the whole answer, `lease = ".."`) or an issue path (`pki = ".."`).
     pub kind: PathKind,
+    /// The terms of an issue path as the attribute writes them, `{profile}` unexpanded.
+    pub issue: Option<IssueTerms>,
 }
 
 impl VaultLocation {
@@ -254,6 +259,7 @@ impl VaultLocation {
             key: key.into(),
             aliases: Vec::new(),
             kind: PathKind::Secret,
+            issue: None,
         }
     }
 
@@ -278,6 +284,10 @@ impl VaultLocation {
         let path = crate::profile::substitute(&self.path, profile);
         VaultPath {
             kind: self.kind,
+            issue: self
+                .issue
+                .as_ref()
+                .map(|terms| Box::new(crate::location::issue_for(terms, profile))),
             ..VaultPath::new(&self.mount, path)
         }
     }
@@ -294,7 +304,7 @@ impl VaultLocation {
         match self.kind {
             PathKind::Secret => format!("{path}#{}", self.key),
             PathKind::Folder => format!("{path}*"),
-            PathKind::Lease => path.to_string(),
+            PathKind::Lease | PathKind::Issue => path.to_string(),
         }
     }
 
@@ -309,7 +319,7 @@ impl fmt::Display for VaultLocation {
         match self.kind {
             PathKind::Secret => write!(f, "{}/{}#{}", self.mount, self.path, self.key),
             PathKind::Folder => write!(f, "{}/{}/*", self.mount, self.path),
-            PathKind::Lease => write!(f, "{}/{}", self.mount, self.path),
+            PathKind::Lease | PathKind::Issue => write!(f, "{}/{}", self.mount, self.path),
         }
     }
 }
@@ -368,7 +378,8 @@ impl Schema {
     pub fn env_names(&self) -> Vec<&str> {
         self.fields
             .iter()
-            .map(|f| f.env.as_str())
+            .flat_map(|f| std::iter::once(&f.env).chain(&f.issue_env))
+            .map(String::as_str)
             .chain([self.profile_env.as_str(), self.secrets_dir_env.as_str()])
             .collect()
     }
@@ -433,6 +444,32 @@ pub struct VaultDecl {
     pub folder: bool,
     /// `lease = "engine/path"`: `path` is the whole path, mount included.
     pub lease: bool,
+    /// `pki = "pki/issue/role"` and its terms: `path` is the whole path, mount included.
+    pub pki: Option<PkiDecl>,
+}
+
+/// The terms written beside `pki = ".."`, checked by the derive.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PkiDecl {
+    pub common_name: &'static str,
+    pub alt_names: &'static [&'static str],
+    pub ip_sans: &'static [&'static str],
+    pub ttl: Option<&'static str>,
+    pub renew_before: Option<&'static str>,
+}
+
+impl PkiDecl {
+    fn terms(&self) -> IssueTerms {
+        let list = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect();
+        IssueTerms {
+            common_name: self.common_name.to_owned(),
+            alt_names: list(self.alt_names),
+            ip_sans: list(self.ip_sans),
+            ttl: self.ttl.map(str::to_owned),
+            renew_before: self.renew_before.and_then(crate::duration::parse),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -470,7 +507,7 @@ impl SchemaBuilder {
             (None, false) => None,
         }
         .and_then(|v| {
-            if v.lease {
+            if v.lease || v.pki.is_some() {
                 // An engine path of its own: neither the struct's mount nor its path apply.
                 let written = v.path.unwrap_or("").trim_matches('/');
                 let (mount, path) = written.split_once('/').unwrap_or((written, ""));
@@ -479,7 +516,12 @@ impl SchemaBuilder {
                     path: path.to_owned(),
                     key: String::new(),
                     aliases: Vec::new(),
-                    kind: PathKind::Lease,
+                    kind: if v.pki.is_some() {
+                        PathKind::Issue
+                    } else {
+                        PathKind::Lease
+                    },
+                    issue: v.pki.map(|p| p.terms()),
                 });
             }
             let path = join_path(&scope.vault_path, v.path.unwrap_or(""));
@@ -496,12 +538,22 @@ impl SchemaBuilder {
                 } else {
                     PathKind::Secret
                 },
+                issue: None,
             })
         });
+        let issue_env = if vault.as_ref().is_some_and(|v| v.issue.is_some()) {
+            crate::location::ISSUE_ENV
+                .iter()
+                .map(|suffix| format!("{env}{suffix}"))
+                .collect()
+        } else {
+            Vec::new()
+        };
         self.fields.push(FieldSchema {
             path: format!("{}{}", scope.field_path, decl.name),
             type_name: decl.type_name,
             env,
+            issue_env,
             vault,
             default: decl.default,
             default_is_text: decl.default_is_text,

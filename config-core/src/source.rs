@@ -29,6 +29,75 @@ pub enum PathKind {
     /// GET, answered with the `data` and the lease (id, TTL, renewability). Every read makes
     /// new credentials, so live settings read it again only to rotate.
     Lease,
+    /// A secrets engine's path that makes a new item on each write: a PKI role's
+    /// `pki/issue/<role>` (`pki = ".."`), asked with the [`IssueTerms`] of
+    /// [`VaultPath::issue`] as the body of a POST, answered with the certificate's data and
+    /// its end (`expiration`) as the TTL. Live settings issue again only when it is due.
+    Issue,
+}
+
+impl PathKind {
+    /// Whether every read makes something new (leased credentials, a certificate): live
+    /// settings read such a path again only when what they hold is due, and keep it until
+    /// then.
+    ///
+    /// ```
+    /// use vault_config_core::PathKind;
+    /// assert!(PathKind::Lease.is_made() && PathKind::Issue.is_made());
+    /// assert!(!PathKind::Secret.is_made() && !PathKind::Folder.is_made());
+    /// ```
+    pub fn is_made(self) -> bool {
+        matches!(self, PathKind::Lease | PathKind::Issue)
+    }
+}
+
+/// What an issue path (`pki = "pki/issue/internal"`) asks for: the request's terms, as the
+/// attribute writes them and the field's env vars override them (`<FIELD ENV>_COMMON_NAME`,
+/// `_ALT_NAMES`, `_IP_SANS`, `_TTL`, `_RENEW_BEFORE`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[non_exhaustive]
+pub struct IssueTerms {
+    /// The certificate's common name.
+    pub common_name: String,
+    /// DNS names and email addresses besides the common name.
+    pub alt_names: Vec<String>,
+    /// IP addresses in the certificate.
+    pub ip_sans: Vec<String>,
+    /// The validity asked for, as Vault reads it (`24h`); the role's `max_ttl` may cut it, and
+    /// live settings schedule by the certificate's real end, never by this.
+    pub ttl: Option<String>,
+    /// Issue again this long before the certificate ends, instead of at about two thirds of
+    /// its validity.
+    pub renew_before: Option<Duration>,
+}
+
+impl IssueTerms {
+    /// The body of the issue request: the terms Vault reads (never `renew_before`).
+    ///
+    /// ```
+    /// use vault_config_core::IssueTerms;
+    /// let mut terms = IssueTerms::default();
+    /// terms.common_name = "api.internal".into();
+    /// terms.alt_names = vec!["api".into(), "localhost".into()];
+    /// let body = terms.body();
+    /// assert_eq!(body["common_name"], "api.internal");
+    /// assert_eq!(body["alt_names"], "api,localhost");
+    /// assert!(body.get("ttl").is_none());
+    /// ```
+    pub fn body(&self) -> Value {
+        let mut body = serde_json::Map::new();
+        body.insert("common_name".into(), self.common_name.clone().into());
+        if !self.alt_names.is_empty() {
+            body.insert("alt_names".into(), self.alt_names.join(",").into());
+        }
+        if !self.ip_sans.is_empty() {
+            body.insert("ip_sans".into(), self.ip_sans.join(",").into());
+        }
+        if let Some(ttl) = &self.ttl {
+            body.insert("ttl".into(), ttl.clone().into());
+        }
+        Value::Object(body)
+    }
 }
 
 /// One distinct Vault location to read: a KV mount and a path inside it, as the user writes it
@@ -39,8 +108,10 @@ pub struct VaultPath {
     pub mount: String,
     /// The path inside the mount, e.g. `myapp/production/database`.
     pub path: String,
-    /// A secret, a folder or a leased path.
+    /// A secret, a folder, a leased path or an issue path.
     pub kind: PathKind,
+    /// What an issue path asks for (`kind` is [`PathKind::Issue`]); `None` for the others.
+    pub issue: Option<Box<IssueTerms>>,
 }
 
 impl VaultPath {
@@ -56,6 +127,7 @@ impl VaultPath {
             mount: mount.as_ref().trim_matches('/').to_owned(),
             path: path.as_ref().trim_matches('/').to_owned(),
             kind: PathKind::Secret,
+            issue: None,
         }
     }
 
@@ -109,6 +181,14 @@ impl fmt::Display for VaultPath {
             }
         )
     }
+}
+
+/// Seconds since the Unix epoch now (0 on a clock before it): the one wall clock that
+/// certificate ends (`expiration`) are compared with.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// The key/value data read from one Vault path.

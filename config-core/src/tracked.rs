@@ -76,7 +76,7 @@ impl Resolved<'_> {
         out
     }
 
-    /// The fields that leased credentials won, and their paths.
+    /// The fields that leased credentials or issued certificates won, and their paths.
     pub(crate) fn leased(&self) -> Vec<(String, VaultPath)> {
         self.schema
             .fields
@@ -85,9 +85,15 @@ impl Resolved<'_> {
             .filter_map(|(field, state)| {
                 let loc = field.vault.as_ref()?;
                 let path = self.target.path(loc);
-                (loc.kind == PathKind::Lease
-                    && state.origin.starts_with(&format!("vault {path} (")))
-                .then(|| (field.path.clone(), path))
+                let won = match loc.kind {
+                    PathKind::Lease => format!("vault {path} ("),
+                    PathKind::Issue => format!("pki {path} ("),
+                    _ => return None,
+                };
+                state
+                    .origin
+                    .starts_with(&won)
+                    .then(|| (field.path.clone(), path))
             })
             .collect()
     }

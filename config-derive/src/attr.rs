@@ -50,6 +50,19 @@ pub mod kw {
     pub const DEFAULT: &str = "default";
     /// `lease = "database/creds/app"`: leased credentials of a secrets engine.
     pub const LEASE: &str = "lease";
+    /// `pki = "pki/issue/internal"`: a certificate issued by a PKI role, issued again before
+    /// it ends.
+    pub const PKI: &str = "pki";
+    /// `common_name = "api.internal"`: the certificate's common name (with `pki`).
+    pub const COMMON_NAME: &str = "common_name";
+    /// `alt_names = ["api", "localhost"]`: DNS names besides it (with `pki`).
+    pub const ALT_NAMES: &str = "alt_names";
+    /// `ip_sans = ["127.0.0.1"]`: IP addresses in it (with `pki`).
+    pub const IP_SANS: &str = "ip_sans";
+    /// `ttl = "24h"`: the validity asked for (with `pki`).
+    pub const TTL: &str = "ttl";
+    /// `renew_before = "1h"`: issue again this long before it ends (with `pki`).
+    pub const RENEW_BEFORE: &str = "renew_before";
     /// `nested`: a struct whose fields are settings too.
     pub const NESTED: &str = "nested";
     /// `skip`: `Default::default()`, never read.
@@ -80,6 +93,12 @@ pub mod kw {
         ENV,
         VAULT,
         LEASE,
+        PKI,
+        COMMON_NAME,
+        ALT_NAMES,
+        IP_SANS,
+        TTL,
+        RENEW_BEFORE,
         VALIDATE,
         NESTED,
         SKIP,
@@ -190,6 +209,13 @@ pub struct FieldAttrs {
     pub vault: Attr<VaultAttr>,
     /// `lease = "database/creds/app"`: leased credentials.
     pub lease: Attr<LitStr>,
+    /// `pki = "pki/issue/internal"` and its terms.
+    pub pki: Attr<LitStr>,
+    pub common_name: Attr<LitStr>,
+    pub alt_names: Attr<Vec<LitStr>>,
+    pub ip_sans: Attr<Vec<LitStr>>,
+    pub ttl: Attr<LitStr>,
+    pub renew_before: Attr<LitStr>,
     pub validate: Attr<ExprPath>,
     pub nested: Attr<()>,
     pub skip: Attr<()>,
@@ -382,6 +408,12 @@ impl FieldAttrs {
             env: Attr::none(kw::ENV),
             vault: Attr::none(kw::VAULT),
             lease: Attr::none(kw::LEASE),
+            pki: Attr::none(kw::PKI),
+            common_name: Attr::none(kw::COMMON_NAME),
+            alt_names: Attr::none(kw::ALT_NAMES),
+            ip_sans: Attr::none(kw::IP_SANS),
+            ttl: Attr::none(kw::TTL),
+            renew_before: Attr::none(kw::RENEW_BEFORE),
             validate: Attr::none(kw::VALIDATE),
             nested: Attr::none(kw::NESTED),
             skip: Attr::none(kw::SKIP),
@@ -400,6 +432,14 @@ impl FieldAttrs {
                 kw::VAULT => out.vault.set(cx, &meta, VaultAttr::parse(cx, &meta)?),
                 // lease = "database/creds/app"
                 kw::LEASE => out.lease.set(cx, &meta, meta.value()?.parse()?),
+                // pki = "pki/issue/internal", common_name = "..", alt_names = [..],
+                // ip_sans = [..], ttl = "24h", renew_before = "1h"
+                kw::PKI => out.pki.set(cx, &meta, meta.value()?.parse()?),
+                kw::COMMON_NAME => out.common_name.set(cx, &meta, meta.value()?.parse()?),
+                kw::ALT_NAMES => out.alt_names.set(cx, &meta, lit_list(&meta)?),
+                kw::IP_SANS => out.ip_sans.set(cx, &meta, lit_list(&meta)?),
+                kw::TTL => out.ttl.set(cx, &meta, meta.value()?.parse()?),
+                kw::RENEW_BEFORE => out.renew_before.set(cx, &meta, meta.value()?.parse()?),
                 // validate = path::to::check
                 kw::VALIDATE => out.validate.set(cx, &meta, meta.value()?.parse()?),
                 // nested

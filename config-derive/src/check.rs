@@ -154,6 +154,7 @@ fn check_field(cx: &Ctxt, field: &Field<'_>) {
     if let Some(lease) = a.lease.get() {
         check_lease(cx, field, lease);
     }
+    check_pki(cx, field);
     if a.nested.is_set() {
         forbid_others(
             cx,
@@ -186,6 +187,12 @@ fn others(field: &Field<'_>, except: &[&str]) -> Vec<(&'static str, Option<proc_
         (kw::ENV, a.env.span()),
         (kw::VAULT, a.vault.span()),
         (kw::LEASE, a.lease.span()),
+        (kw::PKI, a.pki.span()),
+        (kw::COMMON_NAME, a.common_name.span()),
+        (kw::ALT_NAMES, a.alt_names.span()),
+        (kw::IP_SANS, a.ip_sans.span()),
+        (kw::TTL, a.ttl.span()),
+        (kw::RENEW_BEFORE, a.renew_before.span()),
         (kw::VALIDATE, a.validate.span()),
         (kw::NESTED, a.nested.span()),
         (kw::SKIP, a.skip.span()),
@@ -220,6 +227,75 @@ fn check_lease(cx: &Ctxt, field: &Field<'_>, lease: &syn::LitStr) {
             lease,
             format!("`lease = \"{written}\"` must be an engine path such as \"database/creds/app\": the mount, then the path in it"),
         );
+    }
+}
+
+/// `pki = "mount/issue/role"`: an issue path with a common name, alone like a lease; the
+/// terms (`common_name`, `alt_names`, `ip_sans`, `ttl`, `renew_before`) only beside it.
+fn check_pki(cx: &Ctxt, field: &Field<'_>) {
+    let a = &field.attrs;
+    let terms = [
+        (kw::COMMON_NAME, a.common_name.span()),
+        (kw::ALT_NAMES, a.alt_names.span()),
+        (kw::IP_SANS, a.ip_sans.span()),
+        (kw::TTL, a.ttl.span()),
+        (kw::RENEW_BEFORE, a.renew_before.span()),
+    ];
+    let Some(pki) = a.pki.get() else {
+        for (key, span) in terms {
+            if let Some(span) = span {
+                cx.syn_error(syn::Error::new(
+                    span,
+                    format!("`{key}` is a term of a certificate request: it goes with `pki = \"pki/issue/<role>\"`"),
+                ));
+            }
+        }
+        return;
+    };
+    forbid_others(
+        cx,
+        field,
+        kw::PKI,
+        "; a certificate comes from its issue path alone and is issued again before it ends",
+        &[
+            (kw::DEFAULT, a.default.span()),
+            (kw::VAULT, a.vault.span()),
+            (kw::LEASE, a.lease.span()),
+            (kw::NESTED, a.nested.span()),
+            (kw::STATIC, a.is_static.span()),
+        ],
+    );
+    check_placeholders(cx, pki);
+    let written = pki.value();
+    let parts: Vec<&str> = written.trim_matches('/').split('/').collect();
+    if parts.len() < 3 || parts.iter().any(|p| p.is_empty()) {
+        cx.error_spanned_by(
+            pki,
+            format!("`pki = \"{written}\"` must be a PKI role's issue path such as \"pki/issue/internal\": the mount, `issue`, then the role"),
+        );
+    }
+    match a.common_name.get() {
+        Some(cn) if !cn.value().trim().is_empty() => check_placeholders(cx, cn),
+        Some(cn) => cx.error_spanned_by(cn, "`common_name` must not be empty"),
+        None => cx.error_spanned_by(
+            pki,
+            format!(
+                "`pki` field `{}` needs `common_name = \"..\"`, the name the certificate is for",
+                field.name()
+            ),
+        ),
+    }
+    for (key, lit) in [
+        (kw::TTL, a.ttl.get()),
+        (kw::RENEW_BEFORE, a.renew_before.get()),
+    ] {
+        let Some(lit) = lit else { continue };
+        if parse_duration_ms(&lit.value()).is_none_or(|ms| ms == 0) {
+            cx.error_spanned_by(
+                lit,
+                format!("`{key}` must be a duration such as \"24h\", \"30m\" or \"90s\""),
+            );
+        }
     }
 }
 

@@ -151,7 +151,7 @@ fn describe_field(field: &Field<'_>) -> TokenStream {
     let type_name = type_name(ty);
     let env = opt_str(a.env.get().map(syn::LitStr::value));
     // Leased credentials are secret as a whole: no default, never shown.
-    let secret = a.secret.is_set() || a.lease.is_set() || is_secret_type(ty);
+    let secret = a.secret.is_set() || a.lease.is_set() || a.pki.is_set() || is_secret_type(ty);
     let default = opt_str(a.default.get().map(|d| match d {
         DefaultValue::Trait => "Default::default()".to_owned(),
         DefaultValue::Str(s) => s.value(),
@@ -163,38 +163,7 @@ fn describe_field(field: &Field<'_>) -> TokenStream {
     let validated = a.validate.is_set();
     let is_static = a.is_static.is_set();
     let doc = &field.doc;
-    let vault = match a.vault.get() {
-        Some(v) => {
-            let mount = opt_str(v.mount.get().map(syn::LitStr::value));
-            let folder = v.folder.is_set();
-            let path = opt_str(v.path.get().or(v.folder.get()).map(syn::LitStr::value));
-            let key = opt_str(v.key.get().map(syn::LitStr::value));
-            let aliases = v.aliases.get().into_iter().flatten();
-            quote! {
-                ::core::option::Option::Some(::vault_config::__private::VaultDecl {
-                    mount: #mount,
-                    path: #path,
-                    key: #key,
-                    aliases: &[#(#aliases),*],
-                    folder: #folder,
-                    lease: false,
-                })
-            }
-        }
-        None => match a.lease.get() {
-            Some(lease) => quote! {
-                ::core::option::Option::Some(::vault_config::__private::VaultDecl {
-                    mount: ::core::option::Option::None,
-                    path: ::core::option::Option::Some(#lease),
-                    key: ::core::option::Option::None,
-                    aliases: &[],
-                    folder: false,
-                    lease: true,
-                })
-            },
-            None => quote!(::core::option::Option::None),
-        },
-    };
+    let vault = vault_decl(a);
     quote! {
         __builder.field(::vault_config::__private::FieldDecl {
             name: #name,
@@ -215,6 +184,66 @@ fn describe_field(field: &Field<'_>) -> TokenStream {
                 (&::vault_config::__private::ShapeOf::<#ty>::new()).shape()
             },
         });
+    }
+}
+
+/// The field's `VaultDecl`: its `vault(..)`, or its `lease = ".."`, or its `pki = ".."` and
+/// terms; `None` for a field outside Vault.
+fn vault_decl(a: &crate::attr::FieldAttrs) -> TokenStream {
+    let none = quote!(::core::option::Option::None);
+    let (mount, path, key, aliases, folder) = match a.vault.get() {
+        Some(v) => (
+            opt_str(v.mount.get().map(syn::LitStr::value)),
+            opt_str(v.path.get().or(v.folder.get()).map(syn::LitStr::value)),
+            opt_str(v.key.get().map(syn::LitStr::value)),
+            v.aliases.get().cloned().unwrap_or_default(),
+            v.folder.is_set(),
+        ),
+        None => match a.lease.get().or(a.pki.get()) {
+            Some(engine_path) => (
+                none.clone(),
+                quote!(::core::option::Option::Some(#engine_path)),
+                none.clone(),
+                Vec::new(),
+                false,
+            ),
+            None => return none,
+        },
+    };
+    let lease = a.vault.get().is_none() && a.lease.is_set();
+    let pki = match a.pki.get().filter(|_| a.vault.get().is_none() && !lease) {
+        Some(_) => {
+            let common_name = a
+                .common_name
+                .get()
+                .map(syn::LitStr::value)
+                .unwrap_or_default();
+            let alt_names = a.alt_names.get().into_iter().flatten();
+            let ip_sans = a.ip_sans.get().into_iter().flatten();
+            let ttl = opt_str(a.ttl.get().map(syn::LitStr::value));
+            let renew_before = opt_str(a.renew_before.get().map(syn::LitStr::value));
+            quote! {
+                ::core::option::Option::Some(::vault_config::__private::PkiDecl {
+                    common_name: #common_name,
+                    alt_names: &[#(#alt_names),*],
+                    ip_sans: &[#(#ip_sans),*],
+                    ttl: #ttl,
+                    renew_before: #renew_before,
+                })
+            }
+        }
+        None => none,
+    };
+    quote! {
+        ::core::option::Option::Some(::vault_config::__private::VaultDecl {
+            mount: #mount,
+            path: #path,
+            key: #key,
+            aliases: &[#(#aliases),*],
+            folder: #folder,
+            lease: #lease,
+            pki: #pki,
+        })
     }
 }
 

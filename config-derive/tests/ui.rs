@@ -18,6 +18,7 @@ fn ui() {
         "container",
         "files",
         "lease",
+        "pki",
         "default",
     ] {
         t.compile_fail(format!("tests/ui/{family}/*.rs"));

@@ -52,6 +52,15 @@ pub enum Error {
         /// Vault's message.
         detail: String,
     },
+    /// 400 on a write: the engine refused the request as asked (a PKI role that does not
+    /// allow the common name, an unknown role).
+    #[error("vault refused the request on {path}: {detail}")]
+    Refused {
+        /// The API path.
+        path: String,
+        /// Vault's message.
+        detail: String,
+    },
     /// 404 on a secret.
     #[error("no secret at {path}{}", hint.as_deref().map(|h| format!(" ({h})")).unwrap_or_default())]
     NotFound {
@@ -166,7 +175,9 @@ impl From<Error> for SourceError {
             // Vault said no (a 403, or a login refused: wrong credentials, a bad wrapped secret
             // id, an unreadable credential file): a configuration error the operator must see,
             // never covered by fallback.
-            Error::Denied { .. } | Error::Login { .. } => SourceError::denied(message),
+            Error::Denied { .. } | Error::Refused { .. } | Error::Login { .. } => {
+                SourceError::denied(message)
+            }
             Error::NotFound { hint: None, .. } => SourceError::not_found(message),
             // A version mix-up is a misconfiguration, not an absent secret: fail, don't default.
             Error::NotFound { hint: Some(_), .. } | Error::Malformed { .. } => {

@@ -41,6 +41,7 @@ mod http;
 pub mod live;
 pub mod metrics;
 mod migrate;
+pub mod pki;
 mod schedule;
 
 #[cfg(test)]

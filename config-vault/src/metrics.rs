@@ -17,6 +17,7 @@
 //! | `vault_config_lease_ttl_seconds` | gauge | `settings`, `field` | seconds left on the leased credentials of a field (`#[config(lease = "..")]`) |
 //! | `vault_config_lease_rotations_total` | counter | `settings`, `field` | new leased credentials published for a field |
 //! | `vault_config_lease_renewals_total` | counter | `outcome` | lease renewals |
+//! | `vault_config_certificate_expiry_timestamp_seconds` | gauge | `settings`, `field` | Unix time at which the certificate in use for a field ends (`#[config(pki = "..")]`) |
 //! | `vault_config_stale_reads_total` | counter | | answers of live settings' refreshes with an older KV v2 version than the published one (a lagging standby), ignored |
 
 use std::sync::Once;
@@ -33,6 +34,7 @@ pub(crate) const STATIC_CHANGES: &str = "vault_config_static_field_changes_total
 pub(crate) const LEASE_TTL: &str = "vault_config_lease_ttl_seconds";
 pub(crate) const LEASE_ROTATIONS: &str = "vault_config_lease_rotations_total";
 pub(crate) const LEASE_RENEWALS: &str = "vault_config_lease_renewals_total";
+pub(crate) const CERTIFICATE_EXPIRY: &str = "vault_config_certificate_expiry_timestamp_seconds";
 pub(crate) const STALE_READS: &str = "vault_config_stale_reads_total";
 
 /// Describes every metric once per process, for exporters that print help texts.
@@ -70,6 +72,11 @@ pub(crate) fn describe() {
             "New leased credentials published for a field"
         );
         metrics::describe_counter!(LEASE_RENEWALS, "Lease renewals, by outcome");
+        metrics::describe_gauge!(
+            CERTIFICATE_EXPIRY,
+            metrics::Unit::Seconds,
+            "Unix time at which a field's certificate in use ends"
+        );
         metrics::describe_counter!(
             STALE_READS,
             "Older KV versions than the published one answered to a refresh, ignored"

@@ -26,6 +26,7 @@ mod live_renewal;
 mod live_sim;
 mod loads_real;
 mod metrics;
+mod pki_real;
 mod policies;
 mod properties;
 mod readme;

@@ -15,7 +15,7 @@ use crate::fixtures::dev_vault::DevVault;
 
 /// The recorder of this test binary: global, so that it also sees what the library's own
 /// runtime records (other tests' figures add to the counters; the assertions allow for it).
-fn snapshotter() -> &'static Snapshotter {
+pub(crate) fn snapshotter() -> &'static Snapshotter {
     static SNAPSHOTTER: OnceLock<Snapshotter> = OnceLock::new();
     SNAPSHOTTER.get_or_init(|| {
         let recorder = DebuggingRecorder::new();
@@ -28,7 +28,7 @@ fn snapshotter() -> &'static Snapshotter {
 }
 
 /// Every metric as `name{label=value,..}` with its value, and every label value seen.
-fn snapshot() -> (BTreeMap<String, f64>, Vec<String>) {
+pub(crate) fn snapshot() -> (BTreeMap<String, f64>, Vec<String>) {
     let mut metrics = BTreeMap::new();
     let mut labels = Vec::new();
     for (key, _, _, value) in snapshotter().snapshot().into_vec() {

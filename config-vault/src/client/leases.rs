@@ -4,7 +4,7 @@
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use vault_config_core::{Renewal, SecretData, VaultPath};
+use vault_config_core::{IssueTerms, Renewal, SecretData, VaultPath};
 
 use crate::Error;
 use crate::client::Inner;
@@ -89,6 +89,66 @@ impl Inner {
     }
 }
 
+impl Inner {
+    /// Issues a certificate: a POST of the path's terms to `<mount>/issue/<role>`. Every
+    /// call makes a new certificate.
+    #[tracing::instrument(name = "vault.pki.issue", skip_all, fields(path = %path))]
+    pub(crate) async fn issue(
+        &self,
+        path: &VaultPath,
+        token: &SecretString,
+    ) -> Result<SecretData, Error> {
+        let shown = path.to_string();
+        let body = path
+            .issue
+            .as_deref()
+            .map_or_else(|| json!({}), IssueTerms::body);
+        // Retried like a read: a second certificate for one answer lost holds nothing (no
+        // lease) and, with the recommended `no_store`, stores nothing either.
+        let reply = self.send(&Call::post(&shown, Some(token), body)).await?;
+        decode_issue(&reply, &shown, vault_config_core::unix_now())
+    }
+}
+
+/// What an issue answer means: the certificate's data, and the time to its end
+/// (`expiration`, the certificate's `notAfter` as the server read it from what it signed,
+/// never the TTL asked for, which the role's `max_ttl` may have cut) as the data's TTL. A 400
+/// is the role refusing the request (`common name … not allowed by this role`).
+pub(crate) fn decode_issue(reply: &Reply, shown: &str, now: u64) -> Result<SecretData, Error> {
+    match reply.status {
+        200 => {}
+        400 => {
+            return Err(Error::Refused {
+                path: shown.to_owned(),
+                detail: crate::http::wire::error_message(&reply.body),
+            });
+        }
+        _ => return Err(reply.status_error(shown)),
+    }
+    let malformed = |reason: &str| Error::Malformed {
+        path: shown.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let answer: LeasedReply = reply.json(shown)?;
+    let data = answer
+        .data
+        .ok_or_else(|| malformed("the answer has no `data`"))?;
+    for key in ["certificate", "private_key", "serial_number"] {
+        if !data.get(key).is_some_and(Value::is_string) {
+            return Err(malformed(&format!("the answer has no `{key}`")));
+        }
+    }
+    let end = data
+        .get("expiration")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| malformed("the answer has no `expiration`"))?;
+    if end <= now {
+        return Err(malformed("the certificate issued has already ended"));
+    }
+    Ok(SecretData::new(data.into_iter().collect())
+        .with_lease(Some(std::time::Duration::from_secs(end - now))))
+}
+
 /// What a leased read's answer means. A dynamic role answers a lease; a static role
 /// (`database/static-creds/..`) answers no lease and a `ttl` in its data until the next
 /// rotation, which becomes the data's TTL (and leaves the data, so that a re-read that
@@ -154,6 +214,55 @@ mod tests {
         assert!(data.renewable());
         assert_eq!(data.lease(), Some(std::time::Duration::from_secs(3)));
         assert_eq!(data.keys().collect::<Vec<_>>(), ["password", "username"]);
+    }
+
+    #[test]
+    fn an_issued_certificate_lives_until_its_expiration_not_the_ttl_asked() {
+        let body = r#"{"lease_id":"","lease_duration":0,"data":{"certificate":"C","private_key":"K","serial_number":"1d:3f:a2","expiration":1100,"ttl":86400}}"#;
+        let data = decode_issue(&reply(200, body), "pki/issue/internal", 1000).unwrap();
+        assert_eq!(data.lease(), Some(std::time::Duration::from_secs(100)));
+        assert_eq!(data.lease_id(), None);
+    }
+
+    #[test]
+    fn bad_issue_answers_are_clear_errors_without_the_key() {
+        let refused = decode_issue(
+            &reply(
+                400,
+                r#"{"errors":["common name evil.com not allowed by this role"]}"#,
+            ),
+            "pki/issue/internal",
+            1000,
+        )
+        .unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "vault refused the request on pki/issue/internal: common name evil.com not allowed by this role"
+        );
+        assert_eq!(
+            vault_config_core::SourceError::from(refused).kind(),
+            vault_config_core::SourceErrorKind::Denied,
+            "a refusal is never covered by fallback"
+        );
+        for (body, why) in [
+            (
+                r#"{"data":{"certificate":"C","serial_number":"s","expiration":1100}}"#,
+                "no `private_key`",
+            ),
+            (
+                r#"{"data":{"certificate":"C","private_key":"CANARY","serial_number":"s"}}"#,
+                "no `expiration`",
+            ),
+            (
+                r#"{"data":{"certificate":"C","private_key":"CANARY","serial_number":"s","expiration":900}}"#,
+                "already ended",
+            ),
+            (r#"{"warnings":[]}"#, "no `data`"),
+        ] {
+            let err = decode_issue(&reply(200, body), "pki/issue/internal", 1000).unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains(why) && !text.contains("CANARY"), "{text}");
+        }
     }
 
     #[test]

@@ -330,7 +330,7 @@ impl Inner {
         // Leased paths are no KV mount: nothing to detect.
         let mounts: BTreeSet<&str> = paths
             .iter()
-            .filter(|p| p.kind != PathKind::Lease)
+            .filter(|p| !p.kind.is_made())
             .map(|p| p.mount.as_str())
             .collect();
         // One detection per mount, shared by its reads: each read starts as soon as its own
@@ -375,6 +375,9 @@ impl Inner {
         if path.kind == PathKind::Lease {
             let data = self.read_lease(path, token).await?;
             return Ok(data.with_owner(Some(generation)));
+        }
+        if path.kind == PathKind::Issue {
+            return self.issue(path, token).await;
         }
         let Some(detection) = versions.get(path.mount.as_str()) else {
             return Err(Error::config(None, "internal: mount not detected"));

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 use vault_config_core::{
-    BoxFuture, FetchResult, PathKind, Renewal, SecretData, SecretSource, SourceError,
-    SourceErrorKind, SourceStatus, VaultPath,
+    BoxFuture, FetchResult, Renewal, SecretData, SecretSource, SourceError, SourceErrorKind,
+    SourceStatus, VaultPath,
 };
 
 use super::leases::Keeper;
@@ -55,8 +55,8 @@ impl CachingSource {
             paths
                 .iter()
                 .map(|p| match p.kind {
-                    PathKind::Lease if keeper.due(p, now) => None,
-                    PathKind::Lease => keeper.published(p),
+                    k if k.is_made() && keeper.due(p, now) => None,
+                    k if k.is_made() => keeper.published(p),
                     _ => cache.get(p).cloned(),
                 })
                 .collect()
@@ -73,7 +73,7 @@ impl CachingSource {
         let stale: Vec<usize> = (0..paths.len())
             .filter(|&i| match (&cached[i], paths[i].kind) {
                 (None, _) => true,
-                (Some(_), PathKind::Lease) => false,
+                (Some(_), k) if k.is_made() => false,
                 (Some(data), _) => {
                     // A source may answer fewer versions than paths: those are read.
                     let reported = current.get(i).copied().flatten();
@@ -90,17 +90,18 @@ impl CachingSource {
         let now = Instant::now();
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         let mut keeper = self.keeper();
+        let not_read = || SourceError::unavailable("not read");
         let mut results: Vec<FetchResult> = cached
             .iter()
-            .map(|c| {
-                c.clone()
-                    .ok_or_else(|| SourceError::unavailable("not read"))
-            })
+            .map(|c| c.clone().ok_or_else(not_read))
             .collect();
         for (i, result) in stale.into_iter().zip(fresh) {
             let path = &paths[i];
+            if path.kind.is_made() {
+                results[i] = keeper.answer(path, result, now, fastrand::f64());
+                continue;
+            }
             match (&result, path.kind) {
-                (Ok(data), PathKind::Lease) => keeper.read(path, data, now, fastrand::f64()),
                 (Ok(data), _) => {
                     let known = cached[i].as_ref().and_then(SecretData::version);
                     if !monotonic && older(data.version(), known) {
@@ -110,7 +111,6 @@ impl CachingSource {
                     }
                     cache.insert(path.clone(), data.clone());
                 }
-                (Err(err), PathKind::Lease) => keeper.read_failed(path, err, now),
                 // Gone: whatever is written there next is new, whatever its version.
                 (Err(err), _)
                     if matches!(
@@ -208,7 +208,7 @@ impl SecretSource for Published {
         Box::pin(async move {
             let read: Vec<VaultPath> = paths
                 .iter()
-                .filter(|p| p.kind != PathKind::Lease)
+                .filter(|p| !p.kind.is_made())
                 .cloned()
                 .collect();
             let mut fresh = if read.is_empty() {
@@ -221,7 +221,7 @@ impl SecretSource for Published {
             paths
                 .iter()
                 .map(|p| match p.kind {
-                    PathKind::Lease => keeper.published(p).ok_or_else(|| {
+                    k if k.is_made() => keeper.published(p).ok_or_else(|| {
                         SourceError::unavailable(format!("{p}: no credentials published yet"))
                     }),
                     _ => fresh

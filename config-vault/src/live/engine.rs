@@ -277,6 +277,10 @@ impl<T: VaultConfig + Send + Sync> Engine<T> {
                 metrics::gauge!(crate::metrics::LEASE_TTL, "settings" => settings, "field" => lease.field.clone())
                     .set(ttl as f64);
             }
+            if let Some(end) = lease.not_after {
+                metrics::gauge!(crate::metrics::CERTIFICATE_EXPIRY, "settings" => settings, "field" => lease.field.clone())
+                    .set(end as f64);
+            }
         }
         let mut h = self.shared.health.lock().unwrap_or_else(|e| e.into_inner());
         h.vault_connected = connected;

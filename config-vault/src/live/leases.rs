@@ -19,7 +19,8 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 use vault_config_core::{
-    Renewal, SecretData, SourceError, SourceErrorKind, SourceStatus, VaultPath, short_lease_id,
+    PathKind, Renewal, SecretData, SourceError, SourceErrorKind, SourceStatus, VaultPath,
+    short_lease_id, short_serial,
 };
 
 use crate::schedule::{after, backoff, renew_after};
@@ -75,6 +76,32 @@ pub(crate) fn issued(now: Instant, data: &SecretData, draw: f64) -> Lease {
         ttl,
         expires: ttl.map(|t| after(now, t)),
         owner: data.owner(),
+        step,
+    }
+}
+
+/// A certificate just issued, valid for `ttl` (to its `notAfter`): issued again at about 2/3
+/// of that (the one [schedule](crate::schedule::renew_after), with its jitter), or
+/// `renew_before` its end when the field says so and that leaves some time; it has no lease
+/// to renew or give back.
+pub(crate) fn certificate(
+    now: Instant,
+    data: &SecretData,
+    renew_before: Option<Duration>,
+    draw: f64,
+) -> Lease {
+    let ttl = data.lease();
+    let step = match (ttl, renew_before) {
+        (None, _) => Step::Keep,
+        (Some(ttl), Some(before)) if before < ttl => Step::Rotate(after(now, ttl - before)),
+        (Some(ttl), _) => Step::Rotate(after(now, renew_after(ttl, draw))),
+    };
+    Lease {
+        id: None,
+        renewable: false,
+        ttl,
+        expires: ttl.map(|t| after(now, t)),
+        owner: None,
         step,
     }
 }
@@ -192,6 +219,11 @@ pub struct LeaseHealth {
     pub rotation_pending: bool,
     /// Why the last renewal or rotation failed; cleared by the next success.
     pub last_error: Option<String>,
+    /// A certificate's serial, shortened to its last two octets (`…3f:a2`); `None` for
+    /// credentials.
+    pub serial: Option<String>,
+    /// A certificate's end (`notAfter`), Unix seconds; `None` for credentials.
+    pub not_after: Option<u64>,
 }
 
 impl Keeper {
@@ -271,10 +303,40 @@ impl Keeper {
             .map(|(_, data)| data.clone())
     }
 
+    /// What a refresh's read of `path` answers: new credentials are taken in (pending);
+    /// when reading them failed, the ones in use answer while they have not ended (nor their
+    /// owner), so that the rest of the refresh still goes out, and the failure shows in health.
+    pub(crate) fn answer(
+        &mut self,
+        path: &VaultPath,
+        result: Result<SecretData, SourceError>,
+        now: Instant,
+        draw: f64,
+    ) -> Result<SecretData, SourceError> {
+        match &result {
+            Ok(data) => self.read(path, data, now, draw),
+            Err(err) => {
+                self.read_failed(path, err, now);
+                let slot = self.slots.get(path);
+                if let Some((lease, data)) = slot.and_then(|s| s.published.as_ref()) {
+                    if self.ends(lease, now).is_none_or(|end| end > now) {
+                        return Ok(data.clone());
+                    }
+                }
+            }
+        }
+        result
+    }
+
     /// New credentials were read for `path`: pending until [`settle`](Self::settle). A
     /// pending lease not yet settled (never published) is revoked at once.
     pub(crate) fn read(&mut self, path: &VaultPath, data: &SecretData, now: Instant, draw: f64) {
-        let lease = issued(now, data, draw);
+        let lease = match (path.kind, &path.issue) {
+            (PathKind::Issue, terms) => {
+                certificate(now, data, terms.as_ref().and_then(|t| t.renew_before), draw)
+            }
+            _ => issued(now, data, draw),
+        };
         let slot = self.slots.entry(path.clone()).or_default();
         if let Some((old, _)) = slot.pending.replace((lease, data.clone())) {
             if let Some(id) = old.id {
@@ -515,7 +577,8 @@ impl Keeper {
             .iter()
             .filter_map(|(field, path)| {
                 let slot = self.slots.get(path)?;
-                let (lease, _) = slot.published.as_ref()?;
+                let (lease, data) = slot.published.as_ref()?;
+                let certificate = path.kind == PathKind::Issue;
                 Some(LeaseHealth {
                     field: field.clone(),
                     path: path.to_string(),
@@ -527,6 +590,15 @@ impl Keeper {
                     renewable: lease.renewable,
                     rotation_pending: self.wants_rotation(slot, now) || slot.pending.is_some(),
                     last_error: slot.last_error.clone(),
+                    serial: data
+                        .get("serial_number")
+                        .and_then(|v| v.as_str())
+                        .filter(|_| certificate)
+                        .map(short_serial),
+                    not_after: data
+                        .get("expiration")
+                        .and_then(serde_json::Value::as_u64)
+                        .filter(|_| certificate),
                 })
             })
             .collect()
@@ -557,6 +629,36 @@ mod tests {
 
     fn used() -> Vec<(String, VaultPath)> {
         vec![("db".into(), path())]
+    }
+
+    #[test]
+    fn a_certificate_is_issued_again_at_two_thirds_or_renew_before_its_end() {
+        let now = Instant::now();
+        let data = SecretData::default().with_lease(Some(Duration::from_secs(90)));
+        let at = |lease: Lease| match lease.step {
+            Step::Rotate(t) => t - now,
+            other => panic!("{other:?}"),
+        };
+        // 2/3 of 90 s plus up to a third of the 10-20 % grace: 62-66 s.
+        let due = at(certificate(now, &data, None, 0.5));
+        assert!(
+            due >= Duration::from_secs(62) && due <= Duration::from_secs(66),
+            "{due:?}"
+        );
+        let due = at(certificate(now, &data, Some(Duration::from_secs(10)), 0.5));
+        assert_eq!(due, Duration::from_secs(80));
+        // A renew_before longer than the certificate: the usual schedule, never "now".
+        let due = at(certificate(now, &data, Some(Duration::from_secs(600)), 0.0));
+        assert!(due >= Duration::from_secs(60), "{due:?}");
+        let lease = certificate(now, &data, None, 1.0);
+        assert!(lease.id.is_none() && lease.owner.is_none());
+        assert_eq!(lease.expires, Some(now + Duration::from_secs(90)));
+        // An absurd end saturates, never panics.
+        let forever = SecretData::default().with_lease(Some(Duration::MAX));
+        assert!(matches!(
+            certificate(now, &forever, None, 1.0).step,
+            Step::Rotate(_)
+        ));
     }
 
     #[test]
