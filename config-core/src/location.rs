@@ -10,17 +10,6 @@ use crate::error::{Problem, ProblemKind};
 use crate::schema::{Schema, VaultLocation};
 use crate::source::{IssueTerms, PathKind, VaultPath};
 
-/// The suffixes of the env vars that override an issue path's terms, after the field's own
-/// env name: `API_TLS_COMMON_NAME`, `API_TLS_ALT_NAMES` (comma-separated), `API_TLS_IP_SANS`,
-/// `API_TLS_TTL`, `API_TLS_RENEW_BEFORE`.
-pub const ISSUE_ENV: [&str; 5] = [
-    "_COMMON_NAME",
-    "_ALT_NAMES",
-    "_IP_SANS",
-    "_TTL",
-    "_RENEW_BEFORE",
-];
-
 /// What the environment changes in every field's location: `VAULT_MOUNT_POINT` replaces the
 /// mount, `VAULT_BASE_PATH` the struct's `vault(path)`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -65,7 +54,7 @@ impl Overrides {
             };
             let mut terms = written.clone();
             let mut changed = false;
-            for (suffix, name) in ISSUE_ENV.iter().zip(&field.issue_env) {
+            for (suffix, name) in IssueTerms::ENV_SUFFIXES.iter().zip(&field.issue_env) {
                 let text = match env.get(name) {
                     None => continue,
                     Some(Ok(text)) => text.trim(),
@@ -116,17 +105,6 @@ fn issue_problem(field: &crate::FieldSchema, name: &str, why: &str) -> Problem {
     problem
 }
 
-/// `terms` for `profile`: `{profile}` replaced in the names.
-pub(crate) fn issue_for(terms: &IssueTerms, profile: &str) -> IssueTerms {
-    let sub = |t: &String| crate::profile::substitute(t, profile);
-    IssueTerms {
-        common_name: sub(&terms.common_name),
-        alt_names: terms.alt_names.iter().map(sub).collect(),
-        ip_sans: terms.ip_sans.iter().map(sub).collect(),
-        ..terms.clone()
-    }
-}
-
 /// Where `loc` (a field of `schema`) is read for `profile` under `overrides`: the base path
 /// swapped first, then the mount, then `{profile}` replaced; a folder stays a folder. A leased
 /// path (`lease = ".."`) only gets its `{profile}`.
@@ -159,7 +137,7 @@ pub fn path(
         let set = field.and_then(|f| overrides.issue.get(&f.env));
         let mut path = loc.resolve(profile);
         if let Some(terms) = set {
-            path.issue = Some(Box::new(issue_for(terms, profile)));
+            path.issue = Some(Box::new(terms.for_profile(profile)));
         }
         return path;
     }

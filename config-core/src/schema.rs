@@ -287,7 +287,7 @@ impl VaultLocation {
             issue: self
                 .issue
                 .as_ref()
-                .map(|terms| Box::new(crate::location::issue_for(terms, profile))),
+                .map(|terms| Box::new(terms.for_profile(profile))),
             ..VaultPath::new(&self.mount, path)
         }
     }
@@ -542,7 +542,7 @@ impl SchemaBuilder {
             })
         });
         let issue_env = if vault.as_ref().is_some_and(|v| v.issue.is_some()) {
-            crate::location::ISSUE_ENV
+            IssueTerms::ENV_SUFFIXES
                 .iter()
                 .map(|suffix| format!("{env}{suffix}"))
                 .collect()

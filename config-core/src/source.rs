@@ -72,6 +72,38 @@ pub struct IssueTerms {
 }
 
 impl IssueTerms {
+    /// The suffixes of the env vars that override an issue path's terms, after the field's own
+    /// env name: `API_TLS_COMMON_NAME`, `API_TLS_ALT_NAMES` (comma-separated), `API_TLS_IP_SANS`,
+    /// `API_TLS_TTL`, `API_TLS_RENEW_BEFORE`.
+    pub const ENV_SUFFIXES: [&'static str; 5] = [
+        "_COMMON_NAME",
+        "_ALT_NAMES",
+        "_IP_SANS",
+        "_TTL",
+        "_RENEW_BEFORE",
+    ];
+
+    /// The terms for `profile`: `{profile}` replaced in the names.
+    ///
+    /// ```
+    /// use vault_config_core::IssueTerms;
+    /// let mut terms = IssueTerms::default();
+    /// terms.common_name = "api.{profile}.internal".into();
+    /// terms.alt_names = vec!["{profile}-api".into()];
+    /// let staging = terms.for_profile("staging");
+    /// assert_eq!(staging.common_name, "api.staging.internal");
+    /// assert_eq!(staging.alt_names, ["staging-api"]);
+    /// ```
+    pub fn for_profile(&self, profile: &str) -> Self {
+        let sub = |t: &String| crate::profile::substitute(t, profile);
+        Self {
+            common_name: sub(&self.common_name),
+            alt_names: self.alt_names.iter().map(sub).collect(),
+            ip_sans: self.ip_sans.iter().map(sub).collect(),
+            ..self.clone()
+        }
+    }
+
     /// The body of the issue request: the terms Vault reads (never `renew_before`).
     ///
     /// ```
