@@ -27,6 +27,7 @@ mod live_sim;
 mod loads_real;
 mod metrics;
 mod pki_real;
+mod pki_sim;
 mod policies;
 mod properties;
 mod readme;
