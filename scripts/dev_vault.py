@@ -199,6 +199,7 @@ path "team-a/secret/metadata/*" { capabilities = ["read", "list"] }
 path "database/creds/*" { capabilities = ["read"] }
 path "database/static-creds/*" { capabilities = ["read"] }
 path "pki/issue/*" { capabilities = ["update"] }
+path "transit/decrypt/*" { capabilities = ["update"] }
 """
 
 
@@ -319,6 +320,13 @@ def setup(state):
         "allow_bare_domains": True, "allow_localhost": True, "allow_ip_sans": True,
         "ttl": "20s", "max_ttl": "1h", "key_type": "ec", "key_bits": 256,
         "no_store": True, "generate_lease": False})
+
+    # The transit engine and the key `shop` of examples/encrypted: restored from its backup,
+    # so that the ciphertexts checked in there decrypt on every dev server (a dev key: it
+    # guards nothing but the example's demo values).
+    r("POST", "sys/mounts/transit", {"type": "transit"})
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "dev-transit-shop.backup")) as f:
+        r("POST", "transit/restore/shop", {"backup": f.read().strip()})
 
     # Demo secrets for the quickstart examples.
     r("POST", "secret/data/vault-config-demo/default/database",

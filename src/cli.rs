@@ -8,7 +8,7 @@
 //! ```
 //!
 //! Subcommands: `check`, `explain`, `env-template`, `docs`, `file-template`, `json-schema`,
-//! `policy`, `migrate` (each with `--help`). Exit codes: 0 success, 1 a check or migration that found
+//! `policy`, `migrate`, `encrypt`, `rewrap` (each with `--help`). Exit codes: 0 success, 1 a check or migration that found
 //! problems, 2 a usage or configuration error.
 
 use std::io::Write;
@@ -72,6 +72,23 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Encrypt a secret for a config file with its transit key: the value is read from stdin
+    /// (never from the command line, which `ps` and shell history show); prints the line to
+    /// paste.
+    Encrypt {
+        /// The secret field, by its dotted path (`db.password`).
+        field: String,
+    },
+    /// Re-encrypt every transit ciphertext of the config files with its key's latest version
+    /// (after `transit/keys/<key>/rotate`), in place: only the ciphertexts change.
+    Rewrap {
+        /// Only this file (as `files = [..]` names it for the profile).
+        #[arg(long)]
+        file: Option<String>,
+        /// Print what would change and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// Runs the admin command line with the process arguments and environment.
@@ -86,10 +103,22 @@ pub fn run<T: VaultConfig>() -> ExitCode {
 }
 
 /// Runs the admin command line with these arguments (the first is the program name), this
-/// environment and these outputs; returns the exit code. For tests and embedding.
+/// environment and these outputs; returns the exit code. For tests and embedding; `encrypt`
+/// reads the process's stdin (see [`run_with_input`]).
 pub fn run_with<T: VaultConfig>(
     args: impl IntoIterator<Item = impl Into<std::ffi::OsString> + Clone>,
     env: EnvSnapshot,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    run_with_input::<T>(args, env, &mut std::io::stdin(), out, err)
+}
+
+/// [`run_with`] with `input` as stdin (the value `encrypt` encrypts).
+pub fn run_with_input<T: VaultConfig>(
+    args: impl IntoIterator<Item = impl Into<std::ffi::OsString> + Clone>,
+    env: EnvSnapshot,
+    input: &mut dyn std::io::Read,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> u8 {
@@ -102,7 +131,8 @@ pub fn run_with<T: VaultConfig>(
             return code;
         }
     };
-    let outcome = Session::<T>::new(&args, env).and_then(|session| session.run(&args.command));
+    let outcome =
+        Session::<T>::new(&args, env).and_then(|session| session.run(&args.command, input));
     match outcome {
         Ok((text, code)) => {
             let _ = out.write_all(text.as_bytes());
@@ -176,7 +206,7 @@ impl<T: VaultConfig> Session<T> {
         })
     }
 
-    fn run(&self, command: &Command) -> Outcome {
+    fn run(&self, command: &Command, input: &mut dyn std::io::Read) -> Outcome {
         let schema = T::schema();
         match command {
             Command::Check { json } => {
@@ -212,7 +242,124 @@ impl<T: VaultConfig> Session<T> {
                     .overwrite(*overwrite),
                 *json,
             ),
+            Command::Encrypt { field } => self.encrypt(field, input),
+            Command::Rewrap { file, dry_run } => self.rewrap(file.as_deref(), *dry_run),
         }
+    }
+
+    /// A client from the environment, or the configuration errors.
+    fn client(&self) -> Result<VaultClient, String> {
+        VaultClient::from_env(&self.env).map_err(|errors| {
+            errors
+                .iter()
+                .map(|e| format!("vault config: {e}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+    }
+
+    /// `encrypt <field>`: stdin (one trailing newline dropped) encrypted with the field's
+    /// transit key, printed as the line to paste under the field's table.
+    fn encrypt(&self, path: &str, input: &mut dyn std::io::Read) -> Outcome {
+        let schema = T::schema();
+        let key = vault_config_core::transit::key_for(schema, &self.env, &self.profile, path)
+            .map_err(|why| format!("error: {why}"))?;
+        let mut text = zeroize::Zeroizing::new(String::new());
+        input
+            .read_to_string(&mut text)
+            .map_err(|e| format!("error: reading the value from stdin: {e}"))?;
+        let value = text.strip_suffix('\n').unwrap_or(&text);
+        let value = value.strip_suffix('\r').unwrap_or(value);
+        if value.is_empty() {
+            return Err(
+                "error: no value on stdin (pipe it in: `printf %s \"$VALUE\" | .. encrypt FIELD`)"
+                    .into(),
+            );
+        }
+        let secret = secrecy::SecretString::from(value.to_owned());
+        let client = self.client()?;
+        let ciphertext = block_on(async move { client.transit_encrypt(&key, &secret).await })?
+            .map_err(|e| format!("error: {e}"))?;
+        let (table, name) = path.rsplit_once('.').unwrap_or(("", path));
+        let place = if table.is_empty() {
+            "at the top of a TOML file".to_owned()
+        } else {
+            format!("under [{table}] in a TOML file")
+        };
+        Ok((
+            format!("# {path}, {place}:\n{name} = \"{ciphertext}\"\n"),
+            0,
+        ))
+    }
+
+    /// `rewrap`: every ciphertext of the struct's files for this profile re-encrypted with its
+    /// key's latest version, one request per key, each file rewritten in place (only the
+    /// ciphertexts' text changes) unless `dry_run`.
+    fn rewrap(&self, only: Option<&str>, dry_run: bool) -> Outcome {
+        let schema = T::schema();
+        let (found, problems) =
+            vault_config_core::transit::file_ciphertexts(schema, &self.env, &self.profile);
+        if let Some(problem) = problems.first() {
+            return Err(format!("error: {}", problem.message));
+        }
+        let found: Vec<_> = found
+            .into_iter()
+            .filter(|f| {
+                only.is_none_or(|o| std::path::Path::new(o) == std::path::Path::new(&f.file))
+            })
+            .collect();
+        if found.is_empty() {
+            let files = only.map_or_else(
+                || format!("the config files of profile `{}`", self.profile),
+                str::to_owned,
+            );
+            return Ok((format!("{files}: no transit ciphertext to rewrap\n"), 0));
+        }
+        let mut report = String::new();
+        let mut by_key: std::collections::BTreeMap<_, Vec<String>> = Default::default();
+        for f in &found {
+            match &f.key {
+                Some(key) => {
+                    let list = by_key.entry(key.clone()).or_default();
+                    if !list.contains(&f.ciphertext) {
+                        list.push(f.ciphertext.clone());
+                    }
+                }
+                None => report.push_str(&format!(
+                    "{} ({}): skipped, no transit key is named for it\n",
+                    f.file, f.field
+                )),
+            }
+        }
+        let client = self.client()?;
+        let new: Vec<(String, String)> = block_on(async move {
+            let mut pairs = Vec::new();
+            for (key, olds) in by_key {
+                let news = client.transit_rewrap(&key, &olds).await?;
+                pairs.extend(olds.into_iter().zip(news));
+            }
+            Ok::<_, vault_config_vault::Error>(pairs)
+        })?
+        .map_err(|e| format!("error: {e}"))?;
+        let version = vault_config_core::transit::version;
+        // A ciphertext already at the latest version stays as written.
+        let moved: Vec<&(String, String)> = new
+            .iter()
+            .filter(|(o, n)| version(n) > version(o))
+            .collect();
+        let mut files: Vec<&str> = Vec::new();
+        for f in &found {
+            if !files.contains(&f.file.as_str()) {
+                files.push(&f.file);
+            }
+        }
+        let mut code = 0;
+        for file in files {
+            let (text, all_found) = rewrite(file, &found, &moved, dry_run)?;
+            report.push_str(&text);
+            code = code.max(u8::from(!all_found));
+        }
+        Ok((report, code))
     }
 
     /// A loader over this session's environment and chosen profile.
@@ -260,6 +407,77 @@ impl<T: VaultConfig> Session<T> {
         );
         Ok((text, code))
     }
+}
+
+/// `file` with each of its ciphertexts that `moved` (old, new) replaced where it is written,
+/// so the rest of the file stays as it is, written in place unless `dry_run`: a line per
+/// change, and whether every ciphertext was found as written (one escaped or folded by the
+/// file's syntax is left for a hand edit, and said).
+fn rewrite(
+    file: &str,
+    found: &[vault_config_core::transit::FileCiphertext],
+    moved: &[&(String, String)],
+    dry_run: bool,
+) -> Result<(String, bool), String> {
+    let version = vault_config_core::transit::version;
+    let changes: Vec<_> = found
+        .iter()
+        .filter(|f| f.file == file)
+        .filter_map(|f| {
+            let (old, new) = moved.iter().find(|(o, _)| *o == f.ciphertext)?;
+            Some((f, old, new))
+        })
+        .collect();
+    if changes.is_empty() {
+        return Ok((
+            format!("{file}: every ciphertext is at its key's latest version\n"),
+            true,
+        ));
+    }
+    let mut text = std::fs::read_to_string(file).map_err(|e| format!("error: {file}: {e}"))?;
+    let mut report = String::new();
+    let mut all_found = true;
+    for (f, old, new) in &changes {
+        if !text.contains(old.as_str()) {
+            all_found = false;
+            report.push_str(&format!(
+                "{file}: {} is not written as one piece of text (escaped or folded): rewrap it by hand\n",
+                f.field
+            ));
+            continue;
+        }
+        text = text.replace(old.as_str(), new);
+        report.push_str(&format!(
+            "{file}: {} v{} -> v{}{}\n",
+            f.field,
+            version(old).unwrap_or_default(),
+            version(new).unwrap_or_default(),
+            if dry_run {
+                " (dry run: not written)"
+            } else {
+                ""
+            }
+        ));
+    }
+    if !dry_run {
+        write_in_place(file, &text).map_err(|e| format!("error: {file}: {e}"))?;
+    }
+    Ok((report, all_found))
+}
+
+/// Replaces `file`'s content by `text` at once: a sibling temporary file with the same
+/// permissions, renamed over it.
+fn write_in_place(file: &str, text: &str) -> std::io::Result<()> {
+    let path = std::path::Path::new(file);
+    let permissions = std::fs::metadata(path)?.permissions();
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".rewrap.tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    std::fs::write(&tmp, text)?;
+    std::fs::set_permissions(&tmp, permissions)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
 }
 
 /// A report as pretty JSON or as text.

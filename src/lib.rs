@@ -86,8 +86,9 @@ pub mod explain {
 /// to read secrets from elsewhere (the Vault client and `testing::MockVault` implement it).
 pub mod source {
     pub use vault_config_core::{
-        BoxFuture, FetchResult, PathKind, Renewal, SecretData, SecretSource, SourceError,
-        SourceErrorKind, SourceStatus, TokenLife, VaultPath, short_lease_id,
+        BoxFuture, Ciphertexts, FetchResult, IssueTerms, PathKind, Renewal, SecretData,
+        SecretSource, SourceError, SourceErrorKind, SourceStatus, TokenLife, VaultPath,
+        short_lease_id,
     };
 }
 

@@ -393,6 +393,29 @@ impl Schema {
                 let _ = write!(out, "\npath \"{p}\" {{\n  capabilities = [\"read\"]\n}}\n");
             }
         }
+        out.push_str(&self.transit_rules(profiles));
+        out
+    }
+
+    /// The decrypt rule of each transit key the struct names (`transit_key`): `update` on
+    /// `<mount>/decrypt/<key>` only; the `encrypt` and `rewrap` subcommands, run by whoever
+    /// edits the files, need `update` on `<mount>/encrypt/<key>` and `<mount>/rewrap/<key>`.
+    fn transit_rules(&self, profiles: &[&str]) -> String {
+        let keys: BTreeSet<crate::transit::TransitKey> = profiles
+            .iter()
+            .flat_map(|p| crate::transit::written_keys(self, p))
+            .collect();
+        let mut out = String::new();
+        for key in keys {
+            let (m, k) = (hcl_escape(&key.mount), hcl_escape(&key.name));
+            let _ = write!(
+                out,
+                "\n# Secrets encrypted in config files, env or .env: decrypted at load, one batch per key.\n\
+                 # (`encrypt` and `rewrap` need `update` on {m}/encrypt/{k} and {m}/rewrap/{k}: give\n\
+                 # that to whoever edits the files, not to the service.)\n\
+                 path \"{m}/decrypt/{k}\" {{\n  capabilities = [\"update\"]\n}}\n"
+            );
+        }
         out
     }
 }

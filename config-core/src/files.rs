@@ -97,12 +97,14 @@ impl Files {
         })
     }
 
-    /// Every file that holds a value at `key`, first to last.
-    pub fn holders(&self, key: &str) -> impl Iterator<Item = &str> {
+    /// Every file's value at `key`, first to last.
+    pub fn values<'s>(
+        &'s self,
+        key: &'s str,
+    ) -> impl Iterator<Item = (&'s str, &'s serde_json::Value)> {
         self.sources
             .iter()
-            .filter(move |s| lookup(&s.values, key).is_some())
-            .map(|s| s.label.as_str())
+            .filter_map(move |s| Some((s.label.as_str(), lookup(&s.values, key)?)))
     }
 }
 

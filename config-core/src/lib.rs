@@ -40,6 +40,7 @@ mod snapshot;
 mod source;
 pub mod testing;
 mod tracked;
+pub mod transit;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -62,8 +63,9 @@ pub use schema::{FieldSchema, Schema, VaultLocation};
 pub use setup::VaultSetup;
 pub use snapshot::Snapshot;
 pub use source::{
-    BoxFuture, FetchResult, IssueTerms, PathKind, Renewal, SecretData, SecretSource, SourceError,
-    SourceErrorKind, SourceStatus, TokenLife, VaultPath, short_lease_id, unix_now, zeroize_json,
+    BoxFuture, Ciphertexts, FetchResult, IssueTerms, PathKind, Renewal, SecretData, SecretSource,
+    SourceError, SourceErrorKind, SourceStatus, TokenLife, VaultPath, short_lease_id, unix_now,
+    zeroize_json,
 };
 
 /// The name of `candidates` closest to `name` when it is close enough to be a typo of it

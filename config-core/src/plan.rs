@@ -92,8 +92,11 @@ pub(crate) struct Plan<'a> {
     pub files: Files,
     /// First-load values of `static` fields, kept over what the layers now hold.
     pub pins: &'a Pins,
-    /// Distinct paths to ask Vault for, sorted.
+    /// Distinct paths to ask Vault for, sorted (the decrypt paths of transit ciphertexts
+    /// among them).
     pub paths: Vec<VaultPath>,
+    /// The transit key of each field (a secret with a key), by index.
+    pub transit_keys: Vec<Option<crate::transit::TransitKey>>,
     pub problems: Vec<Problem>,
 }
 
@@ -132,6 +135,7 @@ impl<'a> Plan<'a> {
         let files = crate::files::read(schema, &locals.files, &target.profile);
         problems.extend(files.problems.iter().cloned());
         problems.extend(secrets_in_files(schema, &files));
+        let transit_keys = crate::transit::keys(schema, env, &target.profile, &mut problems);
         let layers = schema
             .order
             .iter()
@@ -149,7 +153,15 @@ impl<'a> Plan<'a> {
             .filter_map(|layer| text_layer(*layer, schema, env, &locals))
             .collect();
 
-        let paths = vault_paths(&target, &layers, &text, explain);
+        let mut paths = vault_paths(&target, &layers, &text, explain);
+        paths.extend(crate::transit::requests(
+            schema,
+            &transit_keys,
+            &layers,
+            &text,
+            &files,
+        ));
+        paths.sort();
         if !schema.allow_unknown && !schema.env_prefix.is_empty() {
             problems.extend(unknown_env(schema, env));
         }
@@ -162,6 +174,7 @@ impl<'a> Plan<'a> {
             files,
             pins,
             paths,
+            transit_keys,
             problems,
         }
     }
@@ -295,18 +308,21 @@ fn vault_paths(
 }
 
 /// A secret field with a value in a config file: a problem naming the file and the field,
-/// never the value, which is not used (secrets belong in Vault, env or `.env`).
+/// never the value, which is not used (secrets belong in Vault, env or `.env`). A transit
+/// ciphertext is no such value: [`crate::transit`] decrypts it, or says why not.
 fn secrets_in_files(schema: &Schema, files: &Files) -> Vec<Problem> {
     schema
         .fields
         .iter()
         .filter(|f| f.secret)
-        .flat_map(|f| files.holders(&f.path).map(move |file| (f, file)))
+        .flat_map(|f| files.values(&f.path).map(move |(file, value)| (f, file, value)))
+        .filter(|(_, _, value)| value.as_str().and_then(crate::transit::version).is_none())
+        .map(|(field, file, _)| (field, file))
         .map(|(field, file)| {
             let mut problem = Problem::new(
                 ProblemKind::SecretInFile,
                 format!(
-                    "{file} holds a value for this secret: secrets belong in Vault, env or .env, never in a config file (the value was not used, nor shown)"
+                    "{file} holds a value for this secret: secrets belong in Vault, env or .env, never in a config file, unless encrypted by Vault's transit engine (the value was not used, nor shown)"
                 ),
             );
             problem.field = Some(field.path.clone());

@@ -93,8 +93,10 @@ impl<'a> Resolved<'a> {
             files,
             pins,
             paths,
+            transit_keys,
             problems,
         } = plan;
+        let decrypted = crate::transit::Decrypted::new(&paths, results);
         let fields = schema
             .fields
             .iter()
@@ -117,6 +119,10 @@ impl<'a> Resolved<'a> {
                     text: &text,
                     vault,
                     files: &files,
+                    transit: match &transit_keys[i] {
+                        Some(key) => Decrypting::With(key, &decrypted),
+                        None => Decrypting::Without(&schema.transit_key_env),
+                    },
                 };
                 let state = resolve_field(field, &layers, answers, fallback);
                 match pins.0.get(&field.path) {
@@ -221,12 +227,19 @@ fn resolve_field<'a>(
         text,
         mut vault,
         files,
+        transit,
     } = answers;
     for layer in layers {
         match layer {
             Layer::Flag | Layer::Env | Layer::SecretsDir | Layer::Dotenv => {
                 if let Some(t) = text.iter().find(|t| t.layer == *layer) {
-                    text_layer(&mut state, &t.answers[index], &t.labels[index]);
+                    let (answer, label) = (&t.answers[index], &t.labels[index]);
+                    match answer {
+                        EnvAnswer::Found(raw) if is_ciphertext(raw) => {
+                            ciphertext_layer(&mut state, field, transit, raw, label);
+                        }
+                        _ => text_layer(&mut state, answer, label),
+                    }
                 }
             }
             Layer::Vault => {
@@ -234,7 +247,7 @@ fn resolve_field<'a>(
                     vault_layer(&mut state, answer, fallback);
                 }
             }
-            Layer::File => file_layer(&mut state, field, files),
+            Layer::File => file_layer(&mut state, field, files, transit),
             Layer::Default => default_layer(&mut state, field),
         }
     }
@@ -248,13 +261,95 @@ struct Answers<'a, 'l> {
     text: &'l [TextLayer<'a>],
     vault: Option<VaultAnswer<'a, 'l>>,
     files: &'l crate::files::Files,
+    /// How a transit ciphertext in a layer is read for this field.
+    transit: Decrypting<'a, 'l>,
+}
+
+/// A secret with a transit key, and the load's decrypt answers; or, for any other field,
+/// the env var that would name its key.
+#[derive(Clone, Copy)]
+enum Decrypting<'a, 'l> {
+    With(
+        &'l crate::transit::TransitKey,
+        &'l crate::transit::Decrypted<'a>,
+    ),
+    Without(&'l str),
+}
+
+fn is_ciphertext(text: &str) -> bool {
+    crate::transit::version(text).is_some()
+}
+
+/// A layer's transit ciphertext: for a secret with a key, its plaintext is the layer's value
+/// (explain: `file config/production.toml (db.password, transit myapp v2)`); when it does
+/// not decrypt, or nothing decrypts it here, and no layer before decided the field, the
+/// field fails naming the key, never the ciphertext.
+fn ciphertext_layer<'a>(
+    state: &mut FieldState<'a>,
+    field: &FieldSchema,
+    transit: Decrypting<'a, '_>,
+    ciphertext: &str,
+    label: &str,
+) {
+    let (key, decrypted) = match transit {
+        Decrypting::With(key, decrypted) => (key, decrypted),
+        Decrypting::Without(key_env) => {
+            if !state.decided() {
+                let why = crate::transit::undecrypted(label, field, key_env);
+                state.failure = Some((ProblemKind::Invalid, why));
+            }
+            state.attempts.push(Attempt {
+                source: label.to_owned(),
+                answer: Answer::Refused("a transit ciphertext that nothing here decrypts".into()),
+            });
+            return;
+        }
+    };
+    let version = crate::transit::version(ciphertext).unwrap_or_default();
+    let source = match label.strip_suffix(')') {
+        Some(open) => format!("{open}, transit {key} v{version})"),
+        None => format!("{label} (transit {key} v{version})"),
+    };
+    let answer = match decrypted.plaintext(key, ciphertext) {
+        crate::transit::Plaintext::Text(plain) => {
+            state.offer(&source, Winner::Text(plain));
+            Answer::Found
+        }
+        crate::transit::Plaintext::Failed(kind, why) => {
+            if !state.decided() {
+                state.failure = Some((
+                    kind,
+                    format!(
+                        "the transit ciphertext in {label} did not decrypt with key `{key}`: {why} (neither the ciphertext nor a plaintext is shown)"
+                    ),
+                ));
+            }
+            Answer::Unavailable(why)
+        }
+    };
+    state.attempts.push(Attempt { source, answer });
 }
 
 /// The config files' answer: the last file holding the field's dotted path wins. A secret's
 /// value in a config file is never used (the plan reports it).
-fn file_layer<'a>(state: &mut FieldState<'a>, field: &FieldSchema, files: &crate::files::Files) {
+fn file_layer<'a>(
+    state: &mut FieldState<'a>,
+    field: &FieldSchema,
+    files: &crate::files::Files,
+    transit: Decrypting<'a, '_>,
+) {
     let key = &field.path;
     let (source, answer) = match files.find(key) {
+        Some((file, Value::String(text))) if is_ciphertext(&text) => {
+            ciphertext_layer(
+                state,
+                field,
+                transit,
+                &text,
+                &format!("file {file} ({key})"),
+            );
+            return;
+        }
         Some((file, _)) if field.secret => (
             format!("file {file} ({key})"),
             Answer::Refused("a secret in a config file is not used".into()),

@@ -47,6 +47,11 @@ pub struct Schema {
     /// The env var that replaces `secrets_dirs`: `{env_prefix}SECRETS_DIR`, directories
     /// separated like `PATH`; each must exist.
     pub secrets_dir_env: String,
+    /// The transit key that decrypts the struct's ciphertexts (`transit_key = "myapp"`,
+    /// `{profile}` allowed), where a field names none of its own.
+    pub transit_key: Option<String>,
+    /// The env var that replaces `transit_key`: `{env_prefix}TRANSIT_KEY`.
+    pub transit_key_env: String,
     /// The leaf fields.
     pub fields: Vec<FieldSchema>,
 }
@@ -186,6 +191,10 @@ pub struct FieldSchema {
     /// The env vars that override the terms of an issue path (`pki = ".."`):
     /// `<ENV>_COMMON_NAME`, `_ALT_NAMES`, `_IP_SANS`, `_TTL`, `_RENEW_BEFORE`; empty otherwise.
     pub issue_env: Vec<String>,
+    /// The transit key that decrypts this secret's ciphertexts, when the field names its own
+    /// (`transit_key = ".."`) or a nested struct it is in does; else the root struct's
+    /// [`Schema::transit_key`] (or its env override) applies.
+    pub transit_key: Option<String>,
     /// The default as written in the source (never present for secrets).
     pub default: Option<&'static str>,
     /// Whether the default is text parsed like an env value (`default = "30s"`), rather than
@@ -304,7 +313,7 @@ impl VaultLocation {
         match self.kind {
             PathKind::Secret => format!("{path}#{}", self.key),
             PathKind::Folder => format!("{path}*"),
-            PathKind::Lease | PathKind::Issue => path.to_string(),
+            PathKind::Lease | PathKind::Issue | PathKind::Decrypt => path.to_string(),
         }
     }
 
@@ -319,7 +328,9 @@ impl fmt::Display for VaultLocation {
         match self.kind {
             PathKind::Secret => write!(f, "{}/{}#{}", self.mount, self.path, self.key),
             PathKind::Folder => write!(f, "{}/{}/*", self.mount, self.path),
-            PathKind::Lease | PathKind::Issue => write!(f, "{}/{}", self.mount, self.path),
+            PathKind::Lease | PathKind::Issue | PathKind::Decrypt => {
+                write!(f, "{}/{}", self.mount, self.path)
+            }
         }
     }
 }
@@ -337,6 +348,7 @@ impl Schema {
                 mount: meta.vault_mount.unwrap_or("secret").to_owned(),
                 vault_path: meta.vault_path.unwrap_or("").to_owned(),
                 field_path: String::new(),
+                transit_key: None,
             },
         };
         T::__describe(&mut builder);
@@ -344,6 +356,8 @@ impl Schema {
             type_name: meta.type_name,
             profile_env: format!("{env_prefix}PROFILE"),
             secrets_dir_env: format!("{env_prefix}SECRETS_DIR"),
+            transit_key_env: format!("{env_prefix}TRANSIT_KEY"),
+            transit_key: meta.transit_key.map(str::to_owned),
             env_prefix,
             allow_unknown: meta.allow_unknown,
             refresh_ms: meta.refresh_ms,
@@ -373,14 +387,18 @@ impl Schema {
         self.fields.iter().find(|f| f.path == path)
     }
 
-    /// Every env var the struct reads, in field order, then the profile selector and the
-    /// secrets dir.
+    /// Every env var the struct reads, in field order, then the profile selector, the secrets
+    /// dir and the transit key.
     pub fn env_names(&self) -> Vec<&str> {
         self.fields
             .iter()
             .flat_map(|f| std::iter::once(&f.env).chain(&f.issue_env))
             .map(String::as_str)
-            .chain([self.profile_env.as_str(), self.secrets_dir_env.as_str()])
+            .chain([
+                self.profile_env.as_str(),
+                self.secrets_dir_env.as_str(),
+                self.transit_key_env.as_str(),
+            ])
             .collect()
     }
 }
@@ -408,6 +426,8 @@ pub struct StructMeta {
     pub secrets_dirs: &'static [&'static str],
     /// `allow_unknown`: unknown file keys and unknown env vars are tolerated.
     pub allow_unknown: bool,
+    /// `transit_key = "myapp"`.
+    pub transit_key: Option<&'static str>,
 }
 
 /// How the derive declares a leaf field.
@@ -429,6 +449,8 @@ pub struct FieldDecl {
     pub doc: &'static str,
     /// `vault(...)` was written on the field.
     pub vault: Option<VaultDecl>,
+    /// `transit_key = "myapp"` on the field.
+    pub transit_key: Option<&'static str>,
     /// The field type's JSON Schema (`shape_of::<T>`).
     pub shape: fn() -> serde_json::Value,
 }
@@ -480,6 +502,8 @@ struct Scope {
     mount: String,
     vault_path: String,
     field_path: String,
+    /// `transit_key = ".."` of a nested struct (or of one it is nested in), not the root's.
+    transit_key: Option<&'static str>,
 }
 
 /// Collects the fields of a struct and of the structs nested in it.
@@ -555,6 +579,7 @@ impl SchemaBuilder {
             env,
             issue_env,
             vault,
+            transit_key: decl.transit_key.or(scope.transit_key).map(str::to_owned),
             default: decl.default,
             default_is_text: decl.default_is_text,
             secret: decl.secret,
@@ -568,7 +593,8 @@ impl SchemaBuilder {
     }
 
     /// Adds the fields of a nested struct under `name`: env vars join with `__`, Vault paths
-    /// join with `/`, and the nested struct's own `vault(mount)` wins over the parent's.
+    /// join with `/`, and the nested struct's own `vault(mount)` and `transit_key` win over
+    /// the parent's.
     pub fn nested<T: VaultConfig>(&mut self, name: &'static str) {
         let meta = T::__meta();
         let outer = self.scope.clone();
@@ -580,6 +606,7 @@ impl SchemaBuilder {
                 .map_or_else(|| outer.mount.clone(), str::to_owned),
             vault_path: join_path(&outer.vault_path, meta.vault_path.unwrap_or("")),
             field_path: format!("{}{name}.", outer.field_path),
+            transit_key: meta.transit_key.or(outer.transit_key),
         };
         T::__describe(self);
         self.scope = outer;

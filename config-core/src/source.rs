@@ -34,6 +34,12 @@ pub enum PathKind {
     /// [`VaultPath::issue`] as the body of a POST, answered with the certificate's data and
     /// its end (`expiration`) as the TTL. Live settings issue again only when it is due.
     Issue,
+    /// A transit key's decrypt endpoint (`transit/decrypt/<key>`), asked with every
+    /// ciphertext of a load ([`VaultPath::ciphertexts`]) in one `batch_input` POST, answered
+    /// with one entry per ciphertext under its index (`"0"`, `"1"`, ..): the plaintext, or
+    /// `{"error": ".."}` for one that did not decrypt. The same ciphertexts give the same
+    /// plaintexts, so live settings ask again only when a ciphertext changed.
+    Decrypt,
 }
 
 impl PathKind {
@@ -144,6 +150,26 @@ pub struct VaultPath {
     pub kind: PathKind,
     /// What an issue path asks for (`kind` is [`PathKind::Issue`]); `None` for the others.
     pub issue: Option<Box<IssueTerms>>,
+    /// What a decrypt path asks to decrypt (`kind` is [`PathKind::Decrypt`]); empty for the
+    /// others.
+    pub ciphertexts: Ciphertexts,
+}
+
+/// The transit ciphertexts (`vault:v2:..`) a decrypt path asks for, in order. They are not
+/// the secrets, yet never shown either: `Debug` gives their number.
+///
+/// ```
+/// use vault_config_core::Ciphertexts;
+/// let c = Ciphertexts(vec!["vault:v1:AAAA".into()]);
+/// assert_eq!(format!("{c:?}"), "Ciphertexts(1)");
+/// ```
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Ciphertexts(pub Vec<String>);
+
+impl fmt::Debug for Ciphertexts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Ciphertexts({})", self.0.len())
+    }
 }
 
 impl VaultPath {
@@ -160,6 +186,7 @@ impl VaultPath {
             path: path.as_ref().trim_matches('/').to_owned(),
             kind: PathKind::Secret,
             issue: None,
+            ciphertexts: Ciphertexts::default(),
         }
     }
 
@@ -188,6 +215,30 @@ impl VaultPath {
             kind: PathKind::Lease,
             ..VaultPath::new(mount, path)
         }
+    }
+
+    /// The decrypt endpoint of the transit key `key` in `mount` for `ciphertexts`:
+    /// `transit/decrypt/myapp`.
+    ///
+    /// ```
+    /// use vault_config_core::{PathKind, VaultPath};
+    /// let p = VaultPath::decrypt("transit", "myapp", vec!["vault:v1:AAAA".into()]);
+    /// assert_eq!((p.to_string().as_str(), p.kind), ("transit/decrypt/myapp", PathKind::Decrypt));
+    /// assert_eq!(p.transit_key(), Some("myapp"));
+    /// ```
+    pub fn decrypt(mount: impl AsRef<str>, key: &str, ciphertexts: Vec<String>) -> Self {
+        VaultPath {
+            kind: PathKind::Decrypt,
+            ciphertexts: Ciphertexts(ciphertexts),
+            ..VaultPath::new(mount, format!("decrypt/{}", key.trim_matches('/')))
+        }
+    }
+
+    /// The transit key's name of a decrypt path (`None` for other paths).
+    pub fn transit_key(&self) -> Option<&str> {
+        (self.kind == PathKind::Decrypt)
+            .then(|| self.path.strip_prefix("decrypt/"))
+            .flatten()
     }
 
     /// The secret `name` directly inside this folder.

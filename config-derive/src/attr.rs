@@ -28,6 +28,9 @@ pub mod kw {
     pub const DOTENV: &str = "dotenv";
     /// `secrets_dir = "/run/secrets"` (or a list): mounted secret files, one per field.
     pub const SECRETS_DIR: &str = "secrets_dir";
+    /// `transit_key = "myapp"`: the transit key that decrypts `vault:v1:..` ciphertexts of
+    /// secrets in config files, env or `.env` (on the struct, or on one secret field).
+    pub const TRANSIT_KEY: &str = "transit_key";
 
     /// `vault(mount = "secret")`: the KV mount.
     pub const MOUNT: &str = "mount";
@@ -83,6 +86,7 @@ pub mod kw {
         FILES,
         DOTENV,
         SECRETS_DIR,
+        TRANSIT_KEY,
     ];
     /// The keys of the struct's `vault(..)`.
     pub const CONTAINER_VAULT: &[&str] = &[MOUNT, PATH, KEYS, ENV];
@@ -99,6 +103,7 @@ pub mod kw {
         IP_SANS,
         TTL,
         RENEW_BEFORE,
+        TRANSIT_KEY,
         VALIDATE,
         NESTED,
         SKIP,
@@ -183,6 +188,7 @@ pub struct ContainerAttrs {
     pub files: Attr<Vec<LitStr>>,
     pub dotenv: Attr<LitStr>,
     pub secrets_dir: Attr<Vec<LitStr>>,
+    pub transit_key: Attr<LitStr>,
 }
 
 pub enum DefaultValue {
@@ -216,6 +222,8 @@ pub struct FieldAttrs {
     pub ip_sans: Attr<Vec<LitStr>>,
     pub ttl: Attr<LitStr>,
     pub renew_before: Attr<LitStr>,
+    /// `transit_key = "myapp"`: the key that decrypts this secret's ciphertexts.
+    pub transit_key: Attr<LitStr>,
     pub validate: Attr<ExprPath>,
     pub nested: Attr<()>,
     pub skip: Attr<()>,
@@ -320,6 +328,7 @@ impl ContainerAttrs {
             files: Attr::none(kw::FILES),
             dotenv: Attr::none(kw::DOTENV),
             secrets_dir: Attr::none(kw::SECRETS_DIR),
+            transit_key: Attr::none(kw::TRANSIT_KEY),
         };
         each_key(cx, attrs, |meta| {
             match key_of(&meta).as_str() {
@@ -344,6 +353,8 @@ impl ContainerAttrs {
                     };
                     out.secrets_dir.set(cx, &meta, dirs);
                 }
+                // transit_key = "myapp"
+                kw::TRANSIT_KEY => out.transit_key.set(cx, &meta, meta.value()?.parse()?),
                 // refresh = "5m"
                 kw::REFRESH => out.refresh.set(cx, &meta, meta.value()?.parse()?),
                 // order = ["vault", "env", "default"]
@@ -414,6 +425,7 @@ impl FieldAttrs {
             ip_sans: Attr::none(kw::IP_SANS),
             ttl: Attr::none(kw::TTL),
             renew_before: Attr::none(kw::RENEW_BEFORE),
+            transit_key: Attr::none(kw::TRANSIT_KEY),
             validate: Attr::none(kw::VALIDATE),
             nested: Attr::none(kw::NESTED),
             skip: Attr::none(kw::SKIP),
@@ -440,6 +452,8 @@ impl FieldAttrs {
                 kw::IP_SANS => out.ip_sans.set(cx, &meta, lit_list(&meta)?),
                 kw::TTL => out.ttl.set(cx, &meta, meta.value()?.parse()?),
                 kw::RENEW_BEFORE => out.renew_before.set(cx, &meta, meta.value()?.parse()?),
+                // transit_key = "myapp"
+                kw::TRANSIT_KEY => out.transit_key.set(cx, &meta, meta.value()?.parse()?),
                 // validate = path::to::check
                 kw::VALIDATE => out.validate.set(cx, &meta, meta.value()?.parse()?),
                 // nested

@@ -44,6 +44,9 @@ fn check_container(cx: &Ctxt, cont: &Container<'_>) {
     if let Some(lit) = cont.attrs.vault_mount.get() {
         check_mount(cx, lit);
     }
+    if let Some(lit) = cont.attrs.transit_key.get() {
+        check_key_name(cx, lit);
+    }
     if let (Some(list), Some(span)) = (cont.attrs.order.get(), cont.attrs.order.span()) {
         let names: Vec<String> = list.iter().map(syn::LitStr::value).collect();
         let known = vault_config_core::schema::Layer::ORDERS
@@ -166,6 +169,9 @@ fn check_field(cx: &Ctxt, field: &Field<'_>) {
         return;
     }
     check_secret(cx, field);
+    if let Some(lit) = a.transit_key.get() {
+        check_transit_key(cx, field, lit);
+    }
     if let Some(env) = a.env.get() {
         let v = env.value();
         if v.is_empty() || v.contains('=') || v.contains('\0') {
@@ -193,6 +199,7 @@ fn others(field: &Field<'_>, except: &[&str]) -> Vec<(&'static str, Option<proc_
         (kw::IP_SANS, a.ip_sans.span()),
         (kw::TTL, a.ttl.span()),
         (kw::RENEW_BEFORE, a.renew_before.span()),
+        (kw::TRANSIT_KEY, a.transit_key.span()),
         (kw::VALIDATE, a.validate.span()),
         (kw::NESTED, a.nested.span()),
         (kw::SKIP, a.skip.span()),
@@ -296,6 +303,37 @@ fn check_pki(cx: &Ctxt, field: &Field<'_>) {
                 format!("`{key}` must be a duration such as \"24h\", \"30m\" or \"90s\""),
             );
         }
+    }
+}
+
+/// `transit_key = "myapp"` on a field: a key name (`mount/name` allowed) on a secret that
+/// is read as text (not leased, issued or a folder).
+fn check_transit_key(cx: &Ctxt, field: &Field<'_>, lit: &syn::LitStr) {
+    let a = &field.attrs;
+    let made =
+        a.lease.is_set() || a.pki.is_set() || a.vault.get().is_some_and(|v| v.folder.is_set());
+    if made {
+        cx.error_spanned_by(
+            lit,
+            "#[config(transit_key)] is for a secret written as a ciphertext; leased credentials, certificates and folders come from Vault itself",
+        );
+    } else if !(a.secret.is_set() || is_secret_type(field.ty)) {
+        cx.error_spanned_by(
+            lit,
+            format!("#[config(transit_key)] on `{}`, which is no secret: only secrets are decrypted (mark it `secret`)", field.name()),
+        );
+    }
+    check_key_name(cx, lit);
+}
+
+/// A transit key as written: `name` or `mount/name`, `{profile}` allowed.
+fn check_key_name(cx: &Ctxt, lit: &syn::LitStr) {
+    check_placeholders(cx, lit);
+    if vault_config_core::transit::TransitKey::parse(&lit.value()).is_none() {
+        cx.error_spanned_by(
+            lit,
+            "#[config(transit_key)] names a transit key, e.g. \"myapp\" or \"transit/myapp\"",
+        );
     }
 }
 

@@ -112,6 +112,7 @@ fn struct_meta(cont: &Container<'_>) -> TokenStream {
         .map(|list| list.iter().map(syn::LitStr::value).collect())
         .unwrap_or_default();
     let allow_unknown = a.allow_unknown.is_set();
+    let transit_key = opt_str(a.transit_key.get().map(syn::LitStr::value));
     let refresh_ms = match a
         .refresh
         .get()
@@ -135,6 +136,7 @@ fn struct_meta(cont: &Container<'_>) -> TokenStream {
             dotenv: #dotenv,
             secrets_dirs: &[#(#secrets_dirs),*],
             allow_unknown: #allow_unknown,
+            transit_key: #transit_key,
         }
     }
 }
@@ -164,6 +166,7 @@ fn describe_field(field: &Field<'_>) -> TokenStream {
     let is_static = a.is_static.is_set();
     let doc = &field.doc;
     let vault = vault_decl(a);
+    let transit_key = opt_str(a.transit_key.get().map(syn::LitStr::value));
     quote! {
         __builder.field(::vault_config::__private::FieldDecl {
             name: #name,
@@ -178,6 +181,7 @@ fn describe_field(field: &Field<'_>) -> TokenStream {
             is_static: #is_static,
             doc: #doc,
             vault: #vault,
+            transit_key: #transit_key,
             shape: {
                 #[allow(unused_imports)]
                 use ::vault_config::__private::{ShapeAny as _, ShapeVia as _};

@@ -19,6 +19,7 @@ fn ui() {
         "files",
         "lease",
         "pki",
+        "transit",
         "default",
     ] {
         t.compile_fail(format!("tests/ui/{family}/*.rs"));

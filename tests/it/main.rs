@@ -37,6 +37,7 @@ mod secrets;
 mod secrets_dir;
 mod snapshot;
 mod tls;
+mod transit_real;
 mod vault_calls;
 mod vault_env;
 mod vault_real;

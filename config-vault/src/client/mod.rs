@@ -27,6 +27,7 @@ pub(crate) mod health;
 pub(crate) mod kv;
 pub(crate) mod leases;
 pub(crate) mod token;
+pub(crate) mod transit;
 
 use crate::config::{Auth, Config, KvVersion, SecretId, Tls};
 use crate::http::transport::{Call, Reply, Transport};
@@ -327,10 +328,10 @@ impl Inner {
         token: &SecretString,
         generation: u64,
     ) -> Vec<Result<vault_config_core::SecretData, Error>> {
-        // Leased paths are no KV mount: nothing to detect.
+        // Leased, issue and decrypt paths are no KV mount: nothing to detect.
         let mounts: BTreeSet<&str> = paths
             .iter()
-            .filter(|p| !p.kind.is_made())
+            .filter(|p| matches!(p.kind, PathKind::Secret | PathKind::Folder))
             .map(|p| p.mount.as_str())
             .collect();
         // One detection per mount, shared by its reads: each read starts as soon as its own
@@ -378,6 +379,9 @@ impl Inner {
         }
         if path.kind == PathKind::Issue {
             return self.issue(path, token).await;
+        }
+        if path.kind == PathKind::Decrypt {
+            return self.decrypt(path, token).await;
         }
         let Some(detection) = versions.get(path.mount.as_str()) else {
             return Err(Error::config(None, "internal: mount not detected"));

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 use vault_config_core::{
-    BoxFuture, FetchResult, Renewal, SecretData, SecretSource, SourceError, SourceErrorKind,
-    SourceStatus, VaultPath,
+    BoxFuture, FetchResult, PathKind, Renewal, SecretData, SecretSource, SourceError,
+    SourceErrorKind, SourceStatus, VaultPath,
 };
 
 use super::leases::Keeper;
@@ -71,14 +71,10 @@ impl CachingSource {
         };
         let monotonic = self.inner.monotonic_reads();
         let stale: Vec<usize> = (0..paths.len())
-            .filter(|&i| match (&cached[i], paths[i].kind) {
-                (None, _) => true,
-                (Some(_), k) if k.is_made() => false,
-                (Some(data), _) => {
-                    // A source may answer fewer versions than paths: those are read.
-                    let reported = current.get(i).copied().flatten();
-                    !unchanged(&paths[i], data.version(), reported, monotonic)
-                }
+            .filter(|&i| {
+                // A source may answer fewer versions than paths: those are read.
+                let reported = current.get(i).copied().flatten();
+                needs_read(&paths[i], cached[i].as_ref(), reported, monotonic)
             })
             .collect();
         let to_read: Vec<VaultPath> = stale.iter().map(|&i| paths[i].clone()).collect();
@@ -124,7 +120,27 @@ impl CachingSource {
             }
             results[i] = result;
         }
+        // The plaintexts of ciphertexts no longer in any file are not kept.
+        cache.retain(|p, _| p.kind != PathKind::Decrypt || paths.contains(p));
         results
+    }
+}
+
+/// Whether `path` is read again, given what is cached of it and the version the source
+/// reports: a path never read, a KV path whose version moved; never a made path (the keeper
+/// says when) nor a decrypt path (the same ciphertexts decrypt to the same plaintexts; a
+/// changed ciphertext makes another path).
+fn needs_read(
+    path: &VaultPath,
+    cached: Option<&SecretData>,
+    reported: Option<u64>,
+    monotonic: bool,
+) -> bool {
+    match (cached, path.kind) {
+        (None, _) => true,
+        (Some(_), PathKind::Decrypt) => false,
+        (Some(_), k) if k.is_made() => false,
+        (Some(data), _) => !unchanged(path, data.version(), reported, monotonic),
     }
 }
 
