@@ -13,7 +13,7 @@ use crate::error::{Problem, ProblemKind};
 use crate::files::{FileSource, Files};
 use crate::location::Overrides;
 use crate::mounts::{Mounted, Mounts};
-use crate::schema::{DEFAULT_PROFILE, Layer, Schema, VaultLocation};
+use crate::schema::{DEFAULT_PROFILE, FieldSchema, Layer, Schema, VaultLocation};
 use crate::source::VaultPath;
 
 /// What to do when Vault fails for a path a field needs.
@@ -154,7 +154,7 @@ impl<'a> Plan<'a> {
             .collect();
 
         let mut paths = vault_paths(&target, &layers, &text, explain);
-        paths.extend(crate::transit::requests(
+        paths.extend(decrypt_requests(
             schema,
             &transit_keys,
             &layers,
@@ -305,6 +305,79 @@ fn vault_paths(
         .filter_map(|(_, f)| f.vault.as_ref().map(|v| target.path(v)))
         .collect();
     paths.into_iter().collect()
+}
+
+/// One ciphertext a layer holds for a field.
+struct Found<'t> {
+    text: &'t str,
+    /// Whether this layer's value wins unless a layer before it decided the field.
+    asked: bool,
+}
+
+/// The ciphertexts every layer holds for `field`, in the layers' order; those that can win
+/// (up to the first text layer with a value, config files included) are `asked`.
+fn found<'t>(
+    index: usize,
+    field: &'t FieldSchema,
+    layers: &[Layer],
+    text: &'t [TextLayer<'_>],
+    files: &'t Files,
+) -> Vec<Found<'t>> {
+    let mut out = Vec::new();
+    let mut decided = false;
+    for layer in layers {
+        if *layer == Layer::File {
+            for (_, value) in files.values(&field.path) {
+                if let Value::String(s) = value {
+                    out.push(Found {
+                        text: s,
+                        asked: !decided,
+                    });
+                }
+            }
+        }
+        let Some(t) = text.iter().find(|t| t.layer == *layer) else {
+            continue;
+        };
+        if let EnvAnswer::Found(raw) = t.answers[index] {
+            out.push(Found {
+                text: raw,
+                asked: !decided,
+            });
+            decided = true;
+        }
+    }
+    out.retain(|f| crate::transit::version(f.text).is_some());
+    out
+}
+
+/// The decrypt paths of a load: one per key, with every ciphertext that can win (each once).
+/// A ciphertext where none is decrypted (a field that is no secret, a secret without a key)
+/// is the resolution's problem ([`crate::transit::undecrypted`]).
+fn decrypt_requests(
+    schema: &Schema,
+    keys: &[Option<crate::transit::TransitKey>],
+    layers: &[Layer],
+    text: &[TextLayer<'_>],
+    files: &Files,
+) -> Vec<VaultPath> {
+    let mut asked: BTreeMap<&crate::transit::TransitKey, Vec<String>> = BTreeMap::new();
+    for (i, field) in schema.fields.iter().enumerate() {
+        let Some(key) = &keys[i] else { continue };
+        for found in found(i, field, layers, text, files)
+            .iter()
+            .filter(|f| f.asked)
+        {
+            let list = asked.entry(key).or_default();
+            if !list.iter().any(|c| c == found.text.trim()) {
+                list.push(found.text.trim().to_owned());
+            }
+        }
+    }
+    asked
+        .into_iter()
+        .map(|(key, list)| VaultPath::decrypt(&key.mount, &key.name, list))
+        .collect()
 }
 
 /// A secret field with a value in a config file: a problem naming the file and the field,

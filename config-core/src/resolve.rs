@@ -656,14 +656,24 @@ impl PathCheck {
 
 /// What a `check` shows of one path's answer.
 pub(crate) fn path_check(path: &VaultPath, result: &FetchResult) -> PathCheck {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
     let (status, detail) = match result {
+        Ok(data) if path.kind == PathKind::Decrypt => {
+            let asked = path.ciphertexts.0.len();
+            let done = data
+                .keys()
+                .filter(|k| data.get(k).is_some_and(Value::is_string))
+                .count();
+            let detail = if done == asked {
+                format!("{asked} ciphertext{} decrypted", plural(asked))
+            } else {
+                format!("{done} of {asked} ciphertexts decrypted")
+            };
+            (PathStatus::Ok, detail)
+        }
         Ok(data) => (
             PathStatus::Ok,
-            format!(
-                "{} key{}",
-                data.len(),
-                if data.len() == 1 { "" } else { "s" }
-            ),
+            format!("{} key{}", data.len(), plural(data.len())),
         ),
         Err(e) => (
             match e.kind() {

@@ -1,17 +1,14 @@
 //! Secrets carried by config files, env or `.env` as ciphertexts of Vault's transit engine
 //! (`vault:v2:<base64>`), decrypted at load by `transit/decrypt/<key>`: which text is a
-//! ciphertext, which key decrypts a field, and which ciphertexts a load asks for (one
-//! `batch_input` request per key, in the load's parallel batch).
-
-use std::collections::BTreeMap;
+//! ciphertext, which key decrypts a field, and what the answers give each field. (Which
+//! ciphertexts a load asks for, one `batch_input` request per key in the load's parallel
+//! batch, is the plan's.)
 
 use serde_json::Value;
 
 use crate::env::EnvSnapshot;
 use crate::error::{Problem, ProblemKind};
-use crate::files::Files;
-use crate::plan::{EnvAnswer, TextLayer};
-use crate::schema::{FieldSchema, Layer, Schema};
+use crate::schema::{FieldSchema, Schema};
 use crate::source::VaultPath;
 
 /// The mount of a transit key written without one (`transit_key = "myapp"`).
@@ -123,79 +120,6 @@ pub(crate) fn written_keys(schema: &Schema, profile: &str) -> Vec<TransitKey> {
         .filter(|f| f.secret)
         .filter_map(|f| f.transit_key.as_ref().or(schema.transit_key.as_ref()))
         .filter_map(|k| TransitKey::parse(&crate::profile::substitute(k, profile)))
-        .collect()
-}
-
-/// One ciphertext a layer holds for a field.
-struct Found<'t> {
-    text: &'t str,
-    /// Whether this layer's value wins unless a layer before it decided the field.
-    asked: bool,
-}
-
-/// The ciphertexts every layer holds for `field`, in the layers' order; those that can win
-/// (up to the first text layer with a value, config files included) are `asked`.
-fn found<'t>(
-    index: usize,
-    field: &'t FieldSchema,
-    layers: &[Layer],
-    text: &'t [TextLayer<'_>],
-    files: &'t Files,
-) -> Vec<Found<'t>> {
-    let mut out = Vec::new();
-    let mut decided = false;
-    for layer in layers {
-        if *layer == Layer::File {
-            for (_, value) in files.values(&field.path) {
-                if let Value::String(s) = value {
-                    out.push(Found {
-                        text: s,
-                        asked: !decided,
-                    });
-                }
-            }
-        }
-        let Some(t) = text.iter().find(|t| t.layer == *layer) else {
-            continue;
-        };
-        if let EnvAnswer::Found(raw) = t.answers[index] {
-            out.push(Found {
-                text: raw,
-                asked: !decided,
-            });
-            decided = true;
-        }
-    }
-    out.retain(|f| version(f.text).is_some());
-    out
-}
-
-/// The decrypt paths of a load: one per key, with every ciphertext that can win (each once).
-/// A ciphertext where none is decrypted (a field that is no secret, a secret without a key)
-/// is the resolution's problem ([`undecrypted`]).
-pub(crate) fn requests(
-    schema: &Schema,
-    keys: &[Option<TransitKey>],
-    layers: &[Layer],
-    text: &[TextLayer<'_>],
-    files: &Files,
-) -> Vec<VaultPath> {
-    let mut asked: BTreeMap<&TransitKey, Vec<String>> = BTreeMap::new();
-    for (i, field) in schema.fields.iter().enumerate() {
-        let Some(key) = &keys[i] else { continue };
-        for found in found(i, field, layers, text, files)
-            .iter()
-            .filter(|f| f.asked)
-        {
-            let list = asked.entry(key).or_default();
-            if !list.iter().any(|c| c == found.text.trim()) {
-                list.push(found.text.trim().to_owned());
-            }
-        }
-    }
-    asked
-        .into_iter()
-        .map(|(key, list)| VaultPath::decrypt(&key.mount, &key.name, list))
         .collect()
 }
 

@@ -168,9 +168,14 @@ fn the_example_file_loads_with_only_its_generated_policy_in_one_decrypt_request(
     );
     let check = loader().check();
     assert!(check.ok, "{check}");
+    let shown = check.to_string();
+    let line = shown
+        .lines()
+        .find(|l| l.contains("transit/decrypt/shop"))
+        .unwrap_or_else(|| panic!("check names the decrypt path: {shown}"));
     assert!(
-        check.to_string().contains("transit/decrypt/shop"),
-        "check names the decrypt path: {check}"
+        line.ends_with("ok          2 ciphertexts decrypted"),
+        "{line}"
     );
 }
 
@@ -376,6 +381,35 @@ fn a_trimmed_version_a_wrong_key_and_a_denied_decrypt_each_give_one_clear_proble
         shown.contains("version"),
         "the server's reason names the version: {shown}"
     );
+    // Beside a ciphertext of the latest version, in the same batch: that one decrypts, and
+    // check says how many did.
+    let (status, body) = v.call(
+        "POST",
+        &format!("transit/encrypt/{trimmed}"),
+        // base64 of API_KEY
+        Some(&serde_json::json!({ "plaintext": "c2stbGl2ZS1zaG9wLWFwaS1rZXk=" })),
+    );
+    assert!((200..300).contains(&status), "{status} {body}");
+    let latest = body["data"]["ciphertext"].as_str().unwrap().to_owned();
+    let password = ciphertexts(&example_file()).remove(0);
+    let profile = format!("mixed{pid}");
+    let path = scratch_file(
+        &profile,
+        &format!("[db]\npassword = \"{password}\"\n[payments]\napi_key = \"{latest}\"\n"),
+    );
+    let check = Scratch::loader()
+        .env_vars([
+            root[0],
+            root[1],
+            ("SHOP_TRANSIT_KEY", trimmed.as_str()),
+            ("SHOP_PROFILE", profile.as_str()),
+        ])
+        .check();
+    let _ = std::fs::remove_file(&path);
+    let shown = check.to_string();
+    assert!(!check.ok, "{shown}");
+    assert_eq!(check.problems.len(), 1, "only the password: {shown}");
+    assert!(shown.contains("1 of 2 ciphertexts decrypted"), "{shown}");
 
     // A wrong key: a key of its own that never encrypted it.
     let wrong = format!("wrong-{pid}");
@@ -644,6 +678,7 @@ fn the_key_of_a_field_is_its_own_else_its_nested_structs_else_the_env_else_the_r
 }
 
 /// The example's settings over a YAML file and a JSON file the test writes.
+#[cfg(feature = "cli")]
 #[derive(Debug, VaultConfig)]
 #[config(
     env_prefix = "SHOP_",
@@ -749,6 +784,7 @@ fn rewrap_keeps_yaml_and_json_as_written_and_leaves_an_escaped_ciphertext_for_a_
 }
 
 /// Every transit ciphertext in `text`, whatever the syntax around it.
+#[cfg(feature = "cli")]
 fn ciphertexts_anywhere(text: &str) -> Vec<String> {
     text.split(|c: char| c.is_whitespace() || c == '"')
         .filter(|w| vault_config_core::transit::version(w).is_some())
