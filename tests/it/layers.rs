@@ -147,6 +147,7 @@ fn env_names_follow_prefix_nesting_and_exact_names() {
             "APP_TIMEOUT_MS",
             "APP_PROFILE",
             "APP_SECRETS_DIR",
+            "APP_TRANSIT_KEY",
         ]
     );
     let s = Settings::loader()
