@@ -105,6 +105,30 @@ fn scratch_file(profile: &str, text: &str) -> String {
     path
 }
 
+/// The admin command line of `T` with these variables, arguments and stdin: its exit code,
+/// stdout and stderr.
+#[cfg(feature = "cli")]
+fn admin<T: VaultConfig>(
+    vars: &[(&str, &str)],
+    args: &[&str],
+    stdin: &str,
+) -> (u8, String, String) {
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let argv = std::iter::once("shop-admin").chain(args.iter().copied());
+    let code = vault_config::cli::run_with_input::<T>(
+        argv,
+        EnvSnapshot::from_iter(vars.iter().copied()),
+        &mut stdin.as_bytes(),
+        &mut out,
+        &mut err,
+    );
+    (
+        code,
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+    )
+}
+
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
         .iter()
@@ -196,19 +220,7 @@ fn rewrap_after_a_rotation_changes_only_the_ciphertexts_and_the_file_still_loads
         ("SHOP_PROFILE", profile.as_str()),
     ];
     let run = |args: &[&str]| {
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        let argv = std::iter::once("shop-admin").chain(args.iter().copied());
-        let code = vault_config::cli::run_with_input::<Scratch>(
-            argv,
-            EnvSnapshot::from_iter(vars.iter().copied()),
-            &mut std::io::empty(),
-            &mut out,
-            &mut err,
-        );
-        let (out, err) = (
-            String::from_utf8(out).unwrap(),
-            String::from_utf8(err).unwrap(),
-        );
+        let (code, out, err) = admin::<Scratch>(&vars, args, "");
         assert_eq!(code, 0, "{args:?}: {out}{err}");
         out
     };
@@ -277,22 +289,7 @@ fn encrypt_reads_the_value_from_stdin_and_prints_the_line_that_loads() {
         ("SHOP_TRANSIT_KEY", key.as_str()),
         ("SHOP_PROFILE", profile.as_str()),
     ];
-    let run = |args: &[&str], stdin: &str| {
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        let argv = std::iter::once("shop-admin").chain(args.iter().copied());
-        let code = vault_config::cli::run_with_input::<Scratch>(
-            argv,
-            EnvSnapshot::from_iter(vars.iter().copied()),
-            &mut stdin.as_bytes(),
-            &mut out,
-            &mut err,
-        );
-        (
-            code,
-            String::from_utf8(out).unwrap(),
-            String::from_utf8(err).unwrap(),
-        )
-    };
+    let run = |args: &[&str], stdin: &str| admin::<Scratch>(&vars, args, stdin);
     let (code, out, err) = run(&["encrypt", "db.password"], "a fresh password\n");
     assert_eq!(code, 0, "{err}");
     assert!(
@@ -717,19 +714,8 @@ fn rewrap_keeps_yaml_and_json_as_written_and_leaves_an_escaped_ciphertext_for_a_
         ("SHOP_PROFILE", profile.as_str()),
     ];
     let run = |args: &[&str]| {
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        let argv = std::iter::once("shop-admin").chain(args.iter().copied());
-        let code = vault_config::cli::run_with_input::<YamlJson>(
-            argv,
-            EnvSnapshot::from_iter(vars.iter().copied()),
-            &mut std::io::empty(),
-            &mut out,
-            &mut err,
-        );
-        (
-            code,
-            String::from_utf8(out).unwrap() + &String::from_utf8(err).unwrap(),
-        )
+        let (code, out, err) = admin::<YamlJson>(&vars, args, "");
+        (code, out + &err)
     };
     let (code, out) = run(&["rewrap"]);
     assert_eq!(code, 0, "{out}");
