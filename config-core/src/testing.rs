@@ -37,6 +37,8 @@ pub struct MockVault {
 struct Inner {
     secrets: BTreeMap<String, SecretData>,
     failures: BTreeMap<String, SourceError>,
+    /// Plaintexts by (decrypt path, ciphertext).
+    transit: BTreeMap<(String, String), String>,
     batches: usize,
     requested: Vec<VaultPath>,
 }
@@ -78,6 +80,33 @@ impl MockVault {
         self.lock()
             .secrets
             .insert(key(path), data.into_iter().collect());
+    }
+
+    /// Makes the transit key `key` (`myapp`, or `mount/myapp`) decrypt `ciphertext` (any text
+    /// of the form `vault:v1:<base64>`) to `plaintext`; any other ciphertext of that key does
+    /// not decrypt, as under a wrong key. `deny("transit/decrypt/myapp")` denies the key.
+    ///
+    /// ```
+    /// use vault_config_core::testing::MockVault;
+    /// use vault_config_core::{SecretSource, VaultPath};
+    ///
+    /// let vault = MockVault::new().decrypts("shop", "vault:v1:c2VjcmV0", "hunter2");
+    /// let asked = vec!["vault:v1:c2VjcmV0".to_owned(), "vault:v1:b3RoZXI=".to_owned()];
+    /// let answers = pollster::block_on(vault.fetch(&[VaultPath::decrypt("transit", "shop", asked)]));
+    /// let data = answers[0].as_ref().unwrap();
+    /// assert_eq!(data.get("0").and_then(|v| v.as_str()), Some("hunter2"));
+    /// assert!(data.get("1").and_then(|v| v.get("error")).is_some());
+    /// ```
+    pub fn decrypts(self, key: &str, ciphertext: &str, plaintext: &str) -> Self {
+        let written = crate::transit::TransitKey::parse(key);
+        let (mount, name) = written
+            .as_ref()
+            .map_or(("transit", key), |k| (k.mount.as_str(), k.name.as_str()));
+        let path = VaultPath::decrypt(mount, name, Vec::new()).to_string();
+        self.lock()
+            .transit
+            .insert((path, ciphertext.trim().to_owned()), plaintext.to_owned());
+        self
     }
 
     /// Makes `mount/path` answer "permission denied".
@@ -138,6 +167,17 @@ impl MockVault {
                 let k = key(&p.to_string());
                 if let Some(err) = inner.failures.get(&k) {
                     return Err(err.clone());
+                }
+                if p.kind == crate::PathKind::Decrypt {
+                    // One entry per ciphertext, as the real client answers.
+                    let entries = p.ciphertexts.0.iter().enumerate().map(|(i, c)| {
+                        let entry = match inner.transit.get(&(k.clone(), c.clone())) {
+                            Some(plain) => Value::String(plain.clone()),
+                            None => serde_json::json!({ "error": "cipher: message authentication failed" }),
+                        };
+                        (i.to_string(), entry)
+                    });
+                    return Ok(SecretData::new(entries.collect()));
                 }
                 if p.kind == crate::PathKind::Folder {
                     // Every secret directly inside the folder, by entry name.
