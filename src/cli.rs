@@ -388,13 +388,7 @@ impl<T: VaultConfig> Session<T> {
 
     /// `migrate`: the secrets found in the environment, written to their Vault paths.
     fn migrate(&self, options: MigrateOptions, as_json: bool) -> Outcome {
-        let client = VaultClient::from_env(&self.env).map_err(|errors| {
-            errors
-                .iter()
-                .map(|e| format!("vault config: {e}"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        })?;
+        let client = self.client()?;
         let (env, profile) = (self.env.clone(), self.profile.clone());
         let schema = T::schema();
         let report =

@@ -102,13 +102,18 @@ pub(crate) fn keys(
     schema
         .fields
         .iter()
-        .map(|f| {
-            let written = f.transit_key.as_ref().or(struct_key.as_ref())?;
-            f.secret
-                .then(|| TransitKey::parse(&crate::profile::substitute(written, profile)))
-                .flatten()
-        })
+        .map(|f| key_of(f, struct_key.as_ref(), profile))
         .collect()
+}
+
+/// The key of `field` where the struct's is `struct_key`: its own (or its nested struct's),
+/// else the struct's; only a secret has one; `{profile}` replaced.
+fn key_of(field: &FieldSchema, struct_key: Option<&String>, profile: &str) -> Option<TransitKey> {
+    let written = field.transit_key.as_ref().or(struct_key)?;
+    field
+        .secret
+        .then(|| TransitKey::parse(&crate::profile::substitute(written, profile)))
+        .flatten()
 }
 
 /// Every transit key the struct names for `profile` (the fields' own and the struct's, for
@@ -117,9 +122,7 @@ pub(crate) fn written_keys(schema: &Schema, profile: &str) -> Vec<TransitKey> {
     schema
         .fields
         .iter()
-        .filter(|f| f.secret)
-        .filter_map(|f| f.transit_key.as_ref().or(schema.transit_key.as_ref()))
-        .filter_map(|k| TransitKey::parse(&crate::profile::substitute(k, profile)))
+        .filter_map(|f| key_of(f, schema.transit_key.as_ref(), profile))
         .collect()
 }
 
@@ -171,15 +174,15 @@ impl<'a> Decrypted<'a> {
     pub fn plaintext(&self, key: &TransitKey, ciphertext: &str) -> Plaintext<'a> {
         let ciphertext = ciphertext.trim();
         let shown = format!("{}/decrypt/{}", key.mount, key.name);
-        let found = self.answers.iter().find(|(p, _)| {
-            p.mount == key.mount
-                && p.transit_key() == Some(key.name.as_str())
-                && p.ciphertexts.0.iter().any(|c| c == ciphertext)
+        // The answer of the key's path that asked for this ciphertext, and its index there.
+        let found = self.answers.iter().find_map(|(p, answer)| {
+            let ours = p.mount == key.mount && p.transit_key() == Some(key.name.as_str());
+            let index = p.ciphertexts.0.iter().position(|c| c == ciphertext);
+            Some((answer, index.filter(|_| ours)?))
         });
-        let Some((path, answer)) = found else {
+        let Some((answer, index)) = found else {
             return Plaintext::Failed(ProblemKind::Unavailable, format!("{shown} was not asked"));
         };
-        let index = path.ciphertexts.0.iter().position(|c| c == ciphertext);
         let data = match answer {
             None if !self.with_source => {
                 return Plaintext::Failed(
@@ -202,7 +205,7 @@ impl<'a> Decrypted<'a> {
             }
             Some(Ok(data)) => data,
         };
-        match index.and_then(|i| data.get(&i.to_string())) {
+        match data.get(&index.to_string()) {
             Some(Value::String(text)) => Plaintext::Text(text),
             Some(Value::Object(entry)) => {
                 let why = entry

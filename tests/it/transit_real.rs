@@ -97,6 +97,23 @@ fn own_key(v: &DevVault, name: &str) -> String {
     key
 }
 
+/// Rotates the transit key `key`: its ciphertexts of version 1 are no longer the latest.
+fn rotate(v: &DevVault, key: &str) {
+    let (status, body) = v.call("POST", &format!("transit/keys/{key}/rotate"), None);
+    assert!((200..300).contains(&status), "rotate: {status} {body}");
+}
+
+/// The environment of the admin command line: the dev server as root, the key, the profile.
+#[cfg(feature = "cli")]
+fn admin_vars<'a>(v: &'a DevVault, key: &'a str, profile: &'a str) -> [(&'a str, &'a str); 4] {
+    [
+        ("VAULT_ADDR", v.addr.as_str()),
+        ("VAULT_TOKEN", v.root.as_str()),
+        ("SHOP_TRANSIT_KEY", key),
+        ("SHOP_PROFILE", profile),
+    ]
+}
+
 /// `target/transit-tests/<profile>.toml` holding `text`; its path.
 fn scratch_file(profile: &str, text: &str) -> String {
     std::fs::create_dir_all("target/transit-tests").unwrap();
@@ -208,17 +225,11 @@ fn the_example_file_loads_with_only_its_generated_policy_in_one_decrypt_request(
 fn rewrap_after_a_rotation_changes_only_the_ciphertexts_and_the_file_still_loads() {
     let Some(v) = DevVault::get() else { return };
     let key = own_key(&v, "rewrap");
-    let (status, body) = v.call("POST", &format!("transit/keys/{key}/rotate"), None);
-    assert!((200..300).contains(&status), "rotate: {status} {body}");
+    rotate(&v, &key);
     let profile = format!("rewrap{}", std::process::id());
     let before = example_file();
     let path = scratch_file(&profile, &before);
-    let vars = [
-        ("VAULT_ADDR", v.addr.as_str()),
-        ("VAULT_TOKEN", v.root.as_str()),
-        ("SHOP_TRANSIT_KEY", key.as_str()),
-        ("SHOP_PROFILE", profile.as_str()),
-    ];
+    let vars = admin_vars(&v, &key, &profile);
     let run = |args: &[&str]| {
         let (code, out, err) = admin::<Scratch>(&vars, args, "");
         assert_eq!(code, 0, "{args:?}: {out}{err}");
@@ -283,12 +294,7 @@ fn encrypt_reads_the_value_from_stdin_and_prints_the_line_that_loads() {
     let Some(v) = DevVault::get() else { return };
     let key = own_key(&v, "encrypt");
     let profile = format!("encrypt{}", std::process::id());
-    let vars = [
-        ("VAULT_ADDR", v.addr.as_str()),
-        ("VAULT_TOKEN", v.root.as_str()),
-        ("SHOP_TRANSIT_KEY", key.as_str()),
-        ("SHOP_PROFILE", profile.as_str()),
-    ];
+    let vars = admin_vars(&v, &key, &profile);
     let run = |args: &[&str], stdin: &str| admin::<Scratch>(&vars, args, stdin);
     let (code, out, err) = run(&["encrypt", "db.password"], "a fresh password\n");
     assert_eq!(code, 0, "{err}");
@@ -357,7 +363,7 @@ fn a_trimmed_version_a_wrong_key_and_a_denied_decrypt_each_give_one_clear_proble
     let pid = std::process::id();
     // Trimmed: the key rotated and version 1 no longer allowed to decrypt.
     let trimmed = own_key(&v, "trimmed");
-    v.call("POST", &format!("transit/keys/{trimmed}/rotate"), None);
+    rotate(&v, &trimmed);
     let (status, body) = v.call(
         "POST",
         &format!("transit/keys/{trimmed}/config"),
@@ -694,8 +700,7 @@ struct YamlJson {
 fn rewrap_keeps_yaml_and_json_as_written_and_leaves_an_escaped_ciphertext_for_a_hand_edit() {
     let Some(v) = DevVault::get() else { return };
     let key = own_key(&v, "rewrap-yaml");
-    let (status, body) = v.call("POST", &format!("transit/keys/{key}/rotate"), None);
-    assert!((200..300).contains(&status), "rotate: {status} {body}");
+    rotate(&v, &key);
     let [password, api] = <[String; 2]>::try_from(ciphertexts(&example_file())).unwrap();
     let profile = format!("yamljson{}", std::process::id());
     std::fs::create_dir_all("target/transit-tests").unwrap();
@@ -707,12 +712,7 @@ fn rewrap_keeps_yaml_and_json_as_written_and_leaves_an_escaped_ciphertext_for_a_
     let json = format!("{{\n  \"payments\": {{ \"api_key\": \"{api}\" }}\n}}\n");
     std::fs::write(&yaml_path, &yaml).unwrap();
     std::fs::write(&json_path, &json).unwrap();
-    let vars = [
-        ("VAULT_ADDR", v.addr.as_str()),
-        ("VAULT_TOKEN", v.root.as_str()),
-        ("SHOP_TRANSIT_KEY", key.as_str()),
-        ("SHOP_PROFILE", profile.as_str()),
-    ];
+    let vars = admin_vars(&v, &key, &profile);
     let run = |args: &[&str]| {
         let (code, out, err) = admin::<YamlJson>(&vars, args, "");
         (code, out + &err)

@@ -194,16 +194,11 @@ pub(crate) fn decode_lease(reply: &Reply, shown: &str) -> Result<SecretData, Err
 #[cfg(test)]
 mod tests {
     use super::*;
-    use zeroize::Zeroizing;
-
-    fn reply(status: u16, body: &str) -> Reply {
-        Reply::received(status, Zeroizing::new(body.as_bytes().to_vec()))
-    }
 
     #[test]
     fn a_dynamic_role_answers_a_lease() {
         let data = decode_lease(
-            &reply(
+            &Reply::text(
                 200,
                 r#"{"lease_id":"database/creds/app/abcdefghijklmnop","lease_duration":3,"renewable":true,"data":{"username":"v-app","password":"pw"}}"#,
             ),
@@ -219,7 +214,7 @@ mod tests {
     #[test]
     fn an_issued_certificate_lives_until_its_expiration_not_the_ttl_asked() {
         let body = r#"{"lease_id":"","lease_duration":0,"data":{"certificate":"C","private_key":"K","serial_number":"1d:3f:a2","expiration":1100,"ttl":86400}}"#;
-        let data = decode_issue(&reply(200, body), "pki/issue/internal", 1000).unwrap();
+        let data = decode_issue(&Reply::text(200, body), "pki/issue/internal", 1000).unwrap();
         assert_eq!(data.lease(), Some(std::time::Duration::from_secs(100)));
         assert_eq!(data.lease_id(), None);
     }
@@ -227,7 +222,7 @@ mod tests {
     #[test]
     fn bad_issue_answers_are_clear_errors_without_the_key() {
         let refused = decode_issue(
-            &reply(
+            &Reply::text(
                 400,
                 r#"{"errors":["common name evil.com not allowed by this role"]}"#,
             ),
@@ -259,7 +254,8 @@ mod tests {
             ),
             (r#"{"warnings":[]}"#, "no `data`"),
         ] {
-            let err = decode_issue(&reply(200, body), "pki/issue/internal", 1000).unwrap_err();
+            let err =
+                decode_issue(&Reply::text(200, body), "pki/issue/internal", 1000).unwrap_err();
             let text = err.to_string();
             assert!(text.contains(why) && !text.contains("CANARY"), "{text}");
         }
@@ -268,7 +264,7 @@ mod tests {
     #[test]
     fn a_static_role_answers_its_ttl_and_no_lease() {
         let data = decode_lease(
-            &reply(
+            &Reply::text(
                 200,
                 r#"{"lease_id":"","lease_duration":0,"renewable":false,"data":{"username":"static_app","password":"pw","ttl":4,"rotation_period":5}}"#,
             ),
@@ -289,30 +285,33 @@ mod tests {
             r#"{{"lease_id":"database/creds/app/x","lease_duration":{},"renewable":true,"data":{{}}}}"#,
             u64::MAX
         );
-        let data = decode_lease(&reply(200, &huge), "database/creds/app").unwrap();
+        let data = decode_lease(&Reply::text(200, &huge), "database/creds/app").unwrap();
         assert_eq!(
             data.lease(),
             Some(crate::schedule::bounded(std::time::Duration::MAX))
         );
         let zero =
             r#"{"lease_id":"database/creds/app/x","lease_duration":0,"renewable":false,"data":{}}"#;
-        assert_eq!(decode_lease(&reply(200, zero), "p").unwrap().lease(), None);
+        assert_eq!(
+            decode_lease(&Reply::text(200, zero), "p").unwrap().lease(),
+            None
+        );
     }
 
     #[test]
     fn errors_name_the_path() {
         let err = decode_lease(
-            &reply(403, r#"{"errors":["permission denied"]}"#),
+            &Reply::text(403, r#"{"errors":["permission denied"]}"#),
             "database/creds/app",
         )
         .unwrap_err();
         assert!(matches!(err, Error::Denied { .. }), "{err}");
         assert!(matches!(
-            decode_lease(&reply(200, r#"{"lease_id":"x"}"#), "p").unwrap_err(),
+            decode_lease(&Reply::text(200, r#"{"lease_id":"x"}"#), "p").unwrap_err(),
             Error::Malformed { .. }
         ));
         assert!(matches!(
-            decode_lease(&reply(200, ""), "p").unwrap_err(),
+            decode_lease(&Reply::text(200, ""), "p").unwrap_err(),
             Error::Malformed { .. }
         ));
     }

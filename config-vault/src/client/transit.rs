@@ -234,16 +234,11 @@ fn failed(why: String) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use zeroize::Zeroizing;
-
-    fn reply(status: u16, body: &str) -> Reply {
-        Reply::received(status, Zeroizing::new(body.as_bytes().to_vec()))
-    }
 
     #[test]
     fn each_ciphertext_answers_its_plaintext_or_why_not() {
         let body = r#"{"data":{"batch_results":[{"plaintext":"aHVudGVyMg=="},{"plaintext":"","error":"cipher: message authentication failed"}]}}"#;
-        let data = decode_decrypt(&reply(400, body), "transit/decrypt/app", 2).unwrap();
+        let data = decode_decrypt(&Reply::text(400, body), "transit/decrypt/app", 2).unwrap();
         assert_eq!(data.get("0"), Some(&Value::String("hunter2".into())));
         assert_eq!(
             data.get("1").and_then(|e| e["error"].as_str()),
@@ -254,21 +249,21 @@ mod tests {
     #[test]
     fn a_refusal_a_short_answer_and_bad_plaintexts_are_errors_not_panics() {
         let refused = decode_decrypt(
-            &reply(400, r#"{"errors":["missing batch_input"]}"#),
+            &Reply::text(400, r#"{"errors":["missing batch_input"]}"#),
             "transit/decrypt/app",
             1,
         );
         assert!(matches!(refused, Err(Error::Refused { .. })), "{refused:?}");
         let short = decode_decrypt(
-            &reply(200, r#"{"data":{"batch_results":[]}}"#),
+            &Reply::text(200, r#"{"data":{"batch_results":[]}}"#),
             "transit/decrypt/app",
             1,
         );
         assert!(matches!(short, Err(Error::Malformed { .. })), "{short:?}");
-        let denied = decode_decrypt(&reply(403, "{}"), "transit/decrypt/app", 1);
+        let denied = decode_decrypt(&Reply::text(403, "{}"), "transit/decrypt/app", 1);
         assert!(matches!(denied, Err(Error::Denied { .. })), "{denied:?}");
         let body = r#"{"data":{"batch_results":[{"plaintext":"!!"},{"plaintext":"/w=="},{}]}}"#;
-        let data = decode_decrypt(&reply(200, body), "transit/decrypt/app", 3).unwrap();
+        let data = decode_decrypt(&Reply::text(200, body), "transit/decrypt/app", 3).unwrap();
         for i in ["0", "1", "2"] {
             assert!(data.get(i).is_some_and(Value::is_object), "{i}");
         }

@@ -126,6 +126,12 @@ impl Reply {
         }
     }
 
+    /// A reply with this text as its body, as if received (for the decoders' tests).
+    #[cfg(test)]
+    pub(crate) fn text(status: u16, body: &str) -> Reply {
+        Reply::received(status, Zeroizing::new(body.as_bytes().to_vec()))
+    }
+
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
